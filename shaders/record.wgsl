@@ -1,0 +1,38 @@
+// record.wgsl: stores this step's logits, minus the starting logits, into the history.
+// At step 0 the logits are the starting logits (the notebook's C(G(z0))), so they are saved
+// first and that step's changes are exactly 0.
+//
+// Rows of the doubled batch: global row g < n is image g moving up the target's gradient,
+// g >= n is image g - n moving down. History layout (2, steps, n, features): direction-major,
+// as the notebook stacks its classification history.
+
+struct Params {
+    n: u32, steps: u32, features: u32, _p0: u32,
+}
+
+struct Step {
+    step: u32, row0: u32, rows: u32, _p0: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<uniform> s: Step;
+@group(0) @binding(2) var<storage, read> logits: array<f32>;          // (batch rows, features)
+@group(0) @binding(3) var<storage, read_write> start: array<f32>;     // (batch rows, features)
+@group(0) @binding(4) var<storage, read_write> history: array<f32>;   // (2, steps, n, features)
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let idx = gid.x + gid.y * groups.x * 64u;
+    let local = idx / p.features;
+    if local >= s.rows {
+        return;
+    }
+    if s.step == 0u {
+        start[idx] = logits[idx];
+    }
+    let g = s.row0 + local;
+    let direction = g / p.n;
+    let image = g % p.n;
+    let f = idx % p.features;
+    history[((direction * p.steps + s.step) * p.n + image) * p.features + f] = logits[idx] - start[idx];
+}

@@ -1,0 +1,69 @@
+//! The CPU backend: every op's plain-Rust twin, run in program order. It is the reference
+//! the WGSL kernels are tested against, and the fallback where no adapter exists.
+
+use super::{Backend, BackendError, BufId, MemoryLimits, Phase, Program, StepParams};
+use crate::ops::CpuMemory;
+
+pub struct CpuBackend {
+    program: Option<Program>,
+    mem: CpuMemory,
+}
+
+impl CpuBackend {
+    pub fn new() -> Self {
+        CpuBackend { program: None, mem: CpuMemory { bufs: Vec::new() } }
+    }
+}
+
+impl Default for CpuBackend {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Backend for CpuBackend {
+    fn describe(&self) -> String {
+        "cpu (plain Rust reference backend)".into()
+    }
+
+    fn limits(&self) -> MemoryLimits {
+        MemoryLimits { max_buffer_bytes: 1 << 32, budget_bytes: 2 << 30 }
+    }
+
+    fn load(&mut self, program: &Program) -> Result<(), BackendError> {
+        program.validate()?;
+        self.mem.bufs = program
+            .buffers
+            .iter()
+            .map(|b| match &b.init {
+                Some(data) => data.as_ref().clone(),
+                None => vec![0.0; b.len],
+            })
+            .collect();
+        self.program = Some(program.clone());
+        Ok(())
+    }
+
+    fn write(&mut self, id: BufId, data: &[f32]) -> Result<(), BackendError> {
+        let program = self.program.as_ref().ok_or(BackendError::NotLoaded)?;
+        let buf = &mut self.mem.bufs[id.0];
+        if data.len() > buf.len() {
+            return Err(BackendError::Write { label: program.buffers[id.0].label.clone(), len: buf.len(), given: data.len() });
+        }
+        buf[..data.len()].copy_from_slice(data);
+        Ok(())
+    }
+
+    fn run(&mut self, phase: Phase, params: StepParams) -> Result<(), BackendError> {
+        let program = self.program.as_ref().ok_or(BackendError::NotLoaded)?;
+        for op in program.ops(phase) {
+            op.kernel().run_cpu(&mut self.mem, params);
+        }
+        Ok(())
+    }
+
+    fn read(&mut self, id: BufId) -> Result<Vec<f32>, BackendError> {
+        self.program.as_ref().ok_or(BackendError::NotLoaded)?;
+        Ok(self.mem.bufs[id.0].clone())
+    }
+}

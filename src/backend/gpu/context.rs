@@ -1,0 +1,243 @@
+//! One GPU context: adapter, device, queue, a pipeline cache keyed by shader and entry point,
+//! and the one readback helper.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::GpuError;
+use crate::ops::{Bind, Shader};
+
+/// Which wgpu backends to look at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendChoice {
+    /// A real GPU on any backend, else a software adapter, else the CPU backend.
+    Auto,
+    Vulkan,
+    Metal,
+    Dx12,
+    Gl,
+    /// The plain-Rust CPU backend (no adapter).
+    Cpu,
+}
+
+impl BackendChoice {
+    pub fn wgpu_backends(self) -> wgpu::Backends {
+        match self {
+            BackendChoice::Auto => wgpu::Backends::all(),
+            BackendChoice::Vulkan => wgpu::Backends::VULKAN,
+            BackendChoice::Metal => wgpu::Backends::METAL,
+            BackendChoice::Dx12 => wgpu::Backends::DX12,
+            BackendChoice::Gl => wgpu::Backends::GL,
+            BackendChoice::Cpu => wgpu::Backends::empty(),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Vulkan => "vulkan",
+            BackendChoice::Metal => "metal",
+            BackendChoice::Dx12 => "dx12",
+            BackendChoice::Gl => "gl",
+            BackendChoice::Cpu => "cpu",
+        }
+    }
+}
+
+/// Every adapter wgpu finds on `backends`.
+pub fn list_adapters(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
+    if backends.is_empty() {
+        return Vec::new();
+    }
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends,
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    pollster::block_on(instance.enumerate_adapters(backends))
+}
+
+/// Preference of a device type: real GPUs before virtual ones before software rasterisers.
+pub fn rank(device_type: wgpu::DeviceType) -> u32 {
+    match device_type {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    }
+}
+
+/// One line describing an adapter.
+pub fn describe(info: &wgpu::AdapterInfo) -> String {
+    let driver = [info.driver.as_str(), info.driver_info.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(
+        "{} ({:?}, {:?}, vendor {:#06x} {}{})",
+        info.name,
+        info.backend,
+        info.device_type,
+        info.vendor,
+        vendor_name(info.vendor),
+        if driver.is_empty() { String::new() } else { format!(", driver {driver}") }
+    )
+}
+
+/// The PCI vendor's name, where known.
+pub fn vendor_name(id: u32) -> &'static str {
+    match id {
+        0x10de => "NVIDIA",
+        0x1002 | 0x1022 => "AMD",
+        0x8086 => "Intel",
+        0x106b => "Apple",
+        0x5143 => "Qualcomm",
+        0x13b5 => "ARM",
+        0x1010 => "Imagination",
+        0x10005 => "Mesa",
+        _ => "unknown vendor",
+    }
+}
+
+/// The adapter `auto`/`--backend` and `--adapter` pick: the best-ranked whose name contains `filter`.
+pub fn pick_adapter(choice: BackendChoice, filter: Option<&str>) -> Result<wgpu::Adapter, GpuError> {
+    let adapters = list_adapters(choice.wgpu_backends());
+    let names: Vec<String> = adapters.iter().map(|a| describe(&a.get_info())).collect();
+    let wanted = filter.map(str::to_lowercase);
+    adapters
+        .into_iter()
+        .filter(|a| wanted.as_ref().is_none_or(|w| a.get_info().name.to_lowercase().contains(w)))
+        .min_by_key(|a| rank(a.get_info().device_type))
+        .ok_or_else(|| GpuError::NoAdapter {
+            backend: choice.name(),
+            filter: filter.map(str::to_string),
+            available: if names.is_empty() { "none".into() } else { names.join("; ") },
+        })
+}
+
+/// A compiled kernel and its bind-group layout.
+pub struct Pipeline {
+    pub pipeline: wgpu::ComputePipeline,
+    pub layout: wgpu::BindGroupLayout,
+}
+
+/// Adapter, device, queue and the pipelines made so far.
+pub struct GpuContext {
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<Pipeline>>>,
+    /// The first validation error wgpu reported, if any.
+    errors: Arc<Mutex<Option<String>>>,
+}
+
+impl GpuContext {
+    pub fn new(adapter: wgpu::Adapter) -> Result<GpuContext, GpuError> {
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("gan-bias device"),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| GpuError::Device { adapter: info.name.clone(), detail: e.to_string() })?;
+        let errors = Arc::new(Mutex::new(None));
+        let sink = errors.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
+            slot.get_or_insert_with(|| e.to_string());
+        }));
+        Ok(GpuContext { info, limits, device, queue, pipelines: Mutex::new(HashMap::new()), errors })
+    }
+
+    /// Fails with the first error wgpu reported since the context was made.
+    pub fn check_errors(&self) -> Result<(), GpuError> {
+        match self.errors.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(detail) => Err(GpuError::Validation(detail)),
+            None => Ok(()),
+        }
+    }
+
+    /// The pipeline for `entry` of `shader`, whose bindings have the kinds of `binds`.
+    pub fn pipeline(&self, shader: &'static Shader, entry: &'static str, binds: &[Bind]) -> Arc<Pipeline> {
+        let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .entry((shader.name, entry))
+            .or_insert_with(|| {
+                let entries: Vec<wgpu::BindGroupLayoutEntry> = binds
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| wgpu::BindGroupLayoutEntry {
+                        binding: i as u32,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: wgpu::BindingType::Buffer {
+                            ty: match b {
+                                Bind::Params(_) | Bind::Step => wgpu::BufferBindingType::Uniform,
+                                Bind::Read(_) => wgpu::BufferBindingType::Storage { read_only: true },
+                                Bind::Write(_) => wgpu::BufferBindingType::Storage { read_only: false },
+                            },
+                            has_dynamic_offset: false,
+                            min_binding_size: None,
+                        },
+                        count: None,
+                    })
+                    .collect();
+                let layout = self.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some(shader.name),
+                    entries: &entries,
+                });
+                let pipeline_layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                    label: Some(shader.name),
+                    bind_group_layouts: &[Some(&layout)],
+                    immediate_size: 0,
+                });
+                let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(shader.name),
+                    source: wgpu::ShaderSource::Wgsl(shader.source.into()),
+                });
+                let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(entry),
+                    layout: Some(&pipeline_layout),
+                    module: &module,
+                    entry_point: Some(entry),
+                    compilation_options: Default::default(),
+                    cache: None,
+                });
+                Arc::new(Pipeline { pipeline, layout })
+            })
+            .clone()
+    }
+
+    /// Copies `buffer` back to the host, waiting for all work submitted so far.
+    pub fn read_buffer(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>, GpuError> {
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("readback"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("readback") });
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, bytes);
+        self.queue.submit([encoder.finish()]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::Wait { submission_index: None, timeout: None })
+            .map_err(|e| GpuError::Map(e.to_string()))?;
+        self.check_errors()?;
+        rx.recv()
+            .map_err(|e| GpuError::Map(e.to_string()))?
+            .map_err(|e| GpuError::Map(e.to_string()))?;
+        let data = {
+            let view = staging.get_mapped_range(..).map_err(|e| GpuError::Map(e.to_string()))?;
+            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        };
+        staging.unmap();
+        Ok(data)
+    }
+}

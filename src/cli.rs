@@ -1,0 +1,301 @@
+//! Command-line arguments (clap derive), their validation into a [`ProbeConfig`], and the commands.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use gan_bias::backend::Backend;
+use gan_bias::backend::cpu::CpuBackend;
+use gan_bias::backend::gpu::context::{self, BackendChoice};
+use gan_bias::backend::gpu::{GpuBackend, GpuError};
+use gan_bias::model::presets::{self, ArchKind, Role};
+use gan_bias::model::{ModelError, Network};
+use gan_bias::ops::noise_update::UpdateRule;
+use gan_bias::probe::{ProbeSettings, run_probe};
+use gan_bias::weights::TensorFile;
+use gan_bias::{features, report, rng, stats};
+
+#[derive(Parser, Debug)]
+#[command(name = "gan-bias", version, about = "Audits a face generator for entangled attributes, on any GPU")]
+pub struct Args {
+    /// More log output (-v: progress, -vv: every step).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Move the noise up and down one feature's gradient and report what moves with it.
+    Probe(ProbeArgs),
+    /// List the classifier's features.
+    Features {
+        #[arg(long)]
+        classifier: Option<PathBuf>,
+        #[arg(long, value_enum)]
+        classifier_arch: Option<ArchArg>,
+    },
+    /// List the adapters wgpu finds, and the one `--backend auto` picks.
+    Info,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ArchArg {
+    Coursera,
+    Dcgan,
+    Classifier,
+}
+
+impl From<ArchArg> for ArchKind {
+    fn from(a: ArchArg) -> ArchKind {
+        match a {
+            ArchArg::Coursera => ArchKind::Coursera,
+            ArchArg::Dcgan => ArchKind::Dcgan,
+            ArchArg::Classifier => ArchKind::Classifier,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UpdateArg {
+    /// The notebook's step: the gradient accumulates across steps.
+    Notebook,
+    /// A plain step along this step's gradient.
+    Sgd,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ProbeArgs {
+    /// Target feature, by name (any case) or index.
+    #[arg(long)]
+    pub feature: String,
+    /// Generator weights (.safetensors).
+    #[arg(long)]
+    pub generator: Option<PathBuf>,
+    /// Classifier weights (.safetensors).
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    #[arg(long, value_enum)]
+    pub generator_arch: Option<ArchArg>,
+    #[arg(long, value_enum)]
+    pub classifier_arch: Option<ArchArg>,
+    /// Images per direction.
+    #[arg(long, default_value_t = 256)]
+    pub images: usize,
+    /// Gradient steps per direction.
+    #[arg(long, default_value_t = 30)]
+    pub steps: usize,
+    /// Seed of the starting noise: the same noise as `torch.manual_seed(seed); torch.randn(images, z_dim)`.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Starting noise: a safetensors file with an f32 tensor `noise` of shape (n, z_dim); overrides --images and --seed.
+    #[arg(long)]
+    pub noise: Option<PathBuf>,
+    /// Features to report.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    #[arg(long, value_enum, default_value = "notebook")]
+    pub update: UpdateArg,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendChoice,
+    /// Use the adapter whose name contains this (case-insensitive).
+    #[arg(long)]
+    pub adapter: Option<String>,
+    /// Largest number of rows (images x directions) run together; by default as many as fit.
+    #[arg(long)]
+    pub max_batch: Option<usize>,
+    /// Write the top table as CSV (rank,feature,index,covariance).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Write the full covariance matrix as CSV.
+    #[arg(long)]
+    pub cov_csv: Option<PathBuf>,
+    /// Write settings, adapter, timings, means, the top table and the matrix as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    match args.command {
+        Command::Probe(p) => probe(p),
+        Command::Features { classifier, classifier_arch } => {
+            let cls = load_classifier(classifier.as_deref(), classifier_arch.map(Into::into), None)?;
+            for (i, name) in cls.features.iter().enumerate() {
+                println!("{i:>3}  {name}");
+            }
+            Ok(())
+        }
+        Command::Info => info(),
+    }
+}
+
+/// Bundled default weights, when the project ships them.
+fn bundled(name: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights").join(name);
+    p.exists().then_some(p)
+}
+
+fn weights_path(given: Option<&Path>, role: Role) -> Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    let (file, flag) = match role {
+        Role::Generator => ("demo_generator.safetensors", "--generator"),
+        Role::Classifier => ("demo_classifier.safetensors", "--classifier"),
+    };
+    bundled(file).ok_or_else(|| {
+        anyhow::anyhow!("no {} weights given and none are bundled: pass {flag} PATH.safetensors (see README)", role.name())
+    })
+}
+
+fn load_generator(path: Option<&Path>, arch: Option<ArchKind>) -> Result<Network> {
+    let path = weights_path(path, Role::Generator)?;
+    let file = TensorFile::load(&path)?;
+    let arch = ArchKind::resolve(&file, arch, Role::Generator)?;
+    let z = presets::z_dim(arch, &file)?;
+    Ok(Network::build(arch, &file, [z, 1, 1])?)
+}
+
+/// The classifier, built for the generator's images when there is a generator, else for 64x64 RGB.
+fn load_classifier(path: Option<&Path>, arch: Option<ArchKind>, generator: Option<&Network>) -> Result<Network> {
+    let path = weights_path(path, Role::Classifier)?;
+    let file = TensorFile::load(&path)?;
+    let arch = ArchKind::resolve(&file, arch, Role::Classifier)?;
+    let cin = presets::z_dim(arch, &file)?;
+    let expected = [cin, 64, 64];
+    if let Some(g) = generator
+        && g.output != expected
+    {
+        let fmt = |s: [usize; 3]| format!("{}x{}x{}", s[0], s[1], s[2]);
+        return Err(ModelError::Mismatch {
+            classifier: path.display().to_string(),
+            generator: g.source.clone(),
+            expected: fmt(expected),
+            found: fmt(g.output),
+        }
+        .into());
+    }
+    let mut net = Network::build(arch, &file, expected)?;
+    if net.output[1] * net.output[2] != 1 {
+        bail!("{}: the classifier outputs {}x{} maps for 64x64 images, expected 1x1 logits", path.display(), net.output[1], net.output[2]);
+    }
+    net.features = presets::feature_names(&file, net.output[0])?;
+    Ok(net)
+}
+
+/// The starting noise: from `--noise`, or PyTorch-compatible normal draws from `--seed`.
+fn starting_noise(args: &ProbeArgs, z_dim: usize) -> Result<(Vec<f32>, String)> {
+    let Some(path) = &args.noise else {
+        return Ok((rng::torch_randn(args.seed, args.images * z_dim), format!("seed {}", args.seed)));
+    };
+    let file = TensorFile::load(path)?;
+    let t = file.tensors.get("noise").with_context(|| format!("{}: missing tensor noise", path.display()))?;
+    if t.shape.len() != 2 || t.shape[1] != z_dim || t.shape[0] == 0 {
+        bail!("{}: tensor noise has shape {:?}, expected (n, {z_dim}) with n >= 1", path.display(), t.shape);
+    }
+    Ok((t.data.clone(), format!("file {}", path.display())))
+}
+
+fn open_backend(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<dyn Backend>> {
+    match choice {
+        BackendChoice::Cpu => Ok(Box::new(CpuBackend::new())),
+        BackendChoice::Auto => match GpuBackend::open(choice, adapter) {
+            Ok(gpu) => Ok(Box::new(gpu)),
+            Err(GpuError::NoAdapter { .. }) if adapter.is_none() => {
+                log::warn!("no GPU adapter found; running on the CPU backend");
+                Ok(Box::new(CpuBackend::new()))
+            }
+            Err(e) => Err(e.into()),
+        },
+        _ => Ok(Box::new(GpuBackend::open(choice, adapter)?)),
+    }
+}
+
+fn probe(args: ProbeArgs) -> Result<()> {
+    // Validate everything cheap before any work starts.
+    if args.steps == 0 {
+        bail!("--steps must be at least 1");
+    }
+    if args.images == 0 && args.noise.is_none() {
+        bail!("--images must be at least 1");
+    }
+    if args.top == 0 {
+        bail!("--top must be at least 1");
+    }
+    if args.max_batch == Some(0) {
+        bail!("--max-batch must be at least 1");
+    }
+    let generator = load_generator(args.generator.as_deref(), args.generator_arch.map(Into::into))?;
+    let classifier = load_classifier(args.classifier.as_deref(), args.classifier_arch.map(Into::into), Some(&generator))?;
+    let target = features::resolve(&args.feature, &classifier.features)?;
+    let (noise, noise_source) = starting_noise(&args, generator.input[0])?;
+    let mut backend = open_backend(args.backend, args.adapter.as_deref())?;
+    let settings = ProbeSettings {
+        target,
+        steps: args.steps,
+        update: match args.update {
+            UpdateArg::Notebook => UpdateRule::Notebook,
+            UpdateArg::Sgd => UpdateRule::Sgd,
+        },
+        max_batch: args.max_batch,
+    };
+    let outcome = run_probe(backend.as_mut(), &generator, &classifier, &noise, &settings)?;
+    let names = &classifier.features;
+    let top = stats::top_covarying(&outcome.cov, names, target, args.top);
+    let adapter = backend.describe();
+    let flops = 2.0 * 2.0 * (generator.macs() + classifier.macs()) as f64 * (2 * outcome.images * args.steps) as f64;
+
+    // Everything is computed; now the outputs, each whole or not at all.
+    let update = format!("{:?}", settings.update).to_lowercase();
+    if let Some(p) = &args.csv {
+        report::write_atomic(p, report::top_csv(&top).as_bytes())?;
+    }
+    if let Some(p) = &args.cov_csv {
+        report::write_atomic(p, report::matrix_csv(names, &outcome.cov).as_bytes())?;
+    }
+    if let Some(p) = &args.json {
+        let settings_json = json!({
+            "feature": names[target], "target_index": target, "images": outcome.images, "steps": args.steps,
+            "update": update, "noise": noise_source, "top": args.top,
+            "generator": {"path": generator.source, "arch": generator.arch.name(), "z_dim": generator.input[0]},
+            "classifier": {"path": classifier.source, "arch": classifier.arch.name(), "features": names.len()},
+            "backend": args.backend.name(), "adapter": adapter,
+            "batches": outcome.batches, "batch_rows": outcome.batch_rows,
+        });
+        let timings = json!({"probe_seconds": outcome.seconds, "gflop": flops / 1e9, "gflop_per_second": flops / 1e9 / outcome.seconds});
+        let means = json!({"start": outcome.start_mean, "last_step_up": outcome.end_mean_up, "last_step_down": outcome.end_mean_down});
+        report::write_atomic(p, report::json_report(settings_json, timings, means, names, &top, &outcome.cov).as_bytes())?;
+    }
+    let header = vec![
+        format!("gan-bias probe: {} (index {target}), {} images x {} steps each way, update {update}, noise {noise_source}", names[target], outcome.images, args.steps),
+        format!("adapter: {adapter}"),
+        format!(
+            "{} mean logit {:.4} -> {:.4} (up) / {:.4} (down); {:.2} s, {:.1} GFLOP/s, {} batch(es) of {} rows",
+            names[target], outcome.start_mean, outcome.end_mean_up, outcome.end_mean_down, outcome.seconds,
+            flops / 1e9 / outcome.seconds, outcome.batches, outcome.batch_rows
+        ),
+    ];
+    print!("{}", report::table(&header, &top));
+    Ok(())
+}
+
+fn info() -> Result<()> {
+    let adapters = context::list_adapters(wgpu::Backends::all());
+    if adapters.is_empty() {
+        println!("no adapters found; `--backend auto` uses the CPU backend");
+    }
+    for a in &adapters {
+        println!("{}", context::describe(&a.get_info()));
+    }
+    match context::pick_adapter(BackendChoice::Auto, None) {
+        Ok(a) => println!("auto picks: {}", context::describe(&a.get_info())),
+        Err(_) => println!("auto picks: the CPU backend"),
+    }
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! The architectures users have, as layer lists with PyTorch state-dict names.
+//!
+//! Channel counts are read from the weight shapes, so the same preset describes the
+//! notebook's full-size model and a tiny test model; kernel sizes, strides and paddings are
+//! fixed by the preset and checked against the file when the network is built.
+
+use super::{Layer, ModelError};
+use crate::weights::TensorFile;
+
+/// Metadata key naming the architecture of a safetensors file.
+pub const META_ARCH: &str = "gan_bias.arch";
+/// Metadata key listing a classifier's feature names, comma-separated.
+pub const META_FEATURES: &str = "gan_bias.features";
+
+/// The 40 CelebA attributes, in the notebook classifier's output order.
+pub const CELEBA_FEATURES: [&str; 40] = [
+    "5oClockShadow", "ArchedEyebrows", "Attractive", "BagsUnderEyes", "Bald", "Bangs", "BigLips", "BigNose",
+    "BlackHair", "BlondHair", "Blurry", "BrownHair", "BushyEyebrows", "Chubby", "DoubleChin", "Eyeglasses",
+    "Goatee", "GrayHair", "HeavyMakeup", "HighCheekbones", "Male", "MouthSlightlyOpen", "Mustache",
+    "NarrowEyes", "NoBeard", "OvalFace", "PaleSkin", "PointyNose", "RecedingHairline", "RosyCheeks",
+    "Sideburn", "Smiling", "StraightHair", "WavyHair", "WearingEarrings", "WearingHat", "WearingLipstick",
+    "WearingNecklace", "WearingNecktie", "Young",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Generator,
+    Classifier,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Generator => "generator",
+            Role::Classifier => "classifier",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArchKind {
+    /// The notebook's generator: `gen.{0..4}`.
+    Coursera,
+    /// The PyTorch DCGAN tutorial's generator: `main.{0..13}`.
+    Dcgan,
+    /// The notebook's classifier: `classifier.{0..3}`.
+    Classifier,
+}
+
+impl ArchKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ArchKind::Coursera => "coursera",
+            ArchKind::Dcgan => "dcgan",
+            ArchKind::Classifier => "classifier",
+        }
+    }
+
+    pub fn role(self) -> Role {
+        match self {
+            ArchKind::Classifier => Role::Classifier,
+            _ => Role::Generator,
+        }
+    }
+
+    pub fn parse(name: &str, source_of: &str) -> Result<ArchKind, ModelError> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "coursera" | "notebook" => Ok(ArchKind::Coursera),
+            "dcgan" => Ok(ArchKind::Dcgan),
+            "classifier" => Ok(ArchKind::Classifier),
+            _ => Err(ModelError::BadArchName { name: name.to_string(), source_of: source_of.to_string() }),
+        }
+    }
+
+    /// The architecture of `file`: `overridden` if given, else its `gan_bias.arch` metadata,
+    /// else recognised from its tensor names. It must have the `role` asked for.
+    pub fn resolve(file: &TensorFile, overridden: Option<ArchKind>, role: Role) -> Result<ArchKind, ModelError> {
+        let path = file.path.display().to_string();
+        let arch = match (overridden, file.metadata.get(META_ARCH)) {
+            (Some(a), _) => a,
+            (None, Some(name)) => ArchKind::parse(name, &format!("{META_ARCH} in {path}"))?,
+            (None, None) if file.has("gen.0.0.weight") => ArchKind::Coursera,
+            (None, None) if file.has("main.0.weight") => ArchKind::Dcgan,
+            (None, None) if file.has("classifier.0.0.weight") => ArchKind::Classifier,
+            (None, None) => {
+                let flag = match role {
+                    Role::Generator => "--generator-arch",
+                    Role::Classifier => "--classifier-arch",
+                };
+                return Err(ModelError::UnknownArch { path, flag });
+            }
+        };
+        if arch.role() != role {
+            return Err(ModelError::WrongRole { path, arch: arch.name(), found: arch.role().name(), wanted: role.name() });
+        }
+        Ok(arch)
+    }
+}
+
+/// The layer list of `arch`, with channel counts read from `file`'s weight shapes.
+pub fn layers(arch: ArchKind, file: &TensorFile) -> Result<Vec<Layer>, ModelError> {
+    // (cin, cout) of a conv weight: Conv2d stores (cout, cin, ..), ConvTranspose2d (cin, cout, ..).
+    let channels = |name: &str, transpose: bool| -> Result<(usize, usize), ModelError> {
+        let s = file.shape_with_rank(&format!("{name}.weight"), 4)?;
+        Ok(if transpose { (s[0], s[1]) } else { (s[1], s[0]) })
+    };
+    let bn = |name: String, channels: usize| Layer::BatchNorm2d { name, channels, eps: 1e-5 };
+    let mut layers = Vec::new();
+    match arch {
+        ArchKind::Coursera => {
+            for i in 0..5 {
+                let name = format!("gen.{i}.0");
+                let (cin, cout) = channels(&name, true)?;
+                let last = i == 4;
+                let k = if last { 4 } else { 3 };
+                layers.push(Layer::ConvTranspose2d { name, cin, cout, k, stride: 2, pad: 0, bias: true });
+                if last {
+                    layers.push(Layer::Tanh);
+                } else {
+                    layers.push(bn(format!("gen.{i}.1"), cout));
+                    layers.push(Layer::Relu);
+                }
+            }
+        }
+        ArchKind::Dcgan => {
+            for (j, i) in [0, 3, 6, 9, 12].into_iter().enumerate() {
+                let name = format!("main.{i}");
+                let (cin, cout) = channels(&name, true)?;
+                let (stride, pad) = if j == 0 { (1, 0) } else { (2, 1) };
+                layers.push(Layer::ConvTranspose2d { name, cin, cout, k: 4, stride, pad, bias: false });
+                if i == 12 {
+                    layers.push(Layer::Tanh);
+                } else {
+                    layers.push(bn(format!("main.{}", i + 1), cout));
+                    layers.push(Layer::Relu);
+                }
+            }
+        }
+        ArchKind::Classifier => {
+            for (i, stride) in [2, 2, 3, 2].into_iter().enumerate() {
+                let name = format!("classifier.{i}.0");
+                let (cin, cout) = channels(&name, false)?;
+                layers.push(Layer::Conv2d { name, cin, cout, k: 4, stride, pad: 0, bias: true });
+                if i < 3 {
+                    layers.push(bn(format!("classifier.{i}.1"), cout));
+                    layers.push(Layer::LeakyRelu(0.2));
+                }
+            }
+        }
+    }
+    Ok(layers)
+}
+
+/// The generator's noise size: the input channels of its first layer.
+pub fn z_dim(arch: ArchKind, file: &TensorFile) -> Result<usize, ModelError> {
+    let name = match arch {
+        ArchKind::Coursera => "gen.0.0.weight",
+        ArchKind::Dcgan => "main.0.weight",
+        ArchKind::Classifier => "classifier.0.0.weight",
+    };
+    Ok(file.shape_with_rank(name, 4)?[match arch {
+        ArchKind::Classifier => 1,
+        _ => 0,
+    }])
+}
+
+/// Feature names: metadata `gan_bias.features`, else the CelebA names for 40 outputs, else `f0..`.
+pub fn feature_names(file: &TensorFile, count: usize) -> Result<Vec<String>, ModelError> {
+    if let Some(list) = file.metadata.get(META_FEATURES) {
+        let names: Vec<String> = list.split(',').map(|s| s.trim().to_string()).collect();
+        if names.len() != count || names.iter().any(String::is_empty) {
+            return Err(ModelError::Structure {
+                path: file.path.display().to_string(),
+                detail: format!("metadata {META_FEATURES} lists {} names but the classifier has {count} outputs", names.len()),
+            });
+        }
+        return Ok(names);
+    }
+    if count == CELEBA_FEATURES.len() {
+        return Ok(CELEBA_FEATURES.iter().map(|s| s.to_string()).collect());
+    }
+    Ok((0..count).map(|i| format!("f{i}")).collect())
+}

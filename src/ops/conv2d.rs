@@ -1,0 +1,174 @@
+//! `conv2d`: direct 2-D correlation with a fused epilogue (`shaders/conv2d.wgsl`).
+//!
+//! Forward it is `nn.Conv2d`; backward it is the input-gradient of `nn.ConvTranspose2d`
+//! (same weights, roles of the two channel axes swapped). [`ConvArgs`] is shared with
+//! [`super::conv_transpose2d`], the adjoint kernel.
+
+use super::act::Epilogue;
+use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, need, word};
+use crate::backend::{BufId, StepParams};
+
+pub static SHADER: Shader = Shader {
+    name: "conv2d",
+    source: concat!(include_str!("../../shaders/epilogue.wgsl"), include_str!("../../shaders/conv2d.wgsl")),
+};
+
+/// Sizes of one convolution call: `n` images of `(cin, hin, win)` to `(cout, hout, wout)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvDims {
+    pub n: usize,
+    pub cin: usize,
+    pub hin: usize,
+    pub win: usize,
+    pub cout: usize,
+    pub hout: usize,
+    pub wout: usize,
+    pub k: usize,
+    pub stride: usize,
+    pub pad: usize,
+}
+
+impl ConvDims {
+    pub fn in_len(&self) -> usize {
+        self.n * self.cin * self.hin * self.win
+    }
+    pub fn out_len(&self) -> usize {
+        self.n * self.cout * self.hout * self.wout
+    }
+    pub fn weight_len(&self) -> usize {
+        self.cin * self.cout * self.k * self.k
+    }
+}
+
+/// The buffers and epilogue of a convolution call.
+#[derive(Debug, Clone)]
+pub struct ConvArgs {
+    pub label: String,
+    pub dims: ConvDims,
+    pub input: BufId,
+    pub weight: BufId,
+    pub bias: Option<BufId>,
+    /// Stored activation output read by a [`Epilogue::GradMask`] epilogue.
+    pub aux: Option<BufId>,
+    pub output: BufId,
+    pub epilogue: Epilogue,
+}
+
+impl ConvArgs {
+    pub(crate) fn check_with(&self, op: &'static str, len: &dyn Fn(BufId) -> usize) -> Result<(), OpError> {
+        let d = &self.dims;
+        let err = |detail: String| OpError { op, label: self.label.clone(), detail };
+        if [d.n, d.cin, d.hin, d.win, d.cout, d.hout, d.wout, d.k, d.stride].contains(&0) {
+            return Err(err(format!("zero-sized dimension in {d:?}")));
+        }
+        if d.out_len() > u32::MAX as usize || d.in_len() > u32::MAX as usize {
+            return Err(err("more than 2^32 elements in one call; split the batch".into()));
+        }
+        if self.output == self.input || Some(self.output) == self.aux {
+            return Err(err("output buffer aliases an input".into()));
+        }
+        need(op, &self.label, "input", len(self.input), d.in_len())?;
+        need(op, &self.label, "weight", len(self.weight), d.weight_len())?;
+        need(op, &self.label, "output", len(self.output), d.out_len())?;
+        if let Some(b) = self.bias {
+            need(op, &self.label, "bias", len(b), d.cout)?;
+        }
+        match (self.epilogue, self.aux) {
+            (Epilogue::GradMask(_), Some(a)) => need(op, &self.label, "activation", len(a), d.out_len()),
+            (Epilogue::GradMask(_), None) => Err(err("a backward epilogue needs the stored activation".into())),
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn dispatch_with(&self, shader: &'static Shader) -> Dispatch {
+        let d = &self.dims;
+        let act = self.epilogue.act();
+        let params = vec![
+            d.n as u32, d.cin as u32, d.hin as u32, d.win as u32,
+            d.cout as u32, d.hout as u32, d.wout as u32, d.k as u32,
+            d.stride as u32, d.pad as u32, self.epilogue.mode(), act.code(),
+            self.bias.is_some() as u32, word(act.slope()), 0, 0,
+        ];
+        Dispatch {
+            shader,
+            entry: "main",
+            binds: vec![
+                Bind::Params(params),
+                Bind::Read(Some(self.input)),
+                Bind::Read(Some(self.weight)),
+                Bind::Read(self.bias),
+                Bind::Read(self.aux),
+                Bind::Write(self.output),
+            ],
+            threads: d.out_len() as u64,
+        }
+    }
+
+    /// Runs the CPU twin: `gather(b, o, oy, ox, x, w)` returns the sum for one output element.
+    pub(crate) fn run_cpu_with(&self, mem: &mut CpuMemory, gather: impl Fn(&ConvDims, usize, usize, usize, usize, &[f32], &[f32]) -> f32) {
+        let d = self.dims;
+        mem.with_output(self.output, |mem, y| {
+            let x = mem.get(self.input);
+            let w = mem.get(self.weight);
+            let bias = self.bias.map(|b| mem.get(b));
+            let aux = self.aux.map(|a| mem.get(a));
+            let mut idx = 0;
+            for b in 0..d.n {
+                for o in 0..d.cout {
+                    for oy in 0..d.hout {
+                        for ox in 0..d.wout {
+                            let mut sum = gather(&d, b, o, oy, ox, x, w);
+                            if let Some(bias) = bias {
+                                sum += bias[o];
+                            }
+                            y[idx] = self.epilogue.finish(sum, aux.map_or(0.0, |a| a[idx]));
+                            idx += 1;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// `nn.Conv2d` forward / `nn.ConvTranspose2d` input-gradient. Weight `(cout, cin, k, k)`.
+#[derive(Debug, Clone)]
+pub struct Conv(pub ConvArgs);
+
+/// The sum of `conv2d.wgsl` for one output element, in the same order.
+fn gather(d: &ConvDims, b: usize, o: usize, oy: usize, ox: usize, x: &[f32], w: &[f32]) -> f32 {
+    let kk = d.k * d.k;
+    let mut sum = 0.0f32;
+    for i in 0..d.cin {
+        let x_base = (b * d.cin + i) * d.hin * d.win;
+        let w_base = (o * d.cin + i) * kk;
+        for ky in 0..d.k {
+            let iy = (oy * d.stride + ky) as isize - d.pad as isize;
+            if iy < 0 || iy >= d.hin as isize {
+                continue;
+            }
+            for kx in 0..d.k {
+                let ix = (ox * d.stride + kx) as isize - d.pad as isize;
+                if ix < 0 || ix >= d.win as isize {
+                    continue;
+                }
+                sum += w[w_base + ky * d.k + kx] * x[x_base + iy as usize * d.win + ix as usize];
+            }
+        }
+    }
+    sum
+}
+
+impl Kernel for Conv {
+    fn check(&self, len: &dyn Fn(BufId) -> usize) -> Result<(), OpError> {
+        self.0.check_with("conv2d", len)
+    }
+
+    fn run_cpu(&self, mem: &mut CpuMemory, _: StepParams) {
+        self.0.run_cpu_with(mem, gather);
+    }
+
+    fn dispatch(&self) -> Dispatch {
+        self.0.dispatch_with(&SHADER)
+    }
+}

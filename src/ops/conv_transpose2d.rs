@@ -1,0 +1,54 @@
+//! `conv_transpose2d`: the adjoint of [`super::conv2d`], gathered per output element
+//! (`shaders/conv_transpose2d.wgsl`).
+//!
+//! Forward it is `nn.ConvTranspose2d`; backward it is the input-gradient of `nn.Conv2d`.
+
+use super::conv2d::{ConvArgs, ConvDims};
+use super::{CpuMemory, Dispatch, Kernel, OpError, Shader};
+use crate::backend::{BufId, StepParams};
+
+pub static SHADER: Shader = Shader {
+    name: "conv_transpose2d",
+    source: concat!(include_str!("../../shaders/epilogue.wgsl"), include_str!("../../shaders/conv_transpose2d.wgsl")),
+};
+
+/// `nn.ConvTranspose2d` forward / `nn.Conv2d` input-gradient. Weight `(cin, cout, k, k)`.
+#[derive(Debug, Clone)]
+pub struct ConvTranspose(pub ConvArgs);
+
+/// The sum of `conv_transpose2d.wgsl` for one output element, in the same order.
+fn gather(d: &ConvDims, b: usize, o: usize, oy: usize, ox: usize, x: &[f32], w: &[f32]) -> f32 {
+    let kk = d.k * d.k;
+    let mut sum = 0.0f32;
+    // Input row iy reaches output row oy through kernel row ky when oy = iy*s + ky - p.
+    let source = |out: usize, k: usize, len: usize| -> Option<usize> {
+        let t = (out + d.pad).checked_sub(k)?;
+        (t % d.stride == 0 && t / d.stride < len).then_some(t / d.stride)
+    };
+    for i in 0..d.cin {
+        let x_base = (b * d.cin + i) * d.hin * d.win;
+        let w_base = (i * d.cout + o) * kk;
+        for ky in 0..d.k {
+            let Some(iy) = source(oy, ky, d.hin) else { continue };
+            for kx in 0..d.k {
+                let Some(ix) = source(ox, kx, d.win) else { continue };
+                sum += w[w_base + ky * d.k + kx] * x[x_base + iy * d.win + ix];
+            }
+        }
+    }
+    sum
+}
+
+impl Kernel for ConvTranspose {
+    fn check(&self, len: &dyn Fn(BufId) -> usize) -> Result<(), OpError> {
+        self.0.check_with("conv_transpose2d", len)
+    }
+
+    fn run_cpu(&self, mem: &mut CpuMemory, _: StepParams) {
+        self.0.run_cpu_with(mem, gather);
+    }
+
+    fn dispatch(&self) -> Dispatch {
+        self.0.dispatch_with(&SHADER)
+    }
+}

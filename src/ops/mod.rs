@@ -1,0 +1,131 @@
+//! The ops of the probe. Each module holds one kernel: its shape checks, the description of
+//! its WGSL dispatch (the shader itself is `shaders/<name>.wgsl`), and its CPU twin.
+
+pub mod act;
+pub mod conv2d;
+pub mod conv_transpose2d;
+pub mod covariance;
+pub mod noise_update;
+pub mod record;
+pub mod seed_grad;
+
+use crate::backend::{BufId, StepParams};
+
+/// A shape or size that does not fit an op; found before anything is recorded.
+#[derive(Debug, thiserror::Error)]
+#[error("{op} ({label}): {detail}")]
+pub struct OpError {
+    pub op: &'static str,
+    pub label: String,
+    pub detail: String,
+}
+
+/// A WGSL source with a name (the pipeline cache key).
+#[derive(Debug)]
+pub struct Shader {
+    pub name: &'static str,
+    pub source: &'static str,
+}
+
+/// One binding of a kernel, in binding order from 0.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    /// The op's constant parameters (little-endian 32-bit words).
+    Params(Vec<u32>),
+    /// The per-run [`StepParams`].
+    Step,
+    /// A storage buffer read by the kernel; `None` binds a placeholder (unused input).
+    Read(Option<BufId>),
+    /// A storage buffer written by the kernel.
+    Write(BufId),
+}
+
+/// How the GPU runs an op: one dispatch of `threads` invocations of `entry`.
+#[derive(Debug)]
+pub struct Dispatch {
+    pub shader: &'static Shader,
+    pub entry: &'static str,
+    pub binds: Vec<Bind>,
+    pub threads: u64,
+}
+
+/// The f32 buffers the CPU backend works on.
+pub struct CpuMemory {
+    pub bufs: Vec<Vec<f32>>,
+}
+
+impl CpuMemory {
+    pub fn get(&self, id: BufId) -> &[f32] {
+        &self.bufs[id.0]
+    }
+
+    /// Lends buffer `out` mutably while the others stay readable (an op never reads what it writes,
+    /// except through this slice).
+    pub fn with_output<R>(&mut self, out: BufId, f: impl FnOnce(&CpuMemory, &mut [f32]) -> R) -> R {
+        let mut buf = std::mem::take(&mut self.bufs[out.0]);
+        let r = f(self, &mut buf);
+        self.bufs[out.0] = buf;
+        r
+    }
+}
+
+/// What every op provides.
+pub trait Kernel {
+    /// Checks the op's buffers have the sizes its shape needs.
+    fn check(&self, len: &dyn Fn(BufId) -> usize) -> Result<(), OpError>;
+    /// The CPU twin.
+    fn run_cpu(&self, mem: &mut CpuMemory, step: StepParams);
+    /// The GPU dispatch.
+    fn dispatch(&self) -> Dispatch;
+}
+
+/// Every op of a program.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Conv2d(conv2d::Conv),
+    ConvTranspose2d(conv_transpose2d::ConvTranspose),
+    SeedGrad(seed_grad::SeedGrad),
+    Record(record::Record),
+    NoiseUpdate(noise_update::NoiseUpdate),
+    ColumnMean(covariance::ColumnMean),
+    Covariance(covariance::Covariance),
+}
+
+impl Op {
+    pub fn kernel(&self) -> &dyn Kernel {
+        match self {
+            Op::Conv2d(k) => k,
+            Op::ConvTranspose2d(k) => k,
+            Op::SeedGrad(k) => k,
+            Op::Record(k) => k,
+            Op::NoiseUpdate(k) => k,
+            Op::ColumnMean(k) => k,
+            Op::Covariance(k) => k,
+        }
+    }
+}
+
+/// Every shader, for validation and pipeline warm-up.
+pub fn all_shaders() -> [&'static Shader; 6] {
+    [
+        &conv2d::SHADER,
+        &conv_transpose2d::SHADER,
+        &seed_grad::SHADER,
+        &record::SHADER,
+        &noise_update::SHADER,
+        &covariance::SHADER,
+    ]
+}
+
+/// Fails with a message naming the buffer when `len(id) < need`.
+pub(crate) fn need(op: &'static str, label: &str, what: &str, have: usize, need: usize) -> Result<(), OpError> {
+    if have < need {
+        return Err(OpError { op, label: label.to_string(), detail: format!("{what} holds {have} floats, needs {need}") });
+    }
+    Ok(())
+}
+
+/// Packs an f32 into a parameter word.
+pub(crate) fn word(x: f32) -> u32 {
+    x.to_bits()
+}

@@ -1,0 +1,67 @@
+//! `record`: this step's logits minus the starting logits, into the history
+//! (`shaders/record.wgsl`, which documents the layout).
+
+use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, need};
+use crate::backend::{BufId, StepParams};
+
+pub static SHADER: Shader = Shader { name: "record", source: include_str!("../../shaders/record.wgsl") };
+
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// Images per direction.
+    pub n: usize,
+    pub steps: usize,
+    pub features: usize,
+    /// Rows of the batch buffers.
+    pub capacity: usize,
+    pub logits: BufId,
+    pub start: BufId,
+    pub history: BufId,
+}
+
+impl Record {
+    /// Flat history index of feature `f` of global row `g` at `step`.
+    pub fn history_index(&self, g: usize, step: usize, f: usize) -> usize {
+        let (direction, image) = (g / self.n, g % self.n);
+        ((direction * self.steps + step) * self.n + image) * self.features + f
+    }
+}
+
+impl Kernel for Record {
+    fn check(&self, len: &dyn Fn(BufId) -> usize) -> Result<(), OpError> {
+        let batch = self.capacity * self.features;
+        need("record", "history", "logits", len(self.logits), batch)?;
+        need("record", "history", "start", len(self.start), batch)?;
+        need("record", "history", "history", len(self.history), 2 * self.steps * self.n * self.features)
+    }
+
+    fn run_cpu(&self, mem: &mut CpuMemory, s: StepParams) {
+        let rows = s.rows as usize * self.features;
+        if s.step == 0 {
+            let logits = mem.get(self.logits)[..rows].to_vec();
+            mem.bufs[self.start.0][..rows].copy_from_slice(&logits);
+        }
+        mem.with_output(self.history, |mem, h| {
+            let (y, y0) = (mem.get(self.logits), mem.get(self.start));
+            for idx in 0..rows {
+                let g = s.row0 as usize + idx / self.features;
+                h[self.history_index(g, s.step as usize, idx % self.features)] = y[idx] - y0[idx];
+            }
+        });
+    }
+
+    fn dispatch(&self) -> Dispatch {
+        Dispatch {
+            shader: &SHADER,
+            entry: "main",
+            binds: vec![
+                Bind::Params(vec![self.n as u32, self.steps as u32, self.features as u32, 0]),
+                Bind::Step,
+                Bind::Read(Some(self.logits)),
+                Bind::Write(self.start),
+                Bind::Write(self.history),
+            ],
+            threads: (self.capacity * self.features) as u64,
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Stage 5 of the pipeline: the probe's result as the notebook's table, CSV and JSON.
+//! Every file is written whole or not at all: to a temporary file beside it, then renamed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use crate::stats::TopEntry;
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {path}: {source}")]
+pub struct ReportError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// Writes `contents` to `path` atomically (temporary file in the same folder, then rename).
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
+    let err = |source| ReportError { path: path.to_path_buf(), source };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| err(std::io::Error::other("not a file name")))?;
+    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+/// The top table as CSV: `rank,feature,index,covariance`.
+pub fn top_csv(top: &[TopEntry]) -> String {
+    let mut s = String::from("rank,feature,index,covariance\n");
+    for t in top {
+        s.push_str(&format!("{},{},{},{}\n", t.rank, csv_field(&t.name), t.index, t.covariance));
+    }
+    s
+}
+
+/// The full matrix as CSV: header `feature,<names>`, then one row per feature.
+pub fn matrix_csv(names: &[String], m: &[f32]) -> String {
+    let f = names.len();
+    let mut s = String::from("feature");
+    for n in names {
+        s.push(',');
+        s.push_str(&csv_field(n));
+    }
+    s.push('\n');
+    for (i, n) in names.iter().enumerate() {
+        s.push_str(&csv_field(n));
+        for v in &m[i * f..(i + 1) * f] {
+            s.push_str(&format!(",{v}"));
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// The notebook's printout, `name  covariance` per line, under a header naming the run.
+pub fn table(header: &[String], top: &[TopEntry]) -> String {
+    let mut s = String::new();
+    for h in header {
+        s.push_str(&format!("# {h}\n"));
+    }
+    let width = top.iter().map(|t| t.name.len()).max().unwrap_or(0);
+    for t in top {
+        s.push_str(&format!("{:<width$}  {:>10.6}\n", t.name, t.covariance));
+    }
+    s
+}
+
+/// The JSON report: `settings` and `adapter` as given, the measured means, the top table and the matrix.
+pub fn json_report(settings: Value, timings: Value, means: Value, names: &[String], top: &[TopEntry], cov: &[f32]) -> String {
+    let f = names.len();
+    let matrix: Vec<&[f32]> = (0..f).map(|i| &cov[i * f..(i + 1) * f]).collect();
+    let doc = json!({
+        "settings": settings,
+        "timings": timings,
+        "target_logit_mean": means,
+        "top": top.iter().map(|t| json!({"rank": t.rank, "feature": t.name, "index": t.index, "covariance": t.covariance})).collect::<Vec<_>>(),
+        "features": names,
+        "covariance": matrix,
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_layouts() {
+        let names: Vec<String> = vec!["a".into(), "b,c".into()];
+        let m = [1.0, -2.5, -2.5, 4.0];
+        assert_eq!(matrix_csv(&names, &m), "feature,a,\"b,c\"\na,1,-2.5\n\"b,c\",-2.5,4\n");
+        let top = vec![TopEntry { rank: 1, index: 1, name: "b,c".into(), covariance: -2.5 }];
+        assert_eq!(top_csv(&top), "rank,feature,index,covariance\n1,\"b,c\",1,-2.5\n");
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.csv");
+        write_atomic(&p, b"first").unwrap();
+        write_atomic(&p, b"second").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "second");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left behind");
+        let missing = dir.path().join("no/such/dir/out.csv");
+        assert!(write_atomic(&missing, b"x").is_err());
+    }
+}
