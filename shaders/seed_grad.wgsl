@@ -2,7 +2,7 @@
 // logits: scale (= 1/n, n images per direction) in the target column, 0 elsewhere.
 
 struct Params {
-    rows: u32, features: u32, target: u32, scale: f32,
+    rows: u32, features: u32, column: u32, scale: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -14,5 +14,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if idx >= p.rows * p.features {
         return;
     }
-    grad[idx] = select(0.0, p.scale, idx % p.features == p.target);
+    grad[idx] = select(0.0, p.scale, idx % p.features == p.column);
 }

@@ -109,7 +109,11 @@ pub fn pick_adapter(choice: BackendChoice, filter: Option<&str>) -> Result<wgpu:
     adapters
         .into_iter()
         .filter(|a| wanted.as_ref().is_none_or(|w| a.get_info().name.to_lowercase().contains(w)))
-        .min_by_key(|a| rank(a.get_info().device_type))
+        .min_by_key(|a| {
+            let info = a.get_info();
+            // Ties: Vulkan, Metal and DX12 before GL.
+            (rank(info.device_type), info.backend == wgpu::Backend::Gl)
+        })
         .ok_or_else(|| GpuError::NoAdapter {
             backend: choice.name(),
             filter: filter.map(str::to_string),
