@@ -226,12 +226,12 @@ fn starting_noise(args: &ProbeArgs, z_dim: usize) -> Result<(Vec<f32>, String)> 
 
 fn open_backend(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<dyn Backend>> {
     match choice {
-        BackendChoice::Cpu => Ok(Box::new(CpuBackend::new())),
+        BackendChoice::Cpu => Ok(Box::new(CpuBackend::fast())),
         BackendChoice::Auto => match GpuBackend::open(choice, adapter) {
             Ok(gpu) => Ok(Box::new(gpu)),
             Err(GpuError::NoAdapter { .. }) if adapter.is_none() => {
                 log::warn!("no GPU adapter found; running on the CPU backend");
-                Ok(Box::new(CpuBackend::new()))
+                Ok(Box::new(CpuBackend::fast()))
             }
             Err(e) => Err(e.into()),
         },

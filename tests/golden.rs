@@ -11,7 +11,7 @@ use gan_bias::probe::{ProbeSettings, chain, evaluate, run_probe};
 use gan_bias::stats::top_covarying;
 
 fn backends() -> Vec<(&'static str, Box<dyn Backend>)> {
-    vec![("cpu", Box::new(CpuBackend::new())), ("gpu", Box::new(gpu()))]
+    vec![("cpu", Box::new(CpuBackend::new())), ("cpu-fast", Box::new(CpuBackend::fast())), ("gpu", Box::new(gpu()))]
 }
 
 fn forward_and_gradients(gen_file: &str, golden_file: &str) {

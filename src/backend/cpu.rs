@@ -7,11 +7,18 @@ use crate::ops::CpuMemory;
 pub struct CpuBackend {
     program: Option<Program>,
     mem: CpuMemory,
+    fast: bool,
 }
 
 impl CpuBackend {
+    /// The reference: every op's plain loops, in its shader's order, on one thread.
     pub fn new() -> Self {
-        CpuBackend { program: None, mem: CpuMemory { bufs: Vec::new() } }
+        CpuBackend { program: None, mem: CpuMemory { bufs: Vec::new() }, fast: false }
+    }
+
+    /// The fast path: convolutions as matrix products over all cores.
+    pub fn fast() -> Self {
+        CpuBackend { fast: true, ..Self::new() }
     }
 }
 
@@ -23,7 +30,7 @@ impl Default for CpuBackend {
 
 impl Backend for CpuBackend {
     fn describe(&self) -> String {
-        "cpu (plain Rust reference backend)".into()
+        if self.fast { "cpu (matrix products on all cores)".into() } else { "cpu (plain Rust reference loops)".into() }
     }
 
     fn limits(&self) -> MemoryLimits {
@@ -57,7 +64,11 @@ impl Backend for CpuBackend {
     fn run(&mut self, phase: Phase, params: StepParams) -> Result<(), BackendError> {
         let program = self.program.as_ref().ok_or(BackendError::NotLoaded)?;
         for op in program.ops(phase) {
-            op.kernel().run_cpu(&mut self.mem, params);
+            if self.fast {
+                op.kernel().run_cpu_fast(&mut self.mem, params);
+            } else {
+                op.kernel().run_cpu(&mut self.mem, params);
+            }
         }
         Ok(())
     }

@@ -168,6 +168,10 @@ impl Kernel for Conv {
         self.0.run_cpu_with(mem, gather);
     }
 
+    fn run_cpu_fast(&self, mem: &mut CpuMemory, _: StepParams) {
+        super::conv_gemm::run(&self.0, super::conv_gemm::Form::Conv, mem);
+    }
+
     fn dispatch(&self) -> Dispatch {
         self.0.dispatch_with(&SHADER)
     }

@@ -48,6 +48,10 @@ impl Kernel for ConvTranspose {
         self.0.run_cpu_with(mem, gather);
     }
 
+    fn run_cpu_fast(&self, mem: &mut CpuMemory, _: StepParams) {
+        super::conv_gemm::run(&self.0, super::conv_gemm::Form::Transpose, mem);
+    }
+
     fn dispatch(&self) -> Dispatch {
         self.0.dispatch_with(&SHADER)
     }

@@ -3,6 +3,7 @@
 
 pub mod act;
 pub mod conv2d;
+mod conv_gemm;
 pub mod conv_transpose2d;
 pub mod covariance;
 pub mod noise_update;
@@ -73,8 +74,12 @@ impl CpuMemory {
 pub trait Kernel {
     /// Checks the op's buffers have the sizes its shape needs.
     fn check(&self, len: &dyn Fn(BufId) -> usize) -> Result<(), OpError>;
-    /// The CPU twin.
+    /// The CPU twin: plain loops in the shader's order, the reference.
     fn run_cpu(&self, mem: &mut CpuMemory, step: StepParams);
+    /// The fast CPU path, where an op has one (same result up to summation order).
+    fn run_cpu_fast(&self, mem: &mut CpuMemory, step: StepParams) {
+        self.run_cpu(mem, step)
+    }
     /// The GPU dispatch.
     fn dispatch(&self) -> Dispatch;
 }
