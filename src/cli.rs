@@ -224,13 +224,21 @@ fn starting_noise(args: &ProbeArgs, z_dim: usize) -> Result<(Vec<f32>, String)> 
     Ok((t.data.clone(), format!("file {}", path.display())))
 }
 
+/// `auto`: a real GPU; else, unless `--adapter` names one, the CPU backend, which runs these
+/// kernels far faster than a software rasteriser's Vulkan or GL.
 fn open_backend(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<dyn Backend>> {
     match choice {
         BackendChoice::Cpu => Ok(Box::new(CpuBackend::fast())),
-        BackendChoice::Auto => match GpuBackend::open(choice, adapter) {
-            Ok(gpu) => Ok(Box::new(gpu)),
+        BackendChoice::Auto => match context::pick_adapter(choice, adapter) {
+            Ok(a) if adapter.is_some() || a.get_info().device_type != wgpu::DeviceType::Cpu => {
+                Ok(Box::new(GpuBackend::new(gan_bias::backend::gpu::GpuContext::new(a)?)))
+            }
+            Ok(a) => {
+                log::info!("only a software adapter ({}); running on the CPU backend", a.get_info().name);
+                Ok(Box::new(CpuBackend::fast()))
+            }
             Err(GpuError::NoAdapter { .. }) if adapter.is_none() => {
-                log::warn!("no GPU adapter found; running on the CPU backend");
+                log::info!("no adapter found; running on the CPU backend");
                 Ok(Box::new(CpuBackend::fast()))
             }
             Err(e) => Err(e.into()),
@@ -316,8 +324,8 @@ fn info() -> Result<()> {
         println!("{}", context::describe(&a.get_info()));
     }
     match context::pick_adapter(BackendChoice::Auto, None) {
-        Ok(a) => println!("auto picks: {}", context::describe(&a.get_info())),
-        Err(_) => println!("auto picks: the CPU backend"),
+        Ok(a) if a.get_info().device_type != wgpu::DeviceType::Cpu => println!("auto picks: {}", context::describe(&a.get_info())),
+        _ => println!("auto picks: the CPU backend (no hardware GPU; it outruns a software rasteriser)"),
     }
     Ok(())
 }
