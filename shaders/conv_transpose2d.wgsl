@@ -6,12 +6,7 @@
 //   y[b, o, oy, ox] = finish( sum_{i, ky, kx : oy = iy*s + ky - p, ox = ix*s + kx - p}
 //                              w[i, o, ky, kx] * x[b, i, iy, ix] (+ bias[o]) )
 
-struct Params {
-    n: u32, cin: u32, hin: u32, win: u32,
-    cout: u32, hout: u32, wout: u32, k: u32,
-    stride: u32, pad: u32, mode: u32, act: u32,
-    has_bias: u32, slope: f32, _p0: u32, _p1: u32,
-}
+// Params: see conv_common.wgsl.
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;          // (n, cin, hin, win)
@@ -23,14 +18,14 @@ struct Params {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
     let idx = flat_index(gid, groups);
-    let plane = p.hout * p.wout;
-    if idx >= p.n * p.cout * plane {
+    if idx >= p.n * p.cout * p.hout * p.wout {
         return;
     }
-    let ox = idx % p.wout;
-    let oy = (idx / p.wout) % p.hout;
-    let o = (idx / plane) % p.cout;
-    let b = idx / (plane * p.cout);
+    let pos = output_position(idx, p);
+    let b = pos.x;
+    let o = pos.y;
+    let oy = pos.z;
+    let ox = pos.w;
     let kk = p.k * p.k;
     var sum = 0.0;
     for (var i = 0u; i < p.cin; i++) {

@@ -10,7 +10,7 @@ use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader = Shader {
     name: "conv2d",
-    source: concat!(include_str!("../../shaders/epilogue.wgsl"), include_str!("../../shaders/conv2d.wgsl")),
+    source: concat!(include_str!("../../shaders/conv_common.wgsl"), include_str!("../../shaders/conv2d.wgsl")),
 };
 
 /// Sizes of one convolution call: `n` images of `(cin, hin, win)` to `(cout, hout, wout)`.

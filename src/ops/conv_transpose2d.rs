@@ -9,7 +9,7 @@ use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader = Shader {
     name: "conv_transpose2d",
-    source: concat!(include_str!("../../shaders/epilogue.wgsl"), include_str!("../../shaders/conv_transpose2d.wgsl")),
+    source: concat!(include_str!("../../shaders/conv_common.wgsl"), include_str!("../../shaders/conv_transpose2d.wgsl")),
 };
 
 /// `nn.ConvTranspose2d` forward / `nn.Conv2d` input-gradient. Weight `(cin, cout, k, k)`.

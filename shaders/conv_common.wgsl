@@ -1,6 +1,21 @@
-// epilogue.wgsl: the end of every convolution kernel, prepended to conv2d.wgsl and
-// conv_transpose2d.wgsl when they are loaded.
-//
+// conv_common.wgsl: what the two convolution kernels share, prepended to conv2d.wgsl and
+// conv_transpose2d.wgsl when they are loaded: their parameters, the index of an output
+// element, and the epilogue every convolution ends with.
+
+struct Params {
+    n: u32, cin: u32, hin: u32, win: u32,
+    cout: u32, hout: u32, wout: u32, k: u32,
+    stride: u32, pad: u32, mode: u32, act: u32,
+    has_bias: u32, slope: f32, _p0: u32, _p1: u32,
+}
+
+// (image, output channel, row, column) of flat output index idx.
+fn output_position(idx: u32, p: Params) -> vec4<u32> {
+    let plane = p.hout * p.wout;
+    return vec4<u32>(idx / (plane * p.cout), (idx / plane) % p.cout, (idx / p.wout) % p.hout, idx % p.wout);
+}
+
+// Epilogue:
 // mode 1 (forward):  act(sum + bias)
 // mode 2 (backward): sum * act'(aux), with aux the stored output of the activation
 // act: 0 identity, 1 ReLU, 2 LeakyReLU(slope), 3 Tanh
