@@ -261,6 +261,12 @@ fn probe(args: ProbeArgs) -> Result<()> {
     if args.max_batch == Some(0) {
         bail!("--max-batch must be at least 1");
     }
+    for out in [&args.csv, &args.cov_csv, &args.json].into_iter().flatten() {
+        let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            bail!("cannot write {}: folder {} does not exist", out.display(), dir.display());
+        }
+    }
     let generator = load_generator(args.generator.as_deref(), args.generator_arch.map(Into::into))?;
     let classifier = load_classifier(args.classifier.as_deref(), args.classifier_arch.map(Into::into), Some(&generator))?;
     let target = features::resolve(&args.feature, &classifier.features)?;

@@ -23,8 +23,18 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            eprintln!("error: {}", chain.join(": "));
+            // Print the chain, skipping a cause whose text its parent already ends with.
+            let mut message = String::new();
+            for cause in e.chain() {
+                let text = cause.to_string();
+                if message.is_empty() {
+                    message = text;
+                } else if !message.ends_with(&text) {
+                    message.push_str(": ");
+                    message.push_str(&text);
+                }
+            }
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }

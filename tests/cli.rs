@@ -280,11 +280,13 @@ fn output_files_have_the_documented_layouts_and_agree() {
     assert_eq!(m.len(), 40);
     let scale = m.iter().flatten().fold(0.0f32, |a, x| a.max(x.abs()));
     assert!(scale > 0.0, "the covariance is not all zero");
-    for i in 0..40 {
-        assert!(m[i][i] >= 0.0, "variance of {} is negative: {}", names[i], m[i][i]);
-        for j in 0..40 {
-            let tol = 1e-6 * m[i][j].abs().max(m[j][i].abs()) + 1e-7 * scale;
-            assert!((m[i][j] - m[j][i]).abs() <= tol, "not symmetric at [{i}, {j}]: {} vs {}", m[i][j], m[j][i]);
+    for (i, row) in m.iter().enumerate() {
+        assert_eq!(row.len(), 40);
+        assert!(row[i] >= 0.0, "variance of {} is negative: {}", names[i], row[i]);
+        for (j, &x) in row.iter().enumerate() {
+            let y = m[j][i];
+            let tol = 1e-6 * x.abs().max(y.abs()) + 1e-7 * scale;
+            assert!((x - y).abs() <= tol, "not symmetric at [{i}, {j}]: {x} vs {y}");
         }
     }
     // The top rows are the matrix's target row, largest |cov| first, the target left out.

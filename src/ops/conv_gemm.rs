@@ -123,3 +123,57 @@ pub(crate) fn run(args: &ConvArgs, form: Form, mem: &mut CpuMemory) {
         });
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::backend::cpu::CpuBackend;
+    use crate::backend::{Backend, Phase, Program, StepParams};
+    use crate::ops::Op;
+    use crate::ops::act::{Act, Epilogue};
+    use crate::ops::conv_transpose2d::ConvTranspose;
+    use crate::ops::conv2d::{Conv, ConvArgs, ConvDims};
+
+    /// A small deterministic generator of values in [-1, 1).
+    fn values(seed: u64, len: usize) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fast_path_equals_the_reference_loops() {
+        let shapes = [(3, 5, 7, 6, 3, 2, 0), (2, 4, 9, 3, 4, 2, 1), (1, 6, 5, 2, 1, 1, 0), (2, 3, 8, 5, 4, 3, 2)];
+        for (case, &(n, cin, h, cout, k, stride, pad)) in shapes.iter().enumerate() {
+            for transpose in [false, true] {
+                let (hout, cin_w) = if transpose { ((h - 1) * stride + k - 2 * pad, cin) } else { ((h + 2 * pad - k) / stride + 1, cin) };
+                let d = ConvDims { n, cin: cin_w, hin: h, win: h, cout, hout, wout: hout, k, stride, pad };
+                let mut p = Program::default();
+                let x = p.constant("x", values(case as u64, d.in_len()));
+                let w = p.constant("w", values(case as u64 + 100, d.weight_len()));
+                let b = p.constant("b", values(case as u64 + 200, cout));
+                let aux = p.constant("aux", values(case as u64 + 300, d.out_len()));
+                let out = p.buffer("y", d.out_len());
+                let epilogue = if case % 2 == 0 { Epilogue::Forward(Act::LeakyRelu(0.2)) } else { Epilogue::GradMask(Act::Tanh) };
+                let aux = matches!(epilogue, Epilogue::GradMask(_)).then_some(aux);
+                let args = ConvArgs { label: "t".into(), dims: d, input: x, weight: w, bias: Some(b), aux, output: out, epilogue };
+                p.push(Phase::Step, if transpose { Op::ConvTranspose2d(ConvTranspose(args)) } else { Op::Conv2d(Conv(args)) });
+                let mut results = Vec::new();
+                for mut backend in [CpuBackend::new(), CpuBackend::fast()] {
+                    backend.load(&p).unwrap();
+                    backend.run(Phase::Step, StepParams::default()).unwrap();
+                    results.push(backend.read(out).unwrap());
+                }
+                let scale = results[0].iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+                for (i, (a, b)) in results[0].iter().zip(&results[1]).enumerate() {
+                    assert!((a - b).abs() <= 1e-5 * scale, "case {case} transpose {transpose}: index {i}: {a} vs {b}");
+                }
+            }
+        }
+    }
+}
