@@ -5,7 +5,7 @@
 //! [`super::conv_transpose2d`], the adjoint kernel.
 
 use super::act::Epilogue;
-use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, need, word};
+use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, distinct, need, word};
 use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader = Shader {
@@ -64,9 +64,7 @@ impl ConvArgs {
         if d.out_len() > u32::MAX as usize || d.in_len() > u32::MAX as usize {
             return Err(err("more than 2^32 elements in one call; split the batch".into()));
         }
-        if self.output == self.input || Some(self.output) == self.aux {
-            return Err(err("output buffer aliases an input".into()));
-        }
+        distinct(op, &self.label, self.output, &[Some(self.input), Some(self.weight), self.bias, self.aux])?;
         need(op, &self.label, "input", len(self.input), d.in_len())?;
         need(op, &self.label, "weight", len(self.weight), d.weight_len())?;
         need(op, &self.label, "output", len(self.output), d.out_len())?;

@@ -1,7 +1,7 @@
 //! `covariance`: np.cov of the recorded changes, features as variables, ddof 1
 //! (`shaders/covariance.wgsl`: entry points `column_mean`, then `covariance`).
 
-use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, need};
+use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, distinct, need};
 use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader = Shader { name: "covariance", source: include_str!("../../shaders/covariance.wgsl") };
@@ -24,6 +24,8 @@ impl CovArgs {
         if self.rows < 2 {
             return Err(OpError { op: "covariance", label: "cov".into(), detail: "needs at least 2 rows".into() });
         }
+        distinct("covariance", "cov", self.cov, &[Some(self.x), Some(self.mean)])?;
+        distinct("covariance", "cov", self.mean, &[Some(self.x)])?;
         need("covariance", "cov", "changes", len(self.x), self.rows * self.features)?;
         need("covariance", "cov", "mean", len(self.mean), self.features)?;
         need("covariance", "cov", "covariance", len(self.cov), self.features * self.features)

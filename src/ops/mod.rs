@@ -130,6 +130,14 @@ pub(crate) fn need(op: &'static str, label: &str, what: &str, have: usize, need:
     Ok(())
 }
 
+/// Fails when an op's written buffer `out` is also one of its other buffers.
+pub(crate) fn distinct(op: &'static str, label: &str, out: BufId, others: &[Option<BufId>]) -> Result<(), OpError> {
+    if others.contains(&Some(out)) {
+        return Err(OpError { op, label: label.to_string(), detail: "output buffer aliases an input".into() });
+    }
+    Ok(())
+}
+
 /// Packs an f32 into a parameter word.
 pub(crate) fn word(x: f32) -> u32 {
     x.to_bits()

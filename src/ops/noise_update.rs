@@ -1,6 +1,6 @@
 //! `noise_update`: one step of the noise along the target's gradient (`shaders/noise_update.wgsl`).
 
-use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, need};
+use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, distinct, need};
 use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader = Shader { name: "noise_update", source: include_str!("../../shaders/noise_update.wgsl") };
@@ -28,6 +28,8 @@ pub struct NoiseUpdate {
 
 impl Kernel for NoiseUpdate {
     fn check(&self, len: &dyn Fn(BufId) -> usize) -> Result<(), OpError> {
+        distinct("noise_update", "noise", self.z, &[Some(self.grad), Some(self.acc)])?;
+        distinct("noise_update", "noise", self.acc, &[Some(self.grad)])?;
         let batch = self.capacity * self.zdim;
         need("noise_update", "noise", "gradient", len(self.grad), batch)?;
         need("noise_update", "noise", "accumulator", len(self.acc), batch)?;

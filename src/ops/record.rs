@@ -1,7 +1,7 @@
 //! `record`: this step's logits minus the starting logits, into the history
 //! (`shaders/record.wgsl`, which documents the layout).
 
-use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, need};
+use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, distinct, need};
 use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader = Shader { name: "record", source: include_str!("../../shaders/record.wgsl") };
@@ -29,6 +29,8 @@ impl Record {
 
 impl Kernel for Record {
     fn check(&self, len: &dyn Fn(BufId) -> usize) -> Result<(), OpError> {
+        distinct("record", "history", self.start, &[Some(self.logits), Some(self.history)])?;
+        distinct("record", "history", self.history, &[Some(self.logits)])?;
         let batch = self.capacity * self.features;
         need("record", "history", "logits", len(self.logits), batch)?;
         need("record", "history", "start", len(self.start), batch)?;
