@@ -171,9 +171,8 @@ fn weights_path(given: Option<&Path>, role: Role) -> Result<PathBuf> {
         Role::Generator => ("demo_generator.safetensors", "--generator"),
         Role::Classifier => ("demo_classifier.safetensors", "--classifier"),
     };
-    bundled(file).ok_or_else(|| {
-        anyhow::anyhow!("no {} weights given and none are bundled: pass {flag} PATH.safetensors (see README)", role.name())
-    })
+    bundled(file)
+        .ok_or_else(|| anyhow::anyhow!("no {} weights given and none are bundled: pass {flag} PATH.safetensors (see README)", role.name()))
 }
 
 fn load_generator(path: Option<&Path>, arch: Option<ArchKind>) -> Result<Network> {
@@ -309,12 +308,21 @@ fn probe(args: ProbeArgs) -> Result<()> {
         report::write_atomic(p, report::json_report(settings_json, timings, means, names, &top, &outcome.cov).as_bytes())?;
     }
     let header = vec![
-        format!("gan-bias probe: {} (index {target}), {} images x {} steps each way, update {update}, noise {noise_source}", names[target], outcome.images, args.steps),
+        format!(
+            "gan-bias probe: {} (index {target}), {} images x {} steps each way, update {update}, noise {noise_source}",
+            names[target], outcome.images, args.steps
+        ),
         format!("adapter: {adapter}"),
         format!(
             "{} mean logit {:.4} -> {:.4} (up) / {:.4} (down); {:.2} s, {:.1} GFLOP/s, {} batch(es) of {} rows",
-            names[target], outcome.start_mean, outcome.end_mean_up, outcome.end_mean_down, outcome.seconds,
-            flops / 1e9 / outcome.seconds, outcome.batches, outcome.batch_rows
+            names[target],
+            outcome.start_mean,
+            outcome.end_mean_up,
+            outcome.end_mean_down,
+            outcome.seconds,
+            flops / 1e9 / outcome.seconds,
+            outcome.batches,
+            outcome.batch_rows
         ),
     ];
     print!("{}", report::table(&header, &top));
@@ -385,8 +393,8 @@ fn import(args: ImportArgs) -> Result<()> {
                 RawDtype::U8 => safetensors::Dtype::U8,
                 RawDtype::Bool => safetensors::Dtype::BOOL,
             };
-            let view = safetensors::tensor::TensorView::new(dtype, t.shape.clone(), &t.data)
-                .with_context(|| format!("tensor {}", t.name))?;
+            let view =
+                safetensors::tensor::TensorView::new(dtype, t.shape.clone(), &t.data).with_context(|| format!("tensor {}", t.name))?;
             Ok((t.name.clone(), view))
         })
         .collect::<Result<Vec<_>>>()?;

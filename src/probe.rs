@@ -98,7 +98,14 @@ fn check_chain(stages: &[&Stage]) -> Result<(), ProbeError> {
 }
 
 /// Rows per batch: as many as the backend's buffer limits and memory budget allow.
-pub fn plan_capacity(backend: &dyn Backend, stages: &[&Stage], rows: usize, steps: usize, n: usize, max_batch: Option<usize>) -> Result<usize, ProbeError> {
+pub fn plan_capacity(
+    backend: &dyn Backend,
+    stages: &[&Stage],
+    rows: usize,
+    steps: usize,
+    n: usize,
+    max_batch: Option<usize>,
+) -> Result<usize, ProbeError> {
     let limits = backend.limits();
     let features = stages.last().map_or(0, |s| s.out_len());
     let zdim = stages[0].in_len();
@@ -159,7 +166,8 @@ pub fn build_program(stages: &[&Stage], capacity: usize, n: usize, steps: usize,
     let mut grad = seed;
     for (i, s) in stages.iter().enumerate().rev() {
         let out = if i == 0 { dz } else { grads[(stages.len() - 1 - i) % 2] };
-        let (epilogue, aux) = if i == 0 { (Epilogue::Forward(Act::Identity), None) } else { (Epilogue::GradMask(stages[i - 1].act), Some(acts[i - 1])) };
+        let (epilogue, aux) =
+            if i == 0 { (Epilogue::Forward(Act::Identity), None) } else { (Epilogue::GradMask(stages[i - 1].act), Some(acts[i - 1])) };
         p.push(Phase::Step, backward_op(s, capacity, grad, params[i].0, aux, out, epilogue));
         grad = out;
     }
@@ -171,8 +179,18 @@ pub fn build_program(stages: &[&Stage], capacity: usize, n: usize, steps: usize,
 }
 
 fn forward_op(s: &Stage, n: usize, input: BufId, (weight, bias): (BufId, Option<BufId>), output: BufId) -> Op {
-    let dims = ConvDims { n, cin: s.cin, hin: s.hin, win: s.win, cout: s.cout, hout: s.hout, wout: s.wout, k: s.k, stride: s.stride, pad: s.pad };
-    let args = ConvArgs { label: format!("{} forward", s.label), dims, input, weight, bias, aux: None, output, epilogue: Epilogue::Forward(s.act) };
+    let dims =
+        ConvDims { n, cin: s.cin, hin: s.hin, win: s.win, cout: s.cout, hout: s.hout, wout: s.wout, k: s.k, stride: s.stride, pad: s.pad };
+    let args = ConvArgs {
+        label: format!("{} forward", s.label),
+        dims,
+        input,
+        weight,
+        bias,
+        aux: None,
+        output,
+        epilogue: Epilogue::Forward(s.act),
+    };
     match s.kind {
         ConvKind::Conv => Op::Conv2d(Conv(args)),
         ConvKind::Transpose => Op::ConvTranspose2d(ConvTranspose(args)),
@@ -182,7 +200,8 @@ fn forward_op(s: &Stage, n: usize, input: BufId, (weight, bias): (BufId, Option<
 /// The input-gradient of stage `s`: the adjoint convolution with the same weights, from the
 /// stage's output size back to its input size.
 fn backward_op(s: &Stage, n: usize, input: BufId, weight: BufId, aux: Option<BufId>, output: BufId, epilogue: Epilogue) -> Op {
-    let dims = ConvDims { n, cin: s.cout, hin: s.hout, win: s.wout, cout: s.cin, hout: s.hin, wout: s.win, k: s.k, stride: s.stride, pad: s.pad };
+    let dims =
+        ConvDims { n, cin: s.cout, hin: s.hout, win: s.wout, cout: s.cin, hout: s.hin, wout: s.win, k: s.k, stride: s.stride, pad: s.pad };
     let args = ConvArgs { label: format!("{} input-gradient", s.label), dims, input, weight, bias: None, aux, output, epilogue };
     match s.kind {
         ConvKind::Conv => Op::ConvTranspose2d(ConvTranspose(args)),
@@ -191,12 +210,18 @@ fn backward_op(s: &Stage, n: usize, input: BufId, weight: BufId, aux: Option<Buf
 }
 
 /// Runs the probe on `n` images of starting noise `z0` (`n x zdim`, row-major).
-pub fn run_probe(backend: &mut dyn Backend, generator: &Network, classifier: &Network, z0: &[f32], settings: &ProbeSettings) -> Result<ProbeOutcome, ProbeError> {
+pub fn run_probe(
+    backend: &mut dyn Backend,
+    generator: &Network,
+    classifier: &Network,
+    z0: &[f32],
+    settings: &ProbeSettings,
+) -> Result<ProbeOutcome, ProbeError> {
     let started = Instant::now();
     let stages = chain(generator, classifier)?;
     let zdim = stages[0].in_len();
     let features = classifier.output[0];
-    if zdim == 0 || z0.is_empty() || z0.len() % zdim != 0 {
+    if zdim == 0 || z0.is_empty() || !z0.len().is_multiple_of(zdim) {
         return Err(ProbeError::Input(format!("the noise holds {} values, not a whole number of {zdim}-long rows", z0.len())));
     }
     if let Some(i) = z0.iter().position(|v| !v.is_finite()) {
@@ -277,7 +302,7 @@ pub struct Evaluation {
 pub fn evaluate(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32], target: usize) -> Result<Evaluation, ProbeError> {
     check_chain(stages)?;
     let in_len = stages[0].in_len();
-    if input.is_empty() || input.len() % in_len != 0 {
+    if input.is_empty() || !input.len().is_multiple_of(in_len) {
         return Err(ProbeError::Input(format!("input holds {} values, not a whole number of {in_len}-long rows", input.len())));
     }
     let rows = input.len() / in_len;

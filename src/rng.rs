@@ -104,7 +104,7 @@ pub fn torch_randn(seed: u64, len: usize) -> Vec<f32> {
     for start in (0..=len - 16).step_by(16) {
         normal_fill_16(&mut data[start..start + 16]);
     }
-    if len % 16 != 0 {
+    if !len.is_multiple_of(16) {
         let tail = &mut data[len - 16..];
         for v in tail.iter_mut() {
             *v = rng.uniform_f32();

@@ -90,8 +90,7 @@ impl TensorFile {
         let not_st = |detail: String| WeightsError::NotSafetensors { path: path.to_path_buf(), detail };
         let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| not_st(e.to_string()))?;
         let st = SafeTensors::deserialize(bytes).map_err(|e| not_st(e.to_string()))?;
-        let metadata: BTreeMap<String, String> =
-            meta.metadata().clone().unwrap_or_default().into_iter().collect();
+        let metadata: BTreeMap<String, String> = meta.metadata().clone().unwrap_or_default().into_iter().collect();
         let mut tensors = BTreeMap::new();
         for (name, view) in st.tensors() {
             let data = match view.dtype() {
@@ -101,11 +100,7 @@ impl TensorFile {
                 // BatchNorm's step counter and other integer bookkeeping: not a weight.
                 Dtype::I64 | Dtype::I32 | Dtype::U8 | Dtype::BOOL => continue,
                 other => {
-                    return Err(WeightsError::UnsupportedDtype {
-                        path: path.to_path_buf(),
-                        name,
-                        dtype: format!("{other:?}"),
-                    });
+                    return Err(WeightsError::UnsupportedDtype { path: path.to_path_buf(), name, dtype: format!("{other:?}") });
                 }
             };
             tensors.insert(name, Tensor::new(view.shape().to_vec(), data));

@@ -105,10 +105,8 @@ fn read_raw(path: &Path) -> Raw {
 }
 
 fn write_raw(path: &Path, raw: &Raw) {
-    let views: Vec<(String, TensorView<'_>)> = raw
-        .iter()
-        .map(|(k, (dtype, shape, data))| (k.clone(), TensorView::new(*dtype, shape.clone(), data).unwrap()))
-        .collect();
+    let views: Vec<(String, TensorView<'_>)> =
+        raw.iter().map(|(k, (dtype, shape, data))| (k.clone(), TensorView::new(*dtype, shape.clone(), data).unwrap())).collect();
     safetensors::serialize_to_file(views, None, path).unwrap();
 }
 
@@ -363,8 +361,16 @@ fn noise_file_sets_the_image_count_and_overrides_images_and_seed() {
     let json = dir.path().join("run.json");
     let cov_a = dir.path().join("a.csv");
     succeeds(&probe_args(&[
-        "--noise".into(), p(&noise), "--images".into(), "2".into(), "--seed".into(), "9".into(),
-        "--json".into(), p(&json), "--cov-csv".into(), p(&cov_a),
+        "--noise".into(),
+        p(&noise),
+        "--images".into(),
+        "2".into(),
+        "--seed".into(),
+        "9".into(),
+        "--json".into(),
+        p(&json),
+        "--cov-csv".into(),
+        p(&cov_a),
     ]));
     let j = read_json(&json);
     assert_eq!(j["settings"]["images"], 3);
@@ -454,10 +460,14 @@ fn missing_generator_file_names_the_path_and_writes_nothing() {
     let missing = dir.path().join("no_such_generator.safetensors");
     fails(
         &probe_args(&[
-            "--generator".into(), p(&missing),
-            "--csv".into(), p(&out.path().join("top.csv")),
-            "--cov-csv".into(), p(&out.path().join("cov.csv")),
-            "--json".into(), p(&out.path().join("run.json")),
+            "--generator".into(),
+            p(&missing),
+            "--csv".into(),
+            p(&out.path().join("top.csv")),
+            "--cov-csv".into(),
+            p(&out.path().join("cov.csv")),
+            "--json".into(),
+            p(&out.path().join("run.json")),
         ]),
         &[&p(&missing), "cannot read"],
     );

@@ -22,18 +22,14 @@ impl Rng {
         self.0
     }
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
+        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
     }
 }
 
 /// Bytes that steer a pickle machine somewhere interesting.
 const INTERESTING: &[u8] = &[
-    0, 1, 0x7f, 0x80, 0xff, b'(', b')', b'.', b'R', b'b', b'Q', b'h', b'q', b'a', b'e', b's', b'u',
-    b't', b'X', b'J', b'K', b'M', b'N', b'}', b']', 0x85, 0x8a, 0x93, 0x94, 0x95, b'c', b'\n',
+    0, 1, 0x7f, 0x80, 0xff, b'(', b')', b'.', b'R', b'b', b'Q', b'h', b'q', b'a', b'e', b's', b'u', b't', b'X', b'J', b'K', b'M', b'N',
+    b'}', b']', 0x85, 0x8a, 0x93, 0x94, 0x95, b'c', b'\n',
 ];
 
 fn mutate(rng: &mut Rng, input: &[u8], others: &[Vec<u8>], region: usize) -> Vec<u8> {
@@ -95,30 +91,15 @@ fn check(input: &[u8], limit: Duration) -> Option<String> {
         Err(_) => Some("panicked".into()),
         Ok(_) if took > limit => Some(format!("took {took:?}")),
         Ok(Ok(tensors)) => {
-            let bad = tensors
-                .iter()
-                .find(|t| t.data.len() != t.shape.iter().product::<usize>() * t.dtype.size());
-            bad.map(|t| {
-                format!(
-                    "tensor {} has {} bytes for shape {:?}",
-                    t.name,
-                    t.data.len(),
-                    t.shape
-                )
-            })
+            let bad = tensors.iter().find(|t| t.data.len() != t.shape.iter().product::<usize>() * t.dtype.size());
+            bad.map(|t| format!("tensor {} has {} bytes for shape {:?}", t.name, t.data.len(), t.shape))
         }
         Ok(Err(e)) if e.to_string().is_empty() => Some("empty error message".into()),
         Ok(Err(_)) => None,
     }
 }
 
-fn fuzz(
-    name: &str,
-    seeds: &[Vec<u8>],
-    iters: usize,
-    region: usize,
-    mut rebuild: impl FnMut(Vec<u8>) -> Vec<u8>,
-) {
+fn fuzz(name: &str, seeds: &[Vec<u8>], iters: usize, region: usize, mut rebuild: impl FnMut(Vec<u8>) -> Vec<u8>) {
     let limit = Duration::from_secs(5);
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ name.len() as u64);
     let mut failures = Vec::new();
@@ -128,25 +109,14 @@ fn fuzz(
         if let Some(why) = check(&input, limit) {
             let path = std::env::temp_dir().join(format!("pth_fuzz_{name}_{i}.bin"));
             std::fs::write(&path, &input).unwrap();
-            failures.push(format!(
-                "{name} #{i}: {why} (input saved to {})",
-                path.display()
-            ));
+            failures.push(format!("{name} #{i}: {why} (input saved to {})", path.display()));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
 fn iters(default: usize) -> usize {
-    let scale: f64 = std::env::var("GAN_BIAS_FUZZ_ITERS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2000.0);
+    let scale: f64 = std::env::var("GAN_BIAS_FUZZ_ITERS").ok().and_then(|s| s.parse().ok()).unwrap_or(2000.0);
     ((default as f64) * scale / 2000.0).ceil() as usize
 }
 
@@ -179,17 +149,13 @@ fn fuzz_zip_pickles() {
     // Mutate data.pkl inside otherwise valid archives, so mutations reach the unpickler
     // instead of stopping at the zip checksums.
     let archives: Vec<Vec<(String, Vec<u8>)>> =
-        ["view_zip.pth", "dtypes_p4.pth", "posix_system_zip.pth"]
-            .iter()
-            .map(|f| unzip(&hostile(f)))
-            .collect();
+        ["view_zip.pth", "dtypes_p4.pth", "posix_system_zip.pth"].iter().map(|f| unzip(&hostile(f))).collect();
     let pkls: Vec<Vec<u8>> = archives.iter().map(|a| a[0].1.clone()).collect();
     let mut which = 0usize;
     fuzz("zip_pickles", &pkls, iters(1500), usize::MAX, |pkl| {
         which += 1;
         let records = &archives[(which - 1) % archives.len()];
-        let mut entries: Vec<(&str, &[u8])> =
-            records.iter().map(|(n, d)| (n.as_str(), &d[..])).collect();
+        let mut entries: Vec<(&str, &[u8])> = records.iter().map(|(n, d)| (n.as_str(), &d[..])).collect();
         entries[0].1 = &pkl;
         zip_file(&entries)
     });
@@ -203,26 +169,10 @@ fn fuzz_real_checkpoints() {
     fuzz("real_legacy", &[legacy], iters(150), 4096, |v| v);
     // Zip: mutate data.pkl and re-pack it with the real storages.
     let records = unzip(&std::fs::read(dir.join(GENERATOR)).unwrap());
-    let pkl = records
-        .iter()
-        .find(|(n, _)| n.ends_with("/data.pkl"))
-        .unwrap()
-        .1
-        .clone();
+    let pkl = records.iter().find(|(n, _)| n.ends_with("/data.pkl")).unwrap().1.clone();
     fuzz("real_zip", &[pkl], iters(40), usize::MAX, |pkl| {
-        let entries: Vec<(&str, &[u8])> = records
-            .iter()
-            .map(|(n, d)| {
-                (
-                    n.as_str(),
-                    if n.ends_with("/data.pkl") {
-                        &pkl[..]
-                    } else {
-                        &d[..]
-                    },
-                )
-            })
-            .collect();
+        let entries: Vec<(&str, &[u8])> =
+            records.iter().map(|(n, d)| (n.as_str(), if n.ends_with("/data.pkl") { &pkl[..] } else { &d[..] })).collect();
         zip_file(&entries)
     });
     // Raw byte mutations of the archive itself (headers, central directory, data).
@@ -231,18 +181,10 @@ fn fuzz_real_checkpoints() {
     let mut rng = Rng(7);
     for i in 0..iters(40) {
         let mut v = zip.clone();
-        let at = if i % 2 == 0 {
-            rng.below(4096)
-        } else {
-            tail + rng.below(4096)
-        };
+        let at = if i % 2 == 0 { rng.below(4096) } else { tail + rng.below(4096) };
         if let Some(b) = v.get_mut(at) {
             *b ^= 1 << rng.below(8);
         }
-        assert_eq!(
-            check(&v, Duration::from_secs(5)),
-            None,
-            "real zip with a bit flipped at {at}"
-        );
+        assert_eq!(check(&v, Duration::from_secs(5)), None, "real zip with a bit flipped at {at}");
     }
 }

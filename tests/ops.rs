@@ -12,6 +12,7 @@ use common::*;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::backend::gpu::GpuBackend;
 use gan_bias::backend::{Backend, BackendError, BufId, Phase, Program, StepParams};
+use gan_bias::model::{ConvKind, Stage};
 use gan_bias::ops::act::{Act, Epilogue};
 use gan_bias::ops::conv_transpose2d::ConvTranspose;
 use gan_bias::ops::conv2d::{Conv, ConvArgs, ConvDims};
@@ -20,7 +21,6 @@ use gan_bias::ops::noise_update::{NoiseUpdate, UpdateRule};
 use gan_bias::ops::record::Record;
 use gan_bias::ops::seed_grad::SeedGrad;
 use gan_bias::ops::{Op, OpError};
-use gan_bias::model::{ConvKind, Stage};
 use gan_bias::probe::{chain, evaluate};
 
 // ---------------------------------------------------------------------------------------------
@@ -185,7 +185,18 @@ impl ConvBatch {
         let label = format!(
             "{} n{} cin{} {}x{} -> cout{} {}x{} k{} s{} p{} bias {} {:?}",
             if kind == Kind::Conv { "conv2d" } else { "conv_transpose2d" },
-            d.n, d.cin, d.hin, d.win, d.cout, d.hout, d.wout, d.k, d.stride, d.pad, bias, epilogue
+            d.n,
+            d.cin,
+            d.hin,
+            d.win,
+            d.cout,
+            d.hout,
+            d.wout,
+            d.k,
+            d.stride,
+            d.pad,
+            bias,
+            epilogue
         );
         let wscale = 1.0 / ((d.cin * d.k * d.k) as f32).sqrt();
         let input = p.buffer(format!("{label} x"), d.in_len());
@@ -232,7 +243,8 @@ fn conv_shapes(kind: Kind) -> Worst {
                     if kind == Kind::Conv && extra == 1 {
                         continue;
                     }
-                    let (Some(hout), Some(wout)) = (out_size(kind, hin, k, stride, pad, extra), out_size(kind, win, k, stride, pad, extra)) else {
+                    let (Some(hout), Some(wout)) = (out_size(kind, hin, k, stride, pad, extra), out_size(kind, win, k, stride, pad, extra))
+                    else {
                         continue;
                     };
                     let d = ConvDims { n, cin, hin, win, cout, hout, wout, k, stride, pad };
@@ -366,7 +378,10 @@ fn convolutions_are_adjoint() {
             }
         }
     }
-    println!("adjoint identity: worst |<Ax,y> - <x,A^T y>| / sum|terms|: cpu {:.3e}, cpu fast {:.3e}, gpu {:.3e}", worst.0, worst.1, worst.2);
+    println!(
+        "adjoint identity: worst |<Ax,y> - <x,A^T y>| / sum|terms|: cpu {:.3e}, cpu fast {:.3e}, gpu {:.3e}",
+        worst.0, worst.1, worst.2
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,13 +405,21 @@ fn forward64(stages: &[&Stage], input: &[f64]) -> Vec<f64> {
                             for ky in 0..k {
                                 for kx in 0..k {
                                     let (iy, ix, w) = match s.kind {
-                                        ConvKind::Conv => (oy * st + ky - pad, ox * st + kx - pad, s.weight[((o * s.cin + i) * s.k + ky as usize) * s.k + kx as usize]),
+                                        ConvKind::Conv => (
+                                            oy * st + ky - pad,
+                                            ox * st + kx - pad,
+                                            s.weight[((o * s.cin + i) * s.k + ky as usize) * s.k + kx as usize],
+                                        ),
                                         ConvKind::Transpose => {
                                             let (ty, tx) = (oy + pad - ky, ox + pad - kx);
                                             if ty.rem_euclid(st) != 0 || tx.rem_euclid(st) != 0 {
                                                 continue;
                                             }
-                                            (ty.div_euclid(st), tx.div_euclid(st), s.weight[((i * s.cout + o) * s.k + ky as usize) * s.k + kx as usize])
+                                            (
+                                                ty.div_euclid(st),
+                                                tx.div_euclid(st),
+                                                s.weight[((i * s.cout + o) * s.k + ky as usize) * s.k + kx as usize],
+                                            )
                                         }
                                     };
                                     if iy < 0 || ix < 0 || iy >= s.hin as isize || ix >= s.win as isize {
@@ -409,7 +432,13 @@ fn forward64(stages: &[&Stage], input: &[f64]) -> Vec<f64> {
                         y[((b * s.cout + o) * s.hout + oy as usize) * s.wout + ox as usize] = match s.act {
                             Act::Identity => sum,
                             Act::Relu => sum.max(0.0),
-                            Act::LeakyRelu(a) => if sum > 0.0 { sum } else { a as f64 * sum },
+                            Act::LeakyRelu(a) => {
+                                if sum > 0.0 {
+                                    sum
+                                } else {
+                                    a as f64 * sum
+                                }
+                            }
                             Act::Tanh => sum.tanh(),
                         };
                     }
@@ -770,7 +799,10 @@ fn conv_program(kind: Kind, lens: [usize; 5]) -> Program {
     let label = "layer 7 input-gradient".to_string();
     p.push(
         Phase::Step,
-        conv_op(kind, ConvArgs { label, dims: d, input, weight, bias: Some(bias), aux: Some(aux), output, epilogue: Epilogue::GradMask(Act::Relu) }),
+        conv_op(
+            kind,
+            ConvArgs { label, dims: d, input, weight, bias: Some(bias), aux: Some(aux), output, epilogue: Epilogue::GradMask(Act::Relu) },
+        ),
     );
     p
 }
@@ -933,7 +965,10 @@ fn output_aliasing_any_other_buffer_is_refused() {
     assert_refused(&p, "record", &["aliases"]);
     let mut p = Program::default();
     let (x, y) = (b(&mut p), b(&mut p));
-    p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n: 2, steps: 2, zdim: 3, capacity: 4, rule: UpdateRule::Notebook, grad: x, acc: y, z: y }));
+    p.push(
+        Phase::Step,
+        Op::NoiseUpdate(NoiseUpdate { n: 2, steps: 2, zdim: 3, capacity: 4, rule: UpdateRule::Notebook, grad: x, acc: y, z: y }),
+    );
     assert_refused(&p, "noise_update", &["aliases"]);
     let mut p = Program::default();
     let (x, y) = (b(&mut p), b(&mut p));

@@ -49,7 +49,13 @@ fn probe_real(name: &str, backend: &mut dyn Backend) {
         // Same order except where PyTorch's own values are within 1% of each other.
         if t.index != i {
             let theirs = g["cov_f64"].1[target * 40 + t.index];
-            assert!((theirs.abs() - c.abs()).abs() <= 0.01 * c.abs(), "{name}: rank {} is {} here, {} in PyTorch", t.rank, t.name, classifier.features[i]);
+            assert!(
+                (theirs.abs() - c.abs()).abs() <= 0.01 * c.abs(),
+                "{name}: rank {} is {} here, {} in PyTorch",
+                t.rank,
+                t.name,
+                classifier.features[i]
+            );
         }
     }
 }

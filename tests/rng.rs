@@ -38,7 +38,12 @@ fn torch_randn_matches_pytorch_on_every_fixture_case() {
             }
             exact += (g.to_bits() == w.to_bits()) as usize;
         }
-        report.push(format!("{name}: max |diff| {worst:e} at {at} (got {}, want {}), {exact}/{} bit-identical", got[at], want[at], want.len()));
+        report.push(format!(
+            "{name}: max |diff| {worst:e} at {at} (got {}, want {}), {exact}/{} bit-identical",
+            got[at],
+            want[at],
+            want.len()
+        ));
         // Vectorised log/sin/cos may round differently by an ulp or two; anything more is a bug.
         assert_close(name, &got, want, 0.0, 1e-6);
     }

@@ -94,7 +94,16 @@ fn sample_ops() -> Vec<Op> {
         Op::ConvTranspose2d(ConvTranspose(conv(Epilogue::GradMask(Act::Relu), None, Some(BufId(4))))),
         Op::SeedGrad(SeedGrad { rows: 4, features: 3, target: 1, scale: 0.25, out: BufId(0) }),
         Op::Record(Record { n: 2, steps: 3, features: 3, capacity: 4, logits: BufId(0), start: BufId(1), history: BufId(2) }),
-        Op::NoiseUpdate(NoiseUpdate { n: 2, steps: 3, zdim: 5, capacity: 4, rule: UpdateRule::Notebook, grad: BufId(0), acc: BufId(1), z: BufId(2) }),
+        Op::NoiseUpdate(NoiseUpdate {
+            n: 2,
+            steps: 3,
+            zdim: 5,
+            capacity: 4,
+            rule: UpdateRule::Notebook,
+            grad: BufId(0),
+            acc: BufId(1),
+            z: BufId(2),
+        }),
         Op::ColumnMean(ColumnMean(cov.clone())),
         Op::Covariance(Covariance(cov)),
     ]
@@ -110,15 +119,17 @@ fn dispatches_match_their_shaders() {
         let name = format!("{} ({})", d.shader.name, d.entry);
         used.insert(d.shader.name);
         let module = parse(d.shader.name, d.shader.source);
-        let ep = module
-            .entry_points
-            .iter()
-            .find(|e| e.name == d.entry)
-            .unwrap_or_else(|| panic!("{name}: no entry point {}", d.entry));
+        let ep = module.entry_points.iter().find(|e| e.name == d.entry).unwrap_or_else(|| panic!("{name}: no entry point {}", d.entry));
         assert_eq!(ep.stage, naga::ShaderStage::Compute, "{name}: not a compute entry point");
         assert_eq!(ep.workgroup_size, [64, 1, 1], "{name}: workgroup size");
         let globals: Vec<&naga::GlobalVariable> = module.global_variables.iter().map(|(_, g)| g).filter(|g| g.binding.is_some()).collect();
-        assert_eq!(globals.len(), d.binds.len(), "{name}: the shader declares {} bindings, the dispatch binds {}", globals.len(), d.binds.len());
+        assert_eq!(
+            globals.len(),
+            d.binds.len(),
+            "{name}: the shader declares {} bindings, the dispatch binds {}",
+            globals.len(),
+            d.binds.len()
+        );
         for (i, bind) in d.binds.iter().enumerate() {
             let g = globals
                 .iter()
@@ -134,7 +145,10 @@ fn dispatches_match_their_shaders() {
                     assert_eq!(size, std::mem::size_of::<StepParams>(), "{name}: binding {i} ({gname}) is not StepParams-sized")
                 }
                 (Bind::Read(_), naga::AddressSpace::Storage { access }) => {
-                    assert!(!access.contains(naga::StorageAccess::STORE), "{name}: binding {i} ({gname}) is read_write, the op binds it read-only")
+                    assert!(
+                        !access.contains(naga::StorageAccess::STORE),
+                        "{name}: binding {i} ({gname}) is read_write, the op binds it read-only"
+                    )
                 }
                 (Bind::Write(_), naga::AddressSpace::Storage { access }) => {
                     assert!(access.contains(naga::StorageAccess::STORE), "{name}: binding {i} ({gname}) is read-only, the op writes it")

@@ -25,22 +25,12 @@ pub(crate) struct Checkpoint<'a> {
 
 enum Source<'a> {
     /// Byte ranges of each storage in the file, by key.
-    Legacy {
-        bytes: &'a [u8],
-        table: HashMap<Rc<str>, (usize, usize)>,
-    },
+    Legacy { bytes: &'a [u8], table: HashMap<Rc<str>, (usize, usize)> },
     /// Storages are read from `<prefix>/data/<key>` on first use.
-    Zip {
-        archive: Box<ZipArchive<Cursor<&'a [u8]>>>,
-        prefix: String,
-        cache: HashMap<Rc<str>, Vec<u8>>,
-    },
+    Zip { archive: Box<ZipArchive<Cursor<&'a [u8]>>>, prefix: String, cache: HashMap<Rc<str>, Vec<u8>> },
 }
 
-pub(crate) fn open<'a>(
-    bytes: &'a [u8],
-    budget: &mut Budget,
-) -> Result<Checkpoint<'a>, ImportError> {
+pub(crate) fn open<'a>(bytes: &'a [u8], budget: &mut Budget) -> Result<Checkpoint<'a>, ImportError> {
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         open_zip(bytes, budget)
     } else if bytes.get(257..262) == Some(b"ustar") {
@@ -62,30 +52,23 @@ fn describe(v: &Value) -> String {
 fn open_legacy(bytes: &[u8]) -> Result<Checkpoint<'_>, ImportError> {
     let (magic, pos) = unpickle(bytes, 0)?;
     if !matches!(magic.root, Value::Int(LEGACY_MAGIC)) {
-        return Err(ImportError::BadMagic {
-            found: describe(&magic.root),
-        });
+        return Err(ImportError::BadMagic { found: describe(&magic.root) });
     }
     let (version, pos) = unpickle(bytes, pos)?;
     if !matches!(version.root, Value::Int(LEGACY_VERSION)) {
-        return Err(ImportError::LegacyVersion {
-            found: describe(&version.root),
-        });
+        return Err(ImportError::LegacyVersion { found: describe(&version.root) });
     }
     let (sys_info, pos) = unpickle(bytes, pos)?;
     let big_endian = match &sys_info.root {
-        Value::Dict(id) => sys_info.heap.dict(*id).iter().any(|(k, v)| {
-            matches!((k, v), (Value::Str(k), Value::Bool(false)) if &**k == "little_endian")
-        }),
+        Value::Dict(id) => {
+            sys_info.heap.dict(*id).iter().any(|(k, v)| matches!((k, v), (Value::Str(k), Value::Bool(false)) if &**k == "little_endian"))
+        }
         _ => false,
     };
     let (pickled, pos) = unpickle(bytes, pos)?;
     let (keys, mut pos) = unpickle(bytes, pos)?;
     let list_end = pos;
-    let bad_list = || ImportError::Pickle {
-        offset: list_end,
-        msg: "the storage key list is not a list of strings".into(),
-    };
+    let bad_list = || ImportError::Pickle { offset: list_end, msg: "the storage key list is not a list of strings".into() };
     let Value::List(id) = keys.root else {
         return Err(bad_list());
     };
@@ -114,27 +97,16 @@ fn open_legacy(bytes: &[u8]) -> Result<Checkpoint<'_>, ImportError> {
         let left = bytes.len() - pos.min(bytes.len());
         let header = bytes.get(pos..pos + 8).ok_or_else(|| truncated(left))?;
         let numel = u64::from_le_bytes(header.try_into().unwrap_or([0xff; 8]));
-        let len = numel
-            .checked_mul(dtype.size() as u64)
-            .and_then(|n| usize::try_from(n).ok());
+        let len = numel.checked_mul(dtype.size() as u64).and_then(|n| usize::try_from(n).ok());
         let start = pos + 8;
-        let end = len
-            .and_then(|n| start.checked_add(n))
-            .filter(|&e| e <= bytes.len());
+        let end = len.and_then(|n| start.checked_add(n)).filter(|&e| e <= bytes.len());
         let end = end.ok_or_else(|| truncated(left))?;
         if table.insert(key.clone(), (start, end - start)).is_some() {
-            return Err(ImportError::BadStorage {
-                key: shown,
-                msg: "is listed twice".into(),
-            });
+            return Err(ImportError::BadStorage { key: shown, msg: "is listed twice".into() });
         }
         pos = end;
     }
-    Ok(Checkpoint {
-        pickled,
-        big_endian,
-        source: Source::Legacy { bytes, table },
-    })
+    Ok(Checkpoint { pickled, big_endian, source: Source::Legacy { bytes, table } })
 }
 
 fn zip_err(e: ZipError) -> ImportError {
@@ -158,11 +130,7 @@ fn read_record(
     let mut buf = alloc(n)?;
     // Never more than the declared size (a deflate bomb stops there); asking for one
     // byte more lets the zip reader reach the record's end and check its CRC.
-    file.take(n.saturating_add(1))
-        .read_to_end(&mut buf)
-        .map_err(|e| ImportError::Zip {
-            msg: format!("{shown}: {e}"),
-        })?;
+    file.take(n.saturating_add(1)).read_to_end(&mut buf).map_err(|e| ImportError::Zip { msg: format!("{shown}: {e}") })?;
     buf.truncate(usize::try_from(n).unwrap_or(usize::MAX));
     Ok(buf)
 }
@@ -180,14 +148,10 @@ fn open_zip<'a>(bytes: &'a [u8], budget: &mut Budget) -> Result<Checkpoint<'a>, 
     let prefix = match <[String; 1]>::try_from(pkls) {
         Ok([p]) => p,
         Err(v) if v.is_empty() => {
-            return Err(ImportError::MissingRecord {
-                name: "data.pkl".into(),
-            });
+            return Err(ImportError::MissingRecord { name: "data.pkl".into() });
         }
         Err(_) => {
-            return Err(ImportError::Zip {
-                msg: "the archive holds several data.pkl records".into(),
-            });
+            return Err(ImportError::Zip { msg: "the archive holds several data.pkl records".into() });
         }
     };
     let byteorder = format!("{prefix}/byteorder");
@@ -204,43 +168,23 @@ fn open_zip<'a>(bytes: &'a [u8], budget: &mut Budget) -> Result<Checkpoint<'a>, 
     let name = format!("{prefix}/data.pkl");
     let pkl = read_record(&mut archive, &name, "data.pkl", u64::MAX, budget)?;
     let (pickled, _) = unpickle(&pkl, 0)?;
-    let source = Source::Zip {
-        archive: Box::new(archive),
-        prefix,
-        cache: HashMap::new(),
-    };
-    Ok(Checkpoint {
-        pickled,
-        big_endian,
-        source,
-    })
+    let source = Source::Zip { archive: Box::new(archive), prefix, cache: HashMap::new() };
+    Ok(Checkpoint { pickled, big_endian, source })
 }
 
 impl Checkpoint<'_> {
     /// The bytes of storage `s` (its view, for a legacy view), at most its declared size.
     pub fn storage(&mut self, s: &StorageRef, budget: &mut Budget) -> Result<&[u8], ImportError> {
         let es = s.dtype.size() as u64;
-        let bad = |msg: &str| ImportError::BadStorage {
-            key: printable(&s.key),
-            msg: msg.into(),
-        };
+        let bad = |msg: &str| ImportError::BadStorage { key: printable(&s.key), msg: msg.into() };
         let numel = u64::try_from(s.numel).map_err(|_| bad("has a negative size"))?;
         let want = numel.checked_mul(es).ok_or_else(|| bad("is too large"))?;
         let root: &[u8] = match &mut self.source {
             Source::Legacy { bytes, table } => {
-                let &(start, len) =
-                    table
-                        .get(&s.key)
-                        .ok_or_else(|| ImportError::MissingLegacyStorage {
-                            key: printable(&s.key),
-                        })?;
+                let &(start, len) = table.get(&s.key).ok_or_else(|| ImportError::MissingLegacyStorage { key: printable(&s.key) })?;
                 &bytes[start..start + len]
             }
-            Source::Zip {
-                archive,
-                prefix,
-                cache,
-            } => {
+            Source::Zip { archive, prefix, cache } => {
                 if !cache.contains_key(&s.key) {
                     let name = format!("{prefix}/data/{}", s.key);
                     let shown = format!("storage data/{}", printable(&s.key));
@@ -254,14 +198,11 @@ impl Checkpoint<'_> {
         let Some((offset, n)) = s.view else {
             return Ok(root);
         };
-        let range = u64::try_from(offset)
-            .ok()
-            .zip(u64::try_from(n).ok())
-            .and_then(|(o, n)| {
-                let start = o.checked_mul(es)?;
-                let end = start.checked_add(n.checked_mul(es)?)?;
-                (end <= root.len() as u64).then_some(start as usize..end as usize)
-            });
+        let range = u64::try_from(offset).ok().zip(u64::try_from(n).ok()).and_then(|(o, n)| {
+            let start = o.checked_mul(es)?;
+            let end = start.checked_add(n.checked_mul(es)?)?;
+            (end <= root.len() as u64).then_some(start as usize..end as usize)
+        });
         Ok(&root[range.ok_or_else(|| bad("has a view outside its data"))?])
     }
 }

@@ -36,51 +36,24 @@ pub(crate) fn resolve_global(module: &str, name: &str) -> Result<Global, ImportE
         ("torch._utils", "_rebuild_tensor_v2") => Some(Global::RebuildTensorV2),
         ("torch._utils", "_rebuild_tensor_v3") => Some(Global::RebuildTensorV3),
         ("torch._utils", "_rebuild_parameter") => Some(Global::RebuildParameter),
-        ("torch._utils", "_rebuild_parameter_with_state") => {
-            Some(Global::RebuildParameterWithState)
-        }
+        ("torch._utils", "_rebuild_parameter_with_state") => Some(Global::RebuildParameterWithState),
         ("collections", "OrderedDict") => Some(Global::OrderedDict),
-        ("torch" | "torch.storage", "UntypedStorage" | "_UntypedStorage") => {
-            Some(Global::UntypedStorage)
-        }
-        ("torch" | "torch.cuda", n) if dtype_of_storage(n).is_some() => {
-            dtype_of_storage(n).map(Global::Storage)
-        }
+        ("torch" | "torch.storage", "UntypedStorage" | "_UntypedStorage") => Some(Global::UntypedStorage),
+        ("torch" | "torch.cuda", n) if dtype_of_storage(n).is_some() => dtype_of_storage(n).map(Global::Storage),
         ("torch", n) if dtype(n).is_some() => dtype(n).map(Global::Dtype),
         ("torch" | "torch.cuda", n) if is_unsupported_dtype(n) => {
-            return Err(ImportError::UnsupportedStorage {
-                global: format!("{module}.{name}"),
-            });
+            return Err(ImportError::UnsupportedStorage { global: format!("{module}.{name}") });
         }
         _ => None,
     };
-    g.ok_or_else(|| ImportError::ForbiddenGlobal {
-        module: printable(module),
-        name: printable(name),
-    })
+    g.ok_or_else(|| ImportError::ForbiddenGlobal { module: printable(module), name: printable(name) })
 }
 
 /// Real torch dtypes and storage classes that have no [`RawDtype`].
 fn is_unsupported_dtype(n: &str) -> bool {
-    const PREFIXES: [&str; 10] = [
-        "uint", "float8_", "float4_", "complex", "qint", "quint", "bits", "Complex", "QInt",
-        "QUInt",
-    ];
-    (PREFIXES.iter().any(|p| n.starts_with(p) && n.len() <= 24)
-        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        || matches!(
-            n,
-            "cfloat"
-                | "cdouble"
-                | "chalf"
-                | "int1"
-                | "int2"
-                | "int3"
-                | "int4"
-                | "int5"
-                | "int6"
-                | "int7"
-        )
+    const PREFIXES: [&str; 10] = ["uint", "float8_", "float4_", "complex", "qint", "quint", "bits", "Complex", "QInt", "QUInt"];
+    (PREFIXES.iter().any(|p| n.starts_with(p) && n.len() <= 24) && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        || matches!(n, "cfloat" | "cdouble" | "chalf" | "int1" | "int2" | "int3" | "int4" | "int5" | "int6" | "int7")
 }
 
 /// At most 100 characters of `s`, control characters escaped, for error messages.
@@ -98,39 +71,15 @@ mod tests {
 
     #[test]
     fn allowlist() {
-        assert_eq!(
-            resolve_global("torch", "HalfStorage").unwrap(),
-            Global::Storage(RawDtype::F16)
-        );
-        assert_eq!(
-            resolve_global("torch", "bfloat16").unwrap(),
-            Global::Dtype(RawDtype::BF16)
-        );
-        for (m, n) in [
-            ("os", "system"),
-            ("builtins", "eval"),
-            ("torch", "load"),
-            ("torch", ""),
-        ] {
+        assert_eq!(resolve_global("torch", "HalfStorage").unwrap(), Global::Storage(RawDtype::F16));
+        assert_eq!(resolve_global("torch", "bfloat16").unwrap(), Global::Dtype(RawDtype::BF16));
+        for (m, n) in [("os", "system"), ("builtins", "eval"), ("torch", "load"), ("torch", "")] {
             let e = resolve_global(m, n).unwrap_err();
-            assert!(
-                matches!(e, ImportError::ForbiddenGlobal { .. }),
-                "{m}.{n}: {e}"
-            );
+            assert!(matches!(e, ImportError::ForbiddenGlobal { .. }), "{m}.{n}: {e}");
         }
-        for n in [
-            "ComplexFloatStorage",
-            "QInt8Storage",
-            "uint16",
-            "float8_e4m3fn",
-            "cfloat",
-        ] {
+        for n in ["ComplexFloatStorage", "QInt8Storage", "uint16", "float8_e4m3fn", "cfloat"] {
             let e = resolve_global("torch", n).unwrap_err();
-            assert!(
-                e.to_string()
-                    .contains(&format!("unsupported tensor type torch.{n}")),
-                "{e}"
-            );
+            assert!(e.to_string().contains(&format!("unsupported tensor type torch.{n}")), "{e}");
         }
         let e = resolve_global("torch", "FloatStorageX").unwrap_err();
         assert!(matches!(e, ImportError::ForbiddenGlobal { .. }));

@@ -23,10 +23,7 @@ pub(crate) struct Machine<'a> {
 
 impl<'a> Machine<'a> {
     pub fn err(&self, msg: impl Into<String>) -> ImportError {
-        ImportError::Pickle {
-            offset: self.op_pos,
-            msg: msg.into(),
-        }
+        ImportError::Pickle { offset: self.op_pos, msg: msg.into() }
     }
 
     pub fn take(&mut self, n: u64, what: &str) -> Result<&'a [u8], ImportError> {
@@ -55,10 +52,7 @@ impl<'a> Machine<'a> {
         let rest = &self.data[self.pos.min(self.data.len())..];
         let Some(n) = rest.iter().take(1024).position(|&b| b == b'\n') else {
             return Err(if rest.len() < 1024 {
-                ImportError::Truncated {
-                    what: format!("the pickle ends inside {what}"),
-                    offset: self.op_pos,
-                }
+                ImportError::Truncated { what: format!("the pickle ends inside {what}"), offset: self.op_pos }
             } else {
                 self.err(format!("{what} longer than 1024 bytes"))
             });
@@ -90,10 +84,7 @@ impl<'a> Machine<'a> {
     }
 
     pub fn pop_mark(&mut self) -> Result<Vec<Value>, ImportError> {
-        let mark = self
-            .marks
-            .pop()
-            .ok_or_else(|| self.err("no MARK on the stack"))?;
+        let mark = self.marks.pop().ok_or_else(|| self.err("no MARK on the stack"))?;
         Ok(self.stack.split_off(mark.min(self.stack.len())))
     }
 
@@ -116,11 +107,7 @@ impl<'a> Machine<'a> {
         let is_list = matches!(c, Container::List(_));
         let id = self.heap.alloc(c, 1);
         self.heap.extend(id, items).map_err(|f| self.fault(f))?;
-        Ok(if is_list {
-            Value::List(id)
-        } else {
-            Value::Dict(id)
-        })
+        Ok(if is_list { Value::List(id) } else { Value::Dict(id) })
     }
 
     /// Adds `items` to the list or dict on top of the stack.

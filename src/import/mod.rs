@@ -85,36 +85,22 @@ pub struct RawTensor {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("cannot read {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{}: {source}", path.display())]
-    InFile {
-        path: PathBuf,
-        source: Box<ImportError>,
-    },
+    InFile { path: PathBuf, source: Box<ImportError> },
     #[error("not a PyTorch checkpoint (neither a zip archive nor a legacy torch.save file)")]
     NotACheckpoint,
-    #[error(
-        "this is a tar-format checkpoint from PyTorch < 0.4, which is not supported; re-save it with a newer PyTorch"
-    )]
+    #[error("this is a tar-format checkpoint from PyTorch < 0.4, which is not supported; re-save it with a newer PyTorch")]
     LegacyTar,
-    #[error(
-        "not a legacy torch.save file: the magic number is {found}, expected 0x1950a86a20f9469cfc6c"
-    )]
+    #[error("not a legacy torch.save file: the magic number is {found}, expected 0x1950a86a20f9469cfc6c")]
     BadMagic { found: String },
     #[error("unsupported legacy torch.save protocol version {found} (expected 1001)")]
     LegacyVersion { found: String },
     #[error("truncated file: {what} (at byte {offset})")]
     Truncated { what: String, offset: usize },
-    #[error(
-        "refusing to load: the pickle calls the global {module}.{name}, which a state dict never needs"
-    )]
+    #[error("refusing to load: the pickle calls the global {module}.{name}, which a state dict never needs")]
     ForbiddenGlobal { module: String, name: String },
-    #[error(
-        "unsupported tensor type {global} (only float64/32/16, bfloat16, int64/32/16/8, uint8 and bool are supported)"
-    )]
+    #[error("unsupported tensor type {global} (only float64/32/16, bfloat16, int64/32/16/8, uint8 and bool are supported)")]
     UnsupportedStorage { global: String },
     #[error("unsupported pickle opcode 0x{opcode:02x} at byte {offset}")]
     UnsupportedOpcode { opcode: u8, offset: usize },
@@ -131,17 +117,10 @@ pub enum ImportError {
     #[error("storage {key}: {msg}")]
     BadStorage { key: String, msg: String },
     #[error("storage {key} is {have} bytes but tensor {tensor} needs {need}")]
-    StorageTooSmall {
-        key: String,
-        tensor: String,
-        have: u64,
-        need: u64,
-    },
+    StorageTooSmall { key: String, tensor: String, have: u64, need: u64 },
     #[error("tensor {tensor}: {msg}")]
     BadTensor { tensor: String, msg: String },
-    #[error(
-        "checkpoint would expand to more than {limit} bytes of tensor data (needs at least {need}); refusing"
-    )]
+    #[error("checkpoint would expand to more than {limit} bytes of tensor data (needs at least {need}); refusing")]
     TooLarge { need: u64, limit: u64 },
     #[error("the checkpoint holds a {found}, not a dict")]
     NotADict { found: String },
@@ -173,14 +152,8 @@ impl ImportError {
 
 /// Reads the state dict of the checkpoint at `path`; see [`read_pth_bytes`].
 pub fn read_pth(path: &Path, key: Option<&str>) -> Result<Vec<RawTensor>, ImportError> {
-    let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    read_pth_bytes(&bytes, key).map_err(|e| ImportError::InFile {
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    })
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+    read_pth_bytes(&bytes, key).map_err(|e| ImportError::InFile { path: path.to_path_buf(), source: Box::new(e) })
 }
 
 /// Reads the state dict held by a `torch.save` checkpoint, tensors in file order.
@@ -197,11 +170,7 @@ pub fn read_pth_bytes(bytes: &[u8], key: Option<&str>) -> Result<Vec<RawTensor>,
     let big_endian = ckpt.big_endian;
     let mut out = Vec::with_capacity(entries.len());
     for (name, spec) in entries {
-        let name = if strip {
-            name["module.".len()..].to_string()
-        } else {
-            name
-        };
+        let name = if strip { name["module.".len()..].to_string() } else { name };
         let storage = ckpt.storage(&spec.storage, &mut budget)?;
         let t = tensor::materialize(name, &spec, storage, big_endian, &mut budget)?;
         out.push(t);

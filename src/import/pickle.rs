@@ -36,11 +36,7 @@ pub(crate) fn unpickle(data: &[u8], start: usize) -> Result<(Pickled, usize), Im
         storages: Vec::new(),
     };
     let root = m.run()?;
-    let pickled = Pickled {
-        root,
-        heap: m.heap,
-        storages: m.storages,
-    };
+    let pickled = Pickled { root, heap: m.heap, storages: m.storages };
     Ok((pickled, m.pos))
 }
 
@@ -49,10 +45,7 @@ impl Machine<'_> {
         loop {
             self.op_pos = self.pos;
             let Some(&op) = self.data.get(self.pos) else {
-                return Err(ImportError::Truncated {
-                    what: "the pickle ends before its STOP opcode".into(),
-                    offset: self.pos,
-                });
+                return Err(ImportError::Truncated { what: "the pickle ends before its STOP opcode".into(), offset: self.pos });
             };
             self.pos += 1;
             match op {
@@ -104,14 +97,8 @@ impl Machine<'_> {
                 }
                 b'X' | 0x8c | 0x8d => {
                     let (n, what) = match op {
-                        b'X' => (
-                            u32::from_le_bytes(self.arr("BINUNICODE")?).into(),
-                            "BINUNICODE",
-                        ),
-                        0x8c => (
-                            self.arr::<1>("SHORT_BINUNICODE")?[0].into(),
-                            "SHORT_BINUNICODE",
-                        ),
+                        b'X' => (u32::from_le_bytes(self.arr("BINUNICODE")?).into(), "BINUNICODE"),
+                        0x8c => (self.arr::<1>("SHORT_BINUNICODE")?[0].into(), "SHORT_BINUNICODE"),
                         _ => (u64::from_le_bytes(self.arr("BINUNICODE8")?), "BINUNICODE8"),
                     };
                     let v = self.string(n, what)?;
@@ -125,11 +112,7 @@ impl Machine<'_> {
                         self.arr::<1>("SHORT_BINSTRING")?[0].into()
                     };
                     // Python 2 `str`: bytes, read as Latin-1 like `encoding="latin1"`.
-                    let s: String = self
-                        .take(n, "BINSTRING")?
-                        .iter()
-                        .map(|&b| char::from(b))
-                        .collect();
+                    let s: String = self.take(n, "BINSTRING")?.iter().map(|&b| char::from(b)).collect();
                     self.push(Value::Str(s.into()));
                 }
                 b'B' | b'C' | 0x8e | 0x96 => {
@@ -161,16 +144,8 @@ impl Machine<'_> {
                     self.push(t);
                 }
                 b']' | b'}' | b'l' | b'd' => {
-                    let items = if matches!(op, b'l' | b'd') {
-                        self.pop_mark()?
-                    } else {
-                        Vec::new()
-                    };
-                    let c = if matches!(op, b']' | b'l') {
-                        Container::List(Vec::new())
-                    } else {
-                        Container::Dict(Vec::new())
-                    };
+                    let items = if matches!(op, b'l' | b'd') { self.pop_mark()? } else { Vec::new() };
+                    let c = if matches!(op, b']' | b'l') { Container::List(Vec::new()) } else { Container::Dict(Vec::new()) };
                     let v = self.new_container(c, items)?;
                     self.push(v);
                 }
@@ -221,10 +196,7 @@ impl Machine<'_> {
                     let module = self.line("INST module name")?;
                     let name = self.line("INST class name")?;
                     resolve_global(module, name)?;
-                    return Err(ImportError::UnsupportedOpcode {
-                        opcode: op,
-                        offset: self.op_pos,
-                    });
+                    return Err(ImportError::UnsupportedOpcode { opcode: op, offset: self.op_pos });
                 }
                 0x93 => {
                     let name = self.pop()?;
@@ -238,11 +210,7 @@ impl Machine<'_> {
                     let args = self.pop()?;
                     let f = self.pop()?;
                     let (Value::Global(g), Value::Tuple(args)) = (&f, &args) else {
-                        return Err(self.err(format!(
-                            "cannot call a {} with a {}",
-                            f.kind(),
-                            args.kind()
-                        )));
+                        return Err(self.err(format!("cannot call a {} with a {}", f.kind(), args.kind())));
                     };
                     let is_newobj = op == 0x81;
                     if is_newobj && *g != Global::OrderedDict {
@@ -257,8 +225,7 @@ impl Machine<'_> {
                         // OrderedDict `_metadata`, tensor/parameter state: not needed.
                         Value::Dict(_) | Value::Tensor(_) => {}
                         other => {
-                            let msg =
-                                format!("BUILD on a {} with a {}", other.kind(), state.kind());
+                            let msg = format!("BUILD on a {} with a {}", other.kind(), state.kind());
                             return Err(self.err(msg));
                         }
                     }
@@ -286,10 +253,7 @@ impl Machine<'_> {
                     self.push(v);
                 }
                 _ => {
-                    return Err(ImportError::UnsupportedOpcode {
-                        opcode: op,
-                        offset: self.op_pos,
-                    });
+                    return Err(ImportError::UnsupportedOpcode { opcode: op, offset: self.op_pos });
                 }
             }
         }
@@ -305,27 +269,16 @@ mod tests {
     }
 
     fn ints(p: &Pickled) -> Vec<i128> {
-        let Value::Tuple(t) = &p.root else {
-            panic!("{:?}", p.root)
-        };
-        t.items
-            .iter()
-            .map(|v| if let Value::Int(i) = v { *i } else { -999 })
-            .collect()
+        let Value::Tuple(t) = &p.root else { panic!("{:?}", p.root) };
+        t.items.iter().map(|v| if let Value::Int(i) = v { *i } else { -999 }).collect()
     }
 
     #[test]
     fn integers() {
-        let (p, end) =
-            run(b"(\x8a\x01\xff\x8a\x00\x8a\x02\x00\x80J\xfe\xff\xff\xffM\xff\xffK\x07t.").unwrap();
+        let (p, end) = run(b"(\x8a\x01\xff\x8a\x00\x8a\x02\x00\x80J\xfe\xff\xff\xffM\xff\xffK\x07t.").unwrap();
         assert_eq!(ints(&p), [-1, 0, -32768, -2, 65535, 7]);
         assert_eq!(end, 24);
-        let long4 = [
-            &b"(\x8b\x11\x00\x00\x00"[..],
-            &[1; 17],
-            b"\x8b\x01\x00\x00\x00\x05t.",
-        ]
-        .concat();
+        let long4 = [&b"(\x8b\x11\x00\x00\x00"[..], &[1; 17], b"\x8b\x01\x00\x00\x00\x05t."].concat();
         let (p, _) = run(&long4).unwrap();
         let Value::Tuple(t) = &p.root else { panic!() };
         assert!(matches!(t.items[..], [Value::BigInt, Value::Int(5)]));
@@ -348,11 +301,10 @@ mod tests {
 
     #[test]
     fn protocol4_frames_memoize_stack_global_newobj() {
-        let body = b"\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x0bcollections\x94\x8c\x0bOrderedDict\x94\x93\x94)\x81\x94h\x03K\x01\x8c\x01ks.";
+        let body =
+            b"\x95\x10\x00\x00\x00\x00\x00\x00\x00\x8c\x0bcollections\x94\x8c\x0bOrderedDict\x94\x93\x94)\x81\x94h\x03K\x01\x8c\x01ks.";
         let (p, _) = run(body).unwrap();
-        let Value::Dict(id) = p.root else {
-            panic!("{:?}", p.root)
-        };
+        let Value::Dict(id) = p.root else { panic!("{:?}", p.root) };
         assert_eq!(p.heap.dict(id).len(), 1);
         // BUILD on a dict (OrderedDict `_metadata`) is accepted and ignored.
         assert!(run(b"}}b.").is_ok());
@@ -362,35 +314,10 @@ mod tests {
     #[test]
     fn memo_and_stop_errors() {
         assert!(run(b"K\x01q\x05h\x05\x86.").is_ok());
-        assert!(
-            run(b"q\x00.")
-                .unwrap_err()
-                .to_string()
-                .contains("stack underflow")
-        );
-        assert!(
-            run(b"j\x00\x00\x00\x01.")
-                .unwrap_err()
-                .to_string()
-                .contains("memo entry 16777216")
-        );
-        assert!(
-            run(b".")
-                .unwrap_err()
-                .to_string()
-                .contains("stack underflow")
-        );
-        assert!(
-            unpickle(&[0x80, 6, b'N', b'.'], 0)
-                .unwrap_err()
-                .to_string()
-                .contains("protocol 6")
-        );
-        assert!(
-            run(b"")
-                .unwrap_err()
-                .to_string()
-                .starts_with("truncated file")
-        );
+        assert!(run(b"q\x00.").unwrap_err().to_string().contains("stack underflow"));
+        assert!(run(b"j\x00\x00\x00\x01.").unwrap_err().to_string().contains("memo entry 16777216"));
+        assert!(run(b".").unwrap_err().to_string().contains("stack underflow"));
+        assert!(unpickle(&[0x80, 6, b'N', b'.'], 0).unwrap_err().to_string().contains("protocol 6"));
+        assert!(run(b"").unwrap_err().to_string().starts_with("truncated file"));
     }
 }

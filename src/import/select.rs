@@ -10,10 +10,7 @@ use std::rc::Rc;
 
 fn has_tensors(heap: &Heap, v: &Value) -> bool {
     match v {
-        Value::Dict(id) => heap
-            .dict(*id)
-            .iter()
-            .any(|(_, v)| matches!(v, Value::Tensor(_))),
+        Value::Dict(id) => heap.dict(*id).iter().any(|(_, v)| matches!(v, Value::Tensor(_))),
         _ => false,
     }
 }
@@ -32,42 +29,24 @@ fn list_keys<'a>(keys: impl Iterator<Item = &'a Value>) -> String {
     if names.len() > 20 {
         names[20] = "...".into();
     }
-    if names.is_empty() {
-        "none".into()
-    } else {
-        names.join(", ")
-    }
+    if names.is_empty() { "none".into() } else { names.join(", ") }
 }
 
 /// The tensors of the state dict in `p`, with their names, in file order.
-pub(crate) fn state_dict(
-    p: &Pickled,
-    key: Option<&str>,
-    budget: &mut Budget,
-) -> Result<Vec<(String, Rc<TensorSpec>)>, ImportError> {
+pub(crate) fn state_dict(p: &Pickled, key: Option<&str>, budget: &mut Budget) -> Result<Vec<(String, Rc<TensorSpec>)>, ImportError> {
     let heap = &p.heap;
     let Value::Dict(root) = &p.root else {
-        return Err(ImportError::NotADict {
-            found: p.root.kind().into(),
-        });
+        return Err(ImportError::NotADict { found: p.root.kind().into() });
     };
     let top = heap.dict(*root);
     let (label, sd) = if let Some(want) = key {
-        let found = top
-            .iter()
-            .find(|(k, _)| matches!(k, Value::Str(s) if &**s == want));
+        let found = top.iter().find(|(k, _)| matches!(k, Value::Str(s) if &**s == want));
         let Some((_, v)) = found else {
             let keys = list_keys(top.iter().map(|(k, _)| k));
-            return Err(ImportError::KeyNotFound {
-                key: want.into(),
-                keys,
-            });
+            return Err(ImportError::KeyNotFound { key: want.into(), keys });
         };
         let Value::Dict(id) = v else {
-            return Err(ImportError::KeyNotADict {
-                key: want.into(),
-                found: v.kind().into(),
-            });
+            return Err(ImportError::KeyNotADict { key: want.into(), found: v.kind().into() });
         };
         (want.to_string(), *id)
     } else if has_tensors(heap, &p.root) {
@@ -85,9 +64,7 @@ pub(crate) fn state_dict(
         match candidates.as_slice() {
             [(k, Value::Dict(id))] => (key_name(k), *id),
             [] => {
-                return Err(ImportError::NoStateDict {
-                    keys: list_keys(top.iter().map(|(k, _)| k)),
-                });
+                return Err(ImportError::NoStateDict { keys: list_keys(top.iter().map(|(k, _)| k)) });
             }
             many => {
                 let keys = list_keys(many.iter().map(|(k, _)| k));
@@ -104,9 +81,7 @@ pub(crate) fn state_dict(
         };
         budget.take(name.len() as u64)?;
         if !seen.insert(name.clone()) {
-            return Err(ImportError::DuplicateName {
-                name: printable(name),
-            });
+            return Err(ImportError::DuplicateName { name: printable(name) });
         }
         out.push((name.to_string(), spec.clone()));
     }

@@ -180,9 +180,7 @@ fn int_tuple(v: &Value, what: &str) -> Result<Vec<i128>, String> {
 /// Applies an allowed callable (REDUCE / NEWOBJ). Only these few are known.
 pub(crate) fn apply(g: Global, args: &[Value], heap: &mut Heap) -> Result<Value, String> {
     match g {
-        Global::OrderedDict if args.is_empty() => {
-            Ok(Value::Dict(heap.alloc(Container::Dict(Vec::new()), 1)))
-        }
+        Global::OrderedDict if args.is_empty() => Ok(Value::Dict(heap.alloc(Container::Dict(Vec::new()), 1))),
         Global::RebuildTensor | Global::RebuildTensorV2 | Global::RebuildTensorV3 => {
             let (min, max) = match g {
                 Global::RebuildTensor => (4, 4),
@@ -193,10 +191,7 @@ pub(crate) fn apply(g: Global, args: &[Value], heap: &mut Heap) -> Result<Value,
                 return Err(format!("tensor rebuild given {} arguments", args.len()));
             }
             let Value::Storage(storage) = &args[0] else {
-                return Err(format!(
-                    "tensor rebuilt from a {}, not a storage",
-                    args[0].kind()
-                ));
+                return Err(format!("tensor rebuilt from a {}, not a storage", args[0].kind()));
             };
             let dtype = match (g, &args.get(6)) {
                 (Global::RebuildTensorV3, Some(Value::Global(Global::Dtype(d)))) => *d,
@@ -226,10 +221,7 @@ pub(crate) fn apply(g: Global, args: &[Value], heap: &mut Heap) -> Result<Value,
 /// Turns a persistent id `('storage', type, key, location, numel[, view])` into a storage.
 pub(crate) fn storage_ref(pid: &Value) -> Result<Value, String> {
     let Value::Tuple(t) = pid else {
-        return Err(format!(
-            "persistent id is a {}, expected a tuple",
-            pid.kind()
-        ));
+        return Err(format!("persistent id is a {}, expected a tuple", pid.kind()));
     };
     let items = &t.items;
     if !(5..=6).contains(&items.len()) || !matches!(&items[0], Value::Str(s) if &**s == "storage") {
@@ -248,18 +240,10 @@ pub(crate) fn storage_ref(pid: &Value) -> Result<Value, String> {
     let numel = int_arg(&items[4], "storage size")?;
     let view = match items.get(5) {
         None | Some(Value::None) => None,
-        Some(Value::Tuple(v)) if v.items.len() == 3 => Some((
-            int_arg(&v.items[1], "view offset")?,
-            int_arg(&v.items[2], "view size")?,
-        )),
+        Some(Value::Tuple(v)) if v.items.len() == 3 => Some((int_arg(&v.items[1], "view offset")?, int_arg(&v.items[2], "view size")?)),
         Some(other) => return Err(format!("storage view metadata is a {}", other.kind())),
     };
-    Ok(Value::Storage(Rc::new(StorageRef {
-        dtype,
-        key,
-        numel,
-        view,
-    })))
+    Ok(Value::Storage(Rc::new(StorageRef { dtype, key, numel, view })))
 }
 
 #[cfg(test)]

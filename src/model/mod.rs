@@ -17,7 +17,9 @@ pub use presets::{ArchKind, Role};
 pub enum ModelError {
     #[error(transparent)]
     Weights(#[from] WeightsError),
-    #[error("{path}: cannot recognise the architecture from its tensor names (expected gen.0.0.weight, main.0.weight or classifier.0.0.weight); pass {flag} coursera|dcgan|classifier")]
+    #[error(
+        "{path}: cannot recognise the architecture from its tensor names (expected gen.0.0.weight, main.0.weight or classifier.0.0.weight); pass {flag} coursera|dcgan|classifier"
+    )]
     UnknownArch { path: String, flag: &'static str },
     #[error("unknown architecture '{name}' (from {source_of}); known: coursera, dcgan, classifier")]
     BadArchName { name: String, source_of: String },
@@ -37,11 +39,31 @@ pub enum ModelError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Layer {
     /// `nn.Conv2d`; weight `(cout, cin, k, k)` at `{name}.weight`, optional bias `(cout)`.
-    Conv2d { name: String, cin: usize, cout: usize, k: usize, stride: usize, pad: usize, bias: bool },
+    Conv2d {
+        name: String,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        bias: bool,
+    },
     /// `nn.ConvTranspose2d`; weight `(cin, cout, k, k)` at `{name}.weight`, optional bias.
-    ConvTranspose2d { name: String, cin: usize, cout: usize, k: usize, stride: usize, pad: usize, bias: bool },
+    ConvTranspose2d {
+        name: String,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        bias: bool,
+    },
     /// `nn.BatchNorm2d` in eval mode: `{name}.weight|bias|running_mean|running_var`.
-    BatchNorm2d { name: String, channels: usize, eps: f32 },
+    BatchNorm2d {
+        name: String,
+        channels: usize,
+        eps: f32,
+    },
     Relu,
     LeakyRelu(f32),
     Tanh,
@@ -203,9 +225,5 @@ fn fold_batch_norm(stage: &mut Stage, gamma: &[f32], beta: &[f32], mean: &[f32],
         *w = (*w as f64 * scale[o]) as f32;
     }
     let old = stage.bias.take().unwrap_or_else(|| vec![0.0; stage.cout]);
-    stage.bias = Some(
-        (0..stage.cout)
-            .map(|o| ((old[o] as f64 - mean[o] as f64) * scale[o] + beta[o] as f64) as f32)
-            .collect(),
-    );
+    stage.bias = Some((0..stage.cout).map(|o| ((old[o] as f64 - mean[o] as f64) * scale[o] + beta[o] as f64) as f32).collect());
 }

@@ -8,10 +8,8 @@ use super::act::Epilogue;
 use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, distinct, need, word};
 use crate::backend::{BufId, StepParams};
 
-pub static SHADER: Shader = Shader {
-    name: "conv2d",
-    source: concat!(include_str!("../../shaders/conv_common.wgsl"), include_str!("../../shaders/conv2d.wgsl")),
-};
+pub static SHADER: Shader =
+    Shader { name: "conv2d", source: concat!(include_str!("../../shaders/conv_common.wgsl"), include_str!("../../shaders/conv2d.wgsl")) };
 
 /// Sizes of one convolution call: `n` images of `(cin, hin, win)` to `(cout, hout, wout)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,10 +80,22 @@ impl ConvArgs {
         let d = &self.dims;
         let act = self.epilogue.act();
         let params = vec![
-            d.n as u32, d.cin as u32, d.hin as u32, d.win as u32,
-            d.cout as u32, d.hout as u32, d.wout as u32, d.k as u32,
-            d.stride as u32, d.pad as u32, self.epilogue.mode(), act.code(),
-            self.bias.is_some() as u32, word(act.slope()), 0, 0,
+            d.n as u32,
+            d.cin as u32,
+            d.hin as u32,
+            d.win as u32,
+            d.cout as u32,
+            d.hout as u32,
+            d.wout as u32,
+            d.k as u32,
+            d.stride as u32,
+            d.pad as u32,
+            self.epilogue.mode(),
+            act.code(),
+            self.bias.is_some() as u32,
+            word(act.slope()),
+            0,
+            0,
         ];
         Dispatch {
             shader,

@@ -16,15 +16,24 @@ pub(crate) enum Form {
 /// `c (m x n) = a (m x k) * b (k x n)`, all row-major unless strides say otherwise.
 #[allow(clippy::too_many_arguments)]
 fn gemm(m: usize, k: usize, n: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32]) {
-    assert!(a.len() >= (m - 1) * rsa + (k - 1) * csa + 1 && b.len() >= k * n && c.len() >= m * n);
+    assert!(a.len() > (m - 1) * rsa + (k - 1) * csa && b.len() >= k * n && c.len() >= m * n);
     // SAFETY: the assert above keeps every index sgemm forms inside the three slices.
     unsafe {
         matrixmultiply::sgemm(
-            m, k, n, 1.0,
-            a.as_ptr(), rsa as isize, csa as isize,
-            b.as_ptr(), n as isize, 1,
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            n as isize,
+            1,
             0.0,
-            c.as_mut_ptr(), n as isize, 1,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
         );
     }
 }

@@ -112,14 +112,7 @@ impl Op {
 
 /// Every shader, for validation and pipeline warm-up.
 pub fn all_shaders() -> [&'static Shader; 6] {
-    [
-        &conv2d::SHADER,
-        &conv_transpose2d::SHADER,
-        &seed_grad::SHADER,
-        &record::SHADER,
-        &noise_update::SHADER,
-        &covariance::SHADER,
-    ]
+    [&conv2d::SHADER, &conv_transpose2d::SHADER, &seed_grad::SHADER, &record::SHADER, &noise_update::SHADER, &covariance::SHADER]
 }
 
 /// Fails with a message naming the buffer when `len(id) < need`.

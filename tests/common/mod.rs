@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use gan_bias::backend::gpu::{BackendChoice, GpuBackend};
-use gan_bias::model::presets::{self, ArchKind, Role};
 use gan_bias::model::Network;
+use gan_bias::model::presets::{self, ArchKind, Role};
 use gan_bias::weights::TensorFile;
 use safetensors::SafeTensors;
 
@@ -25,8 +25,11 @@ pub fn shared(name: &str) -> PathBuf {
     p
 }
 
+/// Tensors by name: (shape, values as f32).
+pub type Tensors = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
+
 /// Every tensor of a safetensors file as f32 (ints converted), with the metadata.
-pub fn golden(name: &str) -> (BTreeMap<String, (Vec<usize>, Vec<f32>)>, BTreeMap<String, String>) {
+pub fn golden(name: &str) -> (Tensors, BTreeMap<String, String>) {
     let bytes = std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     let (_, meta) = SafeTensors::read_metadata(&bytes).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
@@ -77,7 +80,13 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], rtol: f32, atol: f32)
         }
     }
     let i = worst.0;
-    assert!(worst.1 <= 0.0, "{what}: worst at index {i}: got {}, want {} (|diff| {:e}, rtol {rtol:e}, atol {atol:e})", got[i], want[i], (got[i] - want[i]).abs());
+    assert!(
+        worst.1 <= 0.0,
+        "{what}: worst at index {i}: got {}, want {} (|diff| {:e}, rtol {rtol:e}, atol {atol:e})",
+        got[i],
+        want[i],
+        (got[i] - want[i]).abs()
+    );
 }
 
 /// Largest absolute value, to scale absolute tolerances.

@@ -56,35 +56,18 @@ impl Pk {
         self.op(&[0x8a, 8]).op(&i.to_le_bytes())
     }
     pub fn global(self, module: &str, name: &str) -> Self {
-        self.op(b"c")
-            .op(module.as_bytes())
-            .op(b"\n")
-            .op(name.as_bytes())
-            .op(b"\n")
+        self.op(b"c").op(module.as_bytes()).op(b"\n").op(name.as_bytes()).op(b"\n")
     }
     pub fn ints(self, v: &[i64]) -> Self {
         v.iter().fold(self.op(b"("), |p, &i| p.int(i)).op(b"t")
     }
     /// Pushes the persistent id `('storage', torch.<ty>, key, 'cpu', numel[, None])`.
     pub fn storage(self, ty: &str, key: &str, numel: i64, legacy: bool) -> Self {
-        let p = self
-            .op(b"(")
-            .s("storage")
-            .global("torch", ty)
-            .s(key)
-            .s("cpu")
-            .int(numel);
+        let p = self.op(b"(").s("storage").global("torch", ty).s(key).s("cpu").int(numel);
         (if legacy { p.op(b"N") } else { p }).op(b"tQ")
     }
     /// Pushes `_rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())`.
-    pub fn tensor(
-        self,
-        st: (&str, &str, i64),
-        offset: i64,
-        size: &[i64],
-        stride: &[i64],
-        legacy: bool,
-    ) -> Self {
+    pub fn tensor(self, st: (&str, &str, i64), offset: i64, size: &[i64], stride: &[i64], legacy: bool) -> Self {
         self.global("torch._utils", "_rebuild_tensor_v2")
             .op(b"(")
             .storage(st.0, st.1, st.2, legacy)
@@ -111,16 +94,7 @@ pub fn float_state_dict(tensors: &[(&str, &[i64])], legacy: bool) -> Vec<u8> {
         for d in (0..shape.len().saturating_sub(1)).rev() {
             stride[d] = stride[d + 1] * shape[d + 1];
         }
-        p = p
-            .s(name)
-            .tensor(
-                ("FloatStorage", &i.to_string(), numel),
-                0,
-                shape,
-                &stride,
-                legacy,
-            )
-            .op(b"s");
+        p = p.s(name).tensor(("FloatStorage", &i.to_string(), numel), 0, shape, &stride, legacy).op(b"s");
     }
     p.stop()
 }
@@ -128,20 +102,12 @@ pub fn float_state_dict(tensors: &[(&str, &[i64])], legacy: bool) -> Vec<u8> {
 /// A legacy `torch.save` stream: magic, version, sys_info, `main`, keys, storages.
 pub fn legacy_file(main: &[u8], storages: &[(&str, u64, &[u8])], little_endian: bool) -> Vec<u8> {
     let magic: u128 = 0x1950a86a20f9469cfc6c;
-    let mut out = Pk::new()
-        .op(&[0x8a, 10])
-        .op(&magic.to_le_bytes()[..10])
-        .stop();
+    let mut out = Pk::new().op(&[0x8a, 10]).op(&magic.to_le_bytes()[..10]).stop();
     out.extend(Pk::new().op(&[b'M', 0xe9, 0x03]).stop());
-    let sys = Pk::new()
-        .op(b"}")
-        .s("little_endian")
-        .op(&[if little_endian { 0x88 } else { 0x89 }]);
+    let sys = Pk::new().op(b"}").s("little_endian").op(&[if little_endian { 0x88 } else { 0x89 }]);
     out.extend(sys.op(b"s").stop());
     out.extend_from_slice(main);
-    let keys = storages
-        .iter()
-        .fold(Pk::new().op(b"]("), |p, (k, _, _)| p.s(k));
+    let keys = storages.iter().fold(Pk::new().op(b"]("), |p, (k, _, _)| p.s(k));
     out.extend(keys.op(b"e").stop());
     for (_, numel, bytes) in storages {
         out.extend_from_slice(&numel.to_le_bytes());
@@ -153,8 +119,7 @@ pub fn legacy_file(main: &[u8], storages: &[(&str, u64, &[u8])], little_endian: 
 /// A zip archive of stored records.
 pub fn zip_file(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (name, data) in entries {
         w.start_file(*name, opts).unwrap();
         w.write_all(data).unwrap();

@@ -49,10 +49,7 @@ pub fn list_adapters(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
     if backends.is_empty() {
         return Vec::new();
     }
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-        backends,
-        ..wgpu::InstanceDescriptor::new_without_display_handle()
-    });
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor { backends, ..wgpu::InstanceDescriptor::new_without_display_handle() });
     pollster::block_on(instance.enumerate_adapters(backends))
 }
 
@@ -69,12 +66,7 @@ pub fn rank(device_type: wgpu::DeviceType) -> u32 {
 
 /// One line describing an adapter.
 pub fn describe(info: &wgpu::AdapterInfo) -> String {
-    let driver = [info.driver.as_str(), info.driver_info.as_str()]
-        .iter()
-        .filter(|s| !s.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let driver = [info.driver.as_str(), info.driver_info.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" ");
     format!(
         "{} ({:?}, {:?}, vendor {:#06x} {}{})",
         info.name,
@@ -189,10 +181,8 @@ impl GpuContext {
                         count: None,
                     })
                     .collect();
-                let layout = self.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                    label: Some(shader.name),
-                    entries: &entries,
-                });
+                let layout =
+                    self.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(shader.name), entries: &entries });
                 let pipeline_layout = self.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
                     label: Some(shader.name),
                     bind_group_layouts: &[Some(&layout)],
@@ -230,13 +220,9 @@ impl GpuContext {
         staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        self.device
-            .poll(wgpu::PollType::Wait { submission_index: None, timeout: None })
-            .map_err(|e| GpuError::Map(e.to_string()))?;
+        self.device.poll(wgpu::PollType::Wait { submission_index: None, timeout: None }).map_err(|e| GpuError::Map(e.to_string()))?;
         self.check_errors()?;
-        rx.recv()
-            .map_err(|e| GpuError::Map(e.to_string()))?
-            .map_err(|e| GpuError::Map(e.to_string()))?;
+        rx.recv().map_err(|e| GpuError::Map(e.to_string()))?.map_err(|e| GpuError::Map(e.to_string()))?;
         let data = {
             let view = staging.get_mapped_range(..).map_err(|e| GpuError::Map(e.to_string()))?;
             bytemuck::cast_slice::<u8, f32>(&view).to_vec()

@@ -130,10 +130,7 @@ impl Backend for GpuBackend {
 
     fn limits(&self) -> MemoryLimits {
         let l = &self.ctx.limits;
-        MemoryLimits {
-            max_buffer_bytes: l.max_buffer_size.min(l.max_storage_buffer_binding_size as u64),
-            budget_bytes: 1 << 30,
-        }
+        MemoryLimits { max_buffer_bytes: l.max_buffer_size.min(l.max_storage_buffer_binding_size), budget_bytes: 1 << 30 }
     }
 
     fn load(&mut self, program: &Program) -> Result<(), BackendError> {
@@ -169,11 +166,7 @@ impl Backend for GpuBackend {
     fn write(&mut self, id: BufId, data: &[f32]) -> Result<(), BackendError> {
         let (buffer, bytes) = &self.buffers[id.0];
         if data.len() as u64 * 4 > *bytes {
-            return Err(BackendError::Write {
-                label: self.labels[id.0].clone(),
-                len: (*bytes / 4) as usize,
-                given: data.len(),
-            });
+            return Err(BackendError::Write { label: self.labels[id.0].clone(), len: (*bytes / 4) as usize, given: data.len() });
         }
         if !data.is_empty() {
             self.ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(data));
