@@ -1,4 +1,4 @@
-//! The fast CPU path of both convolution kernels: per image, a matrix product
+//! The fast CPU path of both convolution kernels: per group of images, one matrix product
 //! (`matrixmultiply`'s sgemm, cache-blocked and vectorised) with an im2col gather (conv2d) or
 //! a col2im scatter (conv_transpose2d), images spread over the machine's cores. Same
 //! results as the plain twins in `conv2d.rs` / `conv_transpose2d.rs` up to summation order.
@@ -38,56 +38,80 @@ fn gemm(m: usize, k: usize, n: usize, a: &[f32], rsa: usize, csa: usize, b: &[f3
     }
 }
 
-/// Conv2d on one image: `y (cout, P) = W (cout, cin k k) * im2col(x) (cin k k, P)`.
-fn conv_image(d: &ConvDims, x: &[f32], w: &[f32], y: &mut [f32], col: &mut Vec<f32>) {
+/// Floats of scratch per thread a group of images may use; images are grouped into one matrix
+/// product (more columns) so that small layers do not repack the weights for every image.
+const GROUP_SCRATCH: usize = 1 << 22;
+
+/// Conv2d on `g` images: `Y (cout, g P) = W (cout, cin k k) * im2col(x) (cin k k, g P)`.
+fn conv_group(d: &ConvDims, g: usize, x: &[f32], w: &[f32], y: &mut [f32], col: &mut Vec<f32>, tmp: &mut Vec<f32>) {
     let (kk, p) = (d.k * d.k, d.hout * d.wout);
+    let (in_len, width) = (d.cin * d.hin * d.win, g * p);
     col.clear();
-    col.resize(d.cin * kk * p, 0.0);
-    for i in 0..d.cin {
-        for ky in 0..d.k {
-            for kx in 0..d.k {
-                let row = &mut col[((i * d.k + ky) * d.k + kx) * p..][..p];
-                for oy in 0..d.hout {
-                    let iy = (oy * d.stride + ky) as isize - d.pad as isize;
-                    if iy < 0 || iy >= d.hin as isize {
-                        continue;
-                    }
-                    for ox in 0..d.wout {
-                        let ix = (ox * d.stride + kx) as isize - d.pad as isize;
-                        if ix >= 0 && ix < d.win as isize {
-                            row[oy * d.wout + ox] = x[(i * d.hin + iy as usize) * d.win + ix as usize];
+    col.resize(d.cin * kk * width, 0.0);
+    for b in 0..g {
+        let xb = &x[b * in_len..][..in_len];
+        for i in 0..d.cin {
+            for ky in 0..d.k {
+                for kx in 0..d.k {
+                    let row = &mut col[((i * d.k + ky) * d.k + kx) * width + b * p..][..p];
+                    for oy in 0..d.hout {
+                        let iy = (oy * d.stride + ky) as isize - d.pad as isize;
+                        if iy < 0 || iy >= d.hin as isize {
+                            continue;
+                        }
+                        for ox in 0..d.wout {
+                            let ix = (ox * d.stride + kx) as isize - d.pad as isize;
+                            if ix >= 0 && ix < d.win as isize {
+                                row[oy * d.wout + ox] = xb[(i * d.hin + iy as usize) * d.win + ix as usize];
+                            }
                         }
                     }
                 }
             }
         }
     }
-    gemm(d.cout, d.cin * kk, p, w, d.cin * kk, 1, col, y);
+    tmp.resize(d.cout * width, 0.0);
+    gemm(d.cout, d.cin * kk, width, w, d.cin * kk, 1, col, tmp);
+    for b in 0..g {
+        for o in 0..d.cout {
+            y[(b * d.cout + o) * p..][..p].copy_from_slice(&tmp[o * width + b * p..][..p]);
+        }
+    }
 }
 
-/// ConvTranspose2d on one image: `C (cout k k, Q) = W^T * x (cin, Q)`, then col2im into `y`.
-fn transpose_image(d: &ConvDims, x: &[f32], w: &[f32], y: &mut [f32], col: &mut Vec<f32>) {
+/// ConvTranspose2d on `g` images: `C (cout k k, g Q) = W^T * x (cin, g Q)`, then col2im into `y`.
+fn transpose_group(d: &ConvDims, g: usize, x: &[f32], w: &[f32], y: &mut [f32], col: &mut Vec<f32>, tmp: &mut Vec<f32>) {
     let (kk, q) = (d.k * d.k, d.hin * d.win);
-    let m = d.cout * kk;
+    let (m, width, out_len) = (d.cout * kk, g * q, d.cout * d.hout * d.wout);
+    // Gather the images side by side: (cin, g Q).
+    tmp.resize(d.cin * width, 0.0);
+    for b in 0..g {
+        for i in 0..d.cin {
+            tmp[i * width + b * q..][..q].copy_from_slice(&x[(b * d.cin + i) * q..][..q]);
+        }
+    }
     col.clear();
-    col.resize(m * q, 0.0);
+    col.resize(m * width, 0.0);
     // W is (cin, cout k k) row-major, so W^T(r, i) sits at i * m + r.
-    gemm(m, d.cin, q, w, 1, m, x, col);
-    y.fill(0.0);
-    for o in 0..d.cout {
-        for ky in 0..d.k {
-            for kx in 0..d.k {
-                let row = &col[((o * d.k + ky) * d.k + kx) * q..][..q];
-                for iy in 0..d.hin {
-                    let oy = (iy * d.stride + ky) as isize - d.pad as isize;
-                    if oy < 0 || oy >= d.hout as isize {
-                        continue;
-                    }
-                    let out = &mut y[(o * d.hout + oy as usize) * d.wout..][..d.wout];
-                    for ix in 0..d.win {
-                        let ox = (ix * d.stride + kx) as isize - d.pad as isize;
-                        if ox >= 0 && ox < d.wout as isize {
-                            out[ox as usize] += row[iy * d.win + ix];
+    gemm(m, d.cin, width, w, 1, m, tmp, col);
+    y[..g * out_len].fill(0.0);
+    for b in 0..g {
+        let yb = &mut y[b * out_len..][..out_len];
+        for o in 0..d.cout {
+            for ky in 0..d.k {
+                for kx in 0..d.k {
+                    let row = &col[((o * d.k + ky) * d.k + kx) * width + b * q..][..q];
+                    for iy in 0..d.hin {
+                        let oy = (iy * d.stride + ky) as isize - d.pad as isize;
+                        if oy < 0 || oy >= d.hout as isize {
+                            continue;
+                        }
+                        let out = &mut yb[(o * d.hout + oy as usize) * d.wout..][..d.wout];
+                        for ix in 0..d.win {
+                            let ox = (ix * d.stride + kx) as isize - d.pad as isize;
+                            if ox >= 0 && ox < d.wout as isize {
+                                out[ox as usize] += row[iy * d.win + ix];
+                            }
                         }
                     }
                 }
@@ -96,12 +120,18 @@ fn transpose_image(d: &ConvDims, x: &[f32], w: &[f32], y: &mut [f32], col: &mut 
     }
 }
 
-/// Runs a convolution op with the fast path, images split over the available cores.
+/// Runs a convolution op with the fast path: images split over the available cores, and
+/// within a core grouped into as few matrix products as the scratch allows.
 pub(crate) fn run(args: &ConvArgs, form: Form, mem: &mut CpuMemory) {
     let d = args.dims;
     let (in_len, out_len) = (d.in_len() / d.n, d.out_len() / d.n);
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(d.n);
     let per_thread = d.n.div_ceil(threads);
+    let per_image = match form {
+        Form::Conv => (d.cin * d.k * d.k + d.cout) * d.hout * d.wout,
+        Form::Transpose => (d.cout * d.k * d.k + d.cin) * d.hin * d.win,
+    };
+    let group = (GROUP_SCRATCH / per_image.max(1)).clamp(1, per_thread);
     mem.with_output(args.output, |mem, y| {
         let x = &mem.get(args.input)[..d.in_len()];
         let w = mem.get(args.weight);
@@ -110,21 +140,23 @@ pub(crate) fn run(args: &ConvArgs, form: Form, mem: &mut CpuMemory) {
         std::thread::scope(|s| {
             for (t, ys) in y[..d.out_len()].chunks_mut(per_thread * out_len).enumerate() {
                 s.spawn(move || {
-                    let mut col = Vec::new();
-                    for (j, yi) in ys.chunks_mut(out_len).enumerate() {
-                        let b = t * per_thread + j;
-                        let xi = &x[b * in_len..][..in_len];
+                    let (mut col, mut tmp) = (Vec::new(), Vec::new());
+                    for (j, yg) in ys.chunks_mut(group * out_len).enumerate() {
+                        let b0 = t * per_thread + j * group;
+                        let g = yg.len() / out_len;
+                        let xg = &x[b0 * in_len..][..g * in_len];
                         match form {
-                            Form::Conv => conv_image(&d, xi, w, yi, &mut col),
-                            Form::Transpose => transpose_image(&d, xi, w, yi, &mut col),
+                            Form::Conv => conv_group(&d, g, xg, w, yg, &mut col, &mut tmp),
+                            Form::Transpose => transpose_group(&d, g, xg, w, yg, &mut col, &mut tmp),
                         }
                         let plane = d.hout * d.wout;
-                        for (e, v) in yi.iter_mut().enumerate() {
+                        let aux = aux.map(|a| &a[b0 * out_len..][..g * out_len]);
+                        for (e, v) in yg.iter_mut().enumerate() {
                             let mut sum = *v;
                             if let Some(bias) = bias {
-                                sum += bias[e / plane];
+                                sum += bias[(e / plane) % d.cout];
                             }
-                            *v = args.epilogue.finish(sum, aux.map_or(0.0, |a| a[b * out_len + e]));
+                            *v = args.epilogue.finish(sum, aux.map_or(0.0, |a| a[e]));
                         }
                     }
                 });
