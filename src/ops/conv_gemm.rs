@@ -4,6 +4,7 @@
 //! results as the plain twins in `conv2d.rs` / `conv_transpose2d.rs` up to summation order.
 
 use super::CpuMemory;
+use super::act::{Act, Epilogue};
 use super::conv2d::{ConvArgs, ConvDims};
 
 /// Which of the two kernels.
@@ -54,16 +55,17 @@ fn conv_group(d: &ConvDims, g: usize, x: &[f32], w: &[f32], y: &mut [f32], col: 
             for ky in 0..d.k {
                 for kx in 0..d.k {
                     let row = &mut col[((i * d.k + ky) * d.k + kx) * width + b * p..][..p];
+                    let (ox0, ox1) = reach(d.wout, d.win, d.stride, kx, d.pad);
                     for oy in 0..d.hout {
                         let iy = (oy * d.stride + ky) as isize - d.pad as isize;
-                        if iy < 0 || iy >= d.hin as isize {
+                        if iy < 0 || iy >= d.hin as isize || ox0 >= ox1 {
                             continue;
                         }
-                        for ox in 0..d.wout {
-                            let ix = (ox * d.stride + kx) as isize - d.pad as isize;
-                            if ix >= 0 && ix < d.win as isize {
-                                row[oy * d.wout + ox] = xb[(i * d.hin + iy as usize) * d.win + ix as usize];
-                            }
+                        let xrow = &xb[(i * d.hin + iy as usize) * d.win..][..d.win];
+                        let dst = &mut row[oy * d.wout..][ox0..ox1];
+                        let first = ox0 * d.stride + kx - d.pad;
+                        for (v, ix) in dst.iter_mut().zip((first..).step_by(d.stride)) {
+                            *v = xrow[ix];
                         }
                     }
                 }
@@ -101,23 +103,31 @@ fn transpose_group(d: &ConvDims, g: usize, x: &[f32], w: &[f32], y: &mut [f32], 
             for ky in 0..d.k {
                 for kx in 0..d.k {
                     let row = &col[((o * d.k + ky) * d.k + kx) * width + b * q..][..q];
+                    let (ix0, ix1) = reach(d.win, d.wout, d.stride, kx, d.pad);
                     for iy in 0..d.hin {
                         let oy = (iy * d.stride + ky) as isize - d.pad as isize;
-                        if oy < 0 || oy >= d.hout as isize {
+                        if oy < 0 || oy >= d.hout as isize || ix0 >= ix1 {
                             continue;
                         }
                         let out = &mut yb[(o * d.hout + oy as usize) * d.wout..][..d.wout];
-                        for ix in 0..d.win {
-                            let ox = (ix * d.stride + kx) as isize - d.pad as isize;
-                            if ox >= 0 && ox < d.wout as isize {
-                                out[ox as usize] += row[iy * d.win + ix];
-                            }
+                        let first = ix0 * d.stride + kx - d.pad;
+                        for (&v, ox) in row[iy * d.win..][ix0..ix1].iter().zip((first..).step_by(d.stride)) {
+                            out[ox] += v;
                         }
                     }
                 }
             }
         }
     }
+}
+
+/// The positions `a` in `[lo, hi)` of `count` whose partner `a * stride + k - pad` lies in
+/// `[0, len)`: output columns reading an input row (im2col), or input columns adding into an
+/// output row (col2im).
+fn reach(count: usize, len: usize, stride: usize, k: usize, pad: usize) -> (usize, usize) {
+    let lo = pad.saturating_sub(k).div_ceil(stride);
+    let hi = if len + pad > k { ((len + pad - k - 1) / stride + 1).min(count) } else { 0 };
+    (lo.min(hi), hi)
 }
 
 /// Runs a convolution op with the fast path: images split over the available cores, and
@@ -149,20 +159,29 @@ pub(crate) fn run(args: &ConvArgs, form: Form, mem: &mut CpuMemory) {
                             Form::Conv => conv_group(&d, g, xg, w, yg, &mut col, &mut tmp),
                             Form::Transpose => transpose_group(&d, g, xg, w, yg, &mut col, &mut tmp),
                         }
-                        let plane = d.hout * d.wout;
                         let aux = aux.map(|a| &a[b0 * out_len..][..g * out_len]);
-                        for (e, v) in yg.iter_mut().enumerate() {
-                            let mut sum = *v;
-                            if let Some(bias) = bias {
-                                sum += bias[(e / plane) % d.cout];
-                            }
-                            *v = args.epilogue.finish(sum, aux.map_or(0.0, |a| a[e]));
-                        }
+                        finish(args, &d, yg, aux, bias);
                     }
                 });
             }
         });
     });
+}
+
+/// Bias and epilogue over whole planes, one channel at a time, the activation chosen once per plane.
+fn finish(args: &ConvArgs, d: &ConvDims, y: &mut [f32], aux: Option<&[f32]>, bias: Option<&[f32]>) {
+    let plane = d.hout * d.wout;
+    for (j, yp) in y.chunks_mut(plane).enumerate() {
+        let b = bias.map_or(0.0, |b| b[j % d.cout]);
+        match (args.epilogue, aux) {
+            (Epilogue::Forward(Act::Identity), _) => yp.iter_mut().for_each(|v| *v += b),
+            (Epilogue::Forward(act), _) => yp.iter_mut().for_each(|v| *v = act.apply(*v + b)),
+            (Epilogue::GradMask(act), Some(a)) => {
+                yp.iter_mut().zip(&a[j * plane..][..plane]).for_each(|(v, &y)| *v = (*v + b) * act.grad_from_output(y))
+            }
+            (Epilogue::GradMask(_), None) => unreachable!("checked: a backward epilogue has its stored activation"),
+        }
+    }
 }
 
 #[cfg(test)]
