@@ -175,9 +175,13 @@ fn weights_path(given: Option<&Path>, role: Role) -> Result<PathBuf> {
         .ok_or_else(|| anyhow::anyhow!("no {} weights given and none are bundled: pass {flag} PATH.safetensors (see README)", role.name()))
 }
 
+/// Entries of a `.pth` holding several state dicts that hold the generator / the classifier.
+const GENERATOR_KEYS: [&str; 4] = ["gen", "netG_state_dict", "generator", "netG"];
+const CLASSIFIER_KEYS: [&str; 2] = ["classifier", "model"];
+
 fn load_generator(path: Option<&Path>, arch: Option<ArchKind>) -> Result<Network> {
     let path = weights_path(path, Role::Generator)?;
-    let file = TensorFile::load(&path)?;
+    let file = TensorFile::load_preferring(&path, &GENERATOR_KEYS)?;
     let arch = ArchKind::resolve(&file, arch, Role::Generator)?;
     let z = presets::z_dim(arch, &file)?;
     Ok(Network::build(arch, &file, [z, 1, 1])?)
@@ -186,7 +190,7 @@ fn load_generator(path: Option<&Path>, arch: Option<ArchKind>) -> Result<Network
 /// The classifier, built for the generator's images when there is a generator, else for 64x64 RGB.
 fn load_classifier(path: Option<&Path>, arch: Option<ArchKind>, generator: Option<&Network>) -> Result<Network> {
     let path = weights_path(path, Role::Classifier)?;
-    let file = TensorFile::load(&path)?;
+    let file = TensorFile::load_preferring(&path, &CLASSIFIER_KEYS)?;
     let arch = ArchKind::resolve(&file, arch, Role::Classifier)?;
     let cin = presets::z_dim(arch, &file)?;
     let expected = [cin, 64, 64];

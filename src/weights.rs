@@ -57,20 +57,32 @@ pub struct TensorFile {
 impl TensorFile {
     /// Reads a `.safetensors` file, or a PyTorch `.pth`/`.pt` checkpoint through the safe importer.
     pub fn load(path: &Path) -> Result<Self, WeightsError> {
+        Self::load_preferring(path, &[])
+    }
+
+    /// As [`TensorFile::load`]; when a `.pth` checkpoint holds several state dicts (the
+    /// notebook saves `{"gen": ..., "disc": ...}`), the first of `keys` it has is taken.
+    pub fn load_preferring(path: &Path, keys: &[&str]) -> Result<Self, WeightsError> {
         let bytes = std::fs::read(path).map_err(|source| WeightsError::Io { path: path.to_path_buf(), source })?;
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         let pth = matches!(ext.as_str(), "pth" | "pt" | "ckpt") || bytes.starts_with(b"PK\x03\x04");
         match Self::from_safetensors_bytes(path, &bytes) {
-            Err(_) if pth || bytes.first() == Some(&0x80) => Self::from_pth_bytes(path, &bytes),
+            Err(_) if pth || bytes.first() == Some(&0x80) => Self::from_pth_bytes(path, &bytes, keys),
             other => other,
         }
     }
 
     /// Reads a PyTorch checkpoint through the safe importer (nothing in the file is executed).
-    pub fn from_pth_bytes(path: &Path, bytes: &[u8]) -> Result<Self, WeightsError> {
-        use crate::import::RawDtype;
-        let raw = crate::import::read_pth_bytes(bytes, None)
-            .map_err(|e| WeightsError::Import { path: path.to_path_buf(), detail: e.to_string() })?;
+    pub fn from_pth_bytes(path: &Path, bytes: &[u8], keys: &[&str]) -> Result<Self, WeightsError> {
+        use crate::import::{ImportError, RawDtype, read_pth_bytes};
+        let raw = match read_pth_bytes(bytes, None) {
+            Err(ImportError::AmbiguousStateDict { keys: found }) => keys
+                .iter()
+                .find_map(|k| read_pth_bytes(bytes, Some(k)).ok())
+                .ok_or_else(|| ImportError::AmbiguousStateDict { keys: found }),
+            other => other,
+        }
+        .map_err(|e| WeightsError::Import { path: path.to_path_buf(), detail: e.to_string() })?;
         let mut tensors = BTreeMap::new();
         for t in raw {
             let data: Vec<f32> = match t.dtype {

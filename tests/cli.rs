@@ -704,3 +704,21 @@ fn import_writes_arch_and_features_and_the_result_probes_like_the_pth() {
     };
     assert_eq!(run(&cls_st), run(&cls_pth));
 }
+
+#[test]
+fn notebook_style_checkpoint_with_several_state_dicts_loads_its_generator() {
+    // {"gen", "gen_opt", "disc", "disc_opt"}, as the notebook's pretrained_celeba.pth is laid out.
+    let run = |generator: &Path| {
+        let args: Vec<String> = ["probe", "--feature", "Male", "--backend", "cpu", "--images", "2", "--steps", "2", "--classifier"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([fixture("tiny_classifier.safetensors").display().to_string(), "--generator".into(), generator.display().to_string()])
+            .collect();
+        succeeds(&args).lines().filter(|l| !l.starts_with('#')).map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(run(&fixture("notebook_style_gen.pth")), run(&fixture("tiny_coursera_gen.safetensors")));
+    let args: Vec<String> = vec!["import".into(), fixture("notebook_style_gen.pth").display().to_string(), "--list".into()];
+    fails(&args, &["--key"]);
+    let args: Vec<String> = vec!["import".into(), fixture("notebook_style_gen.pth").display().to_string(), "--list".into(), "--key".into(), "gen".into()];
+    assert!(succeeds(&args).contains("gen.4.0.weight"));
+}
