@@ -13,7 +13,9 @@ use gan_bias::backend::gpu::{GpuBackend, GpuError};
 use gan_bias::model::presets::{self, ArchKind, Role};
 use gan_bias::model::{ModelError, Network};
 use gan_bias::ops::noise_update::UpdateRule;
-use gan_bias::probe::{ProbeSettings, run_probe};
+use gan_bias::probe::{ProbeSettings, run_probe_keeping};
+
+use crate::cli_pictures::{self, GenerateArgs, GridArgs};
 use gan_bias::weights::TensorFile;
 use gan_bias::{features, report, rng, stats};
 
@@ -46,6 +48,8 @@ pub enum Command {
     /// Convert a PyTorch checkpoint (.pth, zip or legacy format) to safetensors, safely:
     /// nothing in the file is executed.
     Import(ImportArgs),
+    /// Write a grid of the generator's images as PNG.
+    Generate(GenerateArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -140,6 +144,8 @@ pub struct ProbeArgs {
     /// Write settings, adapter, timings, means, the top table and the matrix as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub grid: GridArgs,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -154,6 +160,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         Command::Info => info(),
         Command::Import(a) => import(a),
+        Command::Generate(a) => cli_pictures::generate(a),
     }
 }
 
@@ -179,7 +186,7 @@ fn weights_path(given: Option<&Path>, role: Role) -> Result<PathBuf> {
 const GENERATOR_KEYS: [&str; 4] = ["gen", "netG_state_dict", "generator", "netG"];
 const CLASSIFIER_KEYS: [&str; 2] = ["classifier", "model"];
 
-fn load_generator(path: Option<&Path>, arch: Option<ArchKind>) -> Result<Network> {
+pub(crate) fn load_generator(path: Option<&Path>, arch: Option<ArchKind>) -> Result<Network> {
     let path = weights_path(path, Role::Generator)?;
     let file = TensorFile::load_preferring(&path, &GENERATOR_KEYS)?;
     let arch = ArchKind::resolve(&file, arch, Role::Generator)?;
@@ -229,7 +236,7 @@ fn starting_noise(args: &ProbeArgs, z_dim: usize) -> Result<(Vec<f32>, String)> 
 
 /// `auto`: a real GPU; else, unless `--adapter` names one, the CPU backend, which runs these
 /// kernels far faster than a software rasteriser's Vulkan or GL.
-fn open_backend(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<dyn Backend>> {
+pub(crate) fn open_backend(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<dyn Backend>> {
     match choice {
         BackendChoice::Cpu => Ok(Box::new(CpuBackend::fast())),
         BackendChoice::Auto => match context::pick_adapter(choice, adapter) {
@@ -264,11 +271,9 @@ fn probe(args: ProbeArgs) -> Result<()> {
     if args.max_batch == Some(0) {
         bail!("--max-batch must be at least 1");
     }
+    args.grid.validate()?;
     for out in [&args.csv, &args.cov_csv, &args.json].into_iter().flatten() {
-        let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if !dir.is_dir() {
-            bail!("cannot write {}: folder {} does not exist", out.display(), dir.display());
-        }
+        check_folder(out)?;
     }
     let generator = load_generator(args.generator.as_deref(), args.generator_arch.map(Into::into))?;
     let classifier = load_classifier(args.classifier.as_deref(), args.classifier_arch.map(Into::into), Some(&generator))?;
@@ -284,7 +289,8 @@ fn probe(args: ProbeArgs) -> Result<()> {
         },
         max_batch: args.max_batch,
     };
-    let outcome = run_probe(backend.as_mut(), &generator, &classifier, &noise, &settings)?;
+    let outcome = run_probe_keeping(backend.as_mut(), &generator, &classifier, &noise, &settings, args.grid.keep())?;
+    let grid = args.grid.picture(backend.as_mut(), &generator, &outcome, args.steps)?;
     let names = &classifier.features;
     let top = stats::top_covarying(&outcome.cov, names, target, args.top);
     let adapter = backend.describe();
@@ -311,6 +317,9 @@ fn probe(args: ProbeArgs) -> Result<()> {
         let means = json!({"start": outcome.start_mean, "last_step_up": outcome.end_mean_up, "last_step_down": outcome.end_mean_down});
         report::write_atomic(p, report::json_report(settings_json, timings, means, names, &top, &outcome.cov).as_bytes())?;
     }
+    if let (Some(p), Some(image)) = (&args.grid.grid, &grid) {
+        gan_bias::pictures::write_png(p, image)?;
+    }
     let header = vec![
         format!(
             "gan-bias probe: {} (index {target}), {} images x {} steps each way, update {update}, noise {noise_source}",
@@ -330,6 +339,15 @@ fn probe(args: ProbeArgs) -> Result<()> {
         ),
     ];
     print!("{}", report::table(&header, &top));
+    Ok(())
+}
+
+/// Fails unless the folder `out` would be written in exists.
+pub(crate) fn check_folder(out: &Path) -> Result<()> {
+    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        bail!("cannot write {}: folder {} does not exist", out.display(), dir.display());
+    }
     Ok(())
 }
 

@@ -11,6 +11,7 @@ pub mod features;
 pub mod import;
 pub mod model;
 pub mod ops;
+pub mod pictures;
 pub mod probe;
 pub mod report;
 pub mod rng;

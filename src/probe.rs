@@ -54,6 +54,10 @@ pub struct ProbeOutcome {
     pub batches: usize,
     pub batch_rows: usize,
     pub seconds: f64,
+    /// The noise of the first kept images at every recorded step, when asked for
+    /// ([`run_probe_keeping`]): `[direction: 0 up, 1 down][step]`, each `kept x zdim`
+    /// row-major; step 0 is the starting noise, step `i` the noise after `i` updates.
+    pub noise_history: Vec<Vec<Vec<f32>>>,
 }
 
 /// Buffers of a probe program.
@@ -217,6 +221,20 @@ pub fn run_probe(
     z0: &[f32],
     settings: &ProbeSettings,
 ) -> Result<ProbeOutcome, ProbeError> {
+    run_probe_keeping(backend, generator, classifier, z0, settings, 0)
+}
+
+/// [`run_probe`], also keeping the noise of the first `keep` images (at most `n`) of both
+/// directions at every recorded step in [`ProbeOutcome::noise_history`]; 0 keeps none.
+/// The numbers of the probe do not change.
+pub fn run_probe_keeping(
+    backend: &mut dyn Backend,
+    generator: &Network,
+    classifier: &Network,
+    z0: &[f32],
+    settings: &ProbeSettings,
+    keep: usize,
+) -> Result<ProbeOutcome, ProbeError> {
     let started = Instant::now();
     let stages = chain(generator, classifier)?;
     let zdim = stages[0].in_len();
@@ -240,6 +258,11 @@ pub fn run_probe(
     backend.load(&program)?;
     let (mut start_sum, mut up_sum, mut down_sum) = (0.0f64, 0.0f64, 0.0f64);
     let mut batches = 0;
+    let keep = keep.min(n);
+    let mut noise_history = if keep == 0 { Vec::new() } else { vec![vec![vec![0.0f32; keep * zdim]; settings.steps]; 2] };
+    for dir in noise_history.iter_mut() {
+        dir[0].copy_from_slice(&z0[..keep * zdim]);
+    }
     for row0 in (0..rows).step_by(capacity) {
         let batch_rows = capacity.min(rows - row0);
         let mut z = vec![0.0f32; capacity * zdim];
@@ -253,6 +276,15 @@ pub fn run_probe(
         backend.run(Phase::Setup, params(0))?;
         for step in 0..settings.steps {
             backend.run(Phase::Step, params(step))?;
+            if keep > 0 && step + 1 < settings.steps {
+                let z = backend.read(layout.z)?;
+                for r in 0..batch_rows {
+                    let (dir, image) = if row0 + r < n { (0, row0 + r) } else { (1, row0 + r - n) };
+                    if image < keep {
+                        noise_history[dir][step + 1][image * zdim..(image + 1) * zdim].copy_from_slice(&z[r * zdim..(r + 1) * zdim]);
+                    }
+                }
+            }
             log::debug!("batch {batches}: step {} of {} recorded", step + 1, settings.steps);
         }
         let start = backend.read(layout.start)?;
@@ -288,7 +320,54 @@ pub fn run_probe(
         batches,
         batch_rows: capacity,
         seconds: started.elapsed().as_secs_f64(),
+        noise_history,
     })
+}
+
+/// Most rows one [`generate`] program holds.
+pub const GENERATE_BATCH: usize = 64;
+
+/// The output of the last of `stages` (a generator: its images, NCHW) for every row of
+/// `input`, forward only, at most [`GENERATE_BATCH`] rows at a time.
+pub fn generate(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32]) -> Result<Vec<f32>, ProbeError> {
+    let (Some(first), Some(last)) = (stages.first(), stages.last()) else {
+        return Err(ProbeError::Input("the network has no layers".into()));
+    };
+    let (in_len, out_len) = (first.in_len(), last.out_len());
+    if in_len == 0 || input.is_empty() || !input.len().is_multiple_of(in_len) {
+        return Err(ProbeError::Input(format!("input holds {} values, not a whole number of {in_len}-long rows", input.len())));
+    }
+    if let Some(i) = input.iter().position(|v| !v.is_finite()) {
+        return Err(ProbeError::Input(format!(
+            "the input holds a non-finite value ({}) at row {}, column {}",
+            input[i],
+            i / in_len,
+            i % in_len
+        )));
+    }
+    let rows = input.len() / in_len;
+    let capacity = rows.min(GENERATE_BATCH);
+    let mut p = Program::default();
+    let z = p.buffer("noise", capacity * in_len);
+    let mut x = z;
+    for s in stages {
+        let w = p.constant(format!("{} weight", s.label), s.weight.clone());
+        let b = s.bias.as_ref().map(|b| p.constant(format!("{} bias", s.label), b.clone()));
+        let out = p.buffer(format!("{} output", s.label), capacity * s.out_len());
+        p.push(Phase::Step, forward_op(s, capacity, x, (w, b), out));
+        x = out;
+    }
+    backend.load(&p)?;
+    let mut images = Vec::with_capacity(rows * out_len);
+    for row0 in (0..rows).step_by(capacity) {
+        let batch_rows = capacity.min(rows - row0);
+        let mut chunk = input[row0 * in_len..(row0 + batch_rows) * in_len].to_vec();
+        chunk.resize(capacity * in_len, 0.0);
+        backend.write(z, &chunk)?;
+        backend.run(Phase::Step, StepParams { step: 0, row0: row0 as u32, rows: batch_rows as u32, _pad: 0 })?;
+        images.extend_from_slice(&backend.read(x)?[..batch_rows * out_len]);
+    }
+    Ok(images)
 }
 
 /// Outputs of every stage and the input-gradient of `mean(logits[:, target])`, for `rows`

@@ -76,10 +76,9 @@ impl TensorFile {
     pub fn from_pth_bytes(path: &Path, bytes: &[u8], keys: &[&str]) -> Result<Self, WeightsError> {
         use crate::import::{ImportError, RawDtype, read_pth_bytes};
         let raw = match read_pth_bytes(bytes, None) {
-            Err(ImportError::AmbiguousStateDict { keys: found }) => keys
-                .iter()
-                .find_map(|k| read_pth_bytes(bytes, Some(k)).ok())
-                .ok_or_else(|| ImportError::AmbiguousStateDict { keys: found }),
+            Err(ImportError::AmbiguousStateDict { keys: found }) => {
+                keys.iter().find_map(|k| read_pth_bytes(bytes, Some(k)).ok()).ok_or(ImportError::AmbiguousStateDict { keys: found })
+            }
             other => other,
         }
         .map_err(|e| WeightsError::Import { path: path.to_path_buf(), detail: e.to_string() })?;
