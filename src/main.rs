@@ -1,6 +1,7 @@
 //! The `gan-bias` command: parse arguments, validate them into a config, then run.
 
 mod cli;
+mod cli_import;
 mod cli_pictures;
 
 use std::process::ExitCode;

@@ -1,0 +1,72 @@
+//! `gan-bias import`: a PyTorch checkpoint to safetensors, byte for byte, with the
+//! architecture and feature names in the metadata.
+
+use anyhow::{Context, Result};
+
+use gan_bias::model::Network;
+use gan_bias::model::presets::{self, ArchKind, Role};
+use gan_bias::report;
+use gan_bias::weights::TensorFile;
+
+use crate::cli::ImportArgs;
+
+pub fn import(args: ImportArgs) -> Result<()> {
+    use gan_bias::import::{RawDtype, read_pth};
+    let raw = read_pth(&args.input, args.key.as_deref())?;
+    if args.list {
+        for t in &raw {
+            println!("{}  {}  {:?}", t.name, t.dtype.name(), t.shape);
+        }
+        return Ok(());
+    }
+    // Recognise (or check) the architecture by building the network from the float tensors.
+    let mut floats = std::collections::BTreeMap::new();
+    for t in &raw {
+        let data: Vec<f32> = match t.dtype {
+            RawDtype::F32 => bytemuck::pod_collect_to_vec(&t.data),
+            RawDtype::F16 => t.data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+            RawDtype::BF16 => t.data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+            RawDtype::F64 => bytemuck::pod_collect_to_vec::<u8, f64>(&t.data).into_iter().map(|x| x as f32).collect(),
+            _ => continue,
+        };
+        floats.insert(t.name.clone(), gan_bias::weights::Tensor::new(t.shape.clone(), data));
+    }
+    let file = TensorFile::from_tensors(&args.input, floats, Default::default())?;
+    let arch = match args.arch.map(ArchKind::from) {
+        Some(a) => a,
+        None => ArchKind::resolve(&file, None, Role::Generator).or_else(|_| ArchKind::resolve(&file, None, Role::Classifier))?,
+    };
+    let first = presets::z_dim(arch, &file)?;
+    let mut metadata = std::collections::HashMap::from([(presets::META_ARCH.to_string(), arch.name().to_string())]);
+    if arch.role() == Role::Classifier {
+        let net = Network::build(arch, &file, [first, 64, 64])?;
+        metadata.insert(presets::META_FEATURES.to_string(), presets::feature_names(&file, net.output[0])?.join(","));
+    } else {
+        Network::build(arch, &file, [first, 1, 1])?;
+    }
+    let views = raw
+        .iter()
+        .map(|t| {
+            let dtype = match t.dtype {
+                RawDtype::F64 => safetensors::Dtype::F64,
+                RawDtype::F32 => safetensors::Dtype::F32,
+                RawDtype::F16 => safetensors::Dtype::F16,
+                RawDtype::BF16 => safetensors::Dtype::BF16,
+                RawDtype::I64 => safetensors::Dtype::I64,
+                RawDtype::I32 => safetensors::Dtype::I32,
+                RawDtype::I16 => safetensors::Dtype::I16,
+                RawDtype::I8 => safetensors::Dtype::I8,
+                RawDtype::U8 => safetensors::Dtype::U8,
+                RawDtype::Bool => safetensors::Dtype::BOOL,
+            };
+            let view =
+                safetensors::tensor::TensorView::new(dtype, t.shape.clone(), &t.data).with_context(|| format!("tensor {}", t.name))?;
+            Ok((t.name.clone(), view))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bytes = safetensors::serialize(views, Some(metadata)).context("serialising safetensors")?;
+    let out = args.output.as_deref().context("--output is required")?;
+    report::write_atomic(out, &bytes)?;
+    println!("wrote {} tensors ({} architecture) to {}", raw.len(), arch.name(), out.display());
+    Ok(())
+}
