@@ -1,5 +1,6 @@
 //! Command-line arguments (clap derive), their validation into a [`ProbeConfig`], and the commands.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -13,7 +14,7 @@ use gan_bias::backend::gpu::{GpuBackend, GpuError};
 use gan_bias::model::presets::{self, ArchKind, Role};
 use gan_bias::model::{ModelError, Network};
 use gan_bias::ops::noise_update::UpdateRule;
-use gan_bias::probe::{ProbeSettings, run_probe_keeping};
+use gan_bias::probe::{ProbeSettings, run_probe_with};
 
 use crate::cli_pictures::{self, GenerateArgs, GridArgs};
 use gan_bias::weights::TensorFile;
@@ -150,7 +151,7 @@ pub struct ProbeArgs {
 
 pub fn run(args: Args) -> Result<()> {
     match args.command {
-        Command::Probe(p) => probe(p),
+        Command::Probe(p) => probe(p, args.quiet),
         Command::Features { classifier, classifier_arch } => {
             let cls = load_classifier(classifier.as_deref(), classifier_arch.map(Into::into), None)?;
             for (i, name) in cls.features.iter().enumerate() {
@@ -257,7 +258,7 @@ pub(crate) fn open_backend(choice: BackendChoice, adapter: Option<&str>) -> Resu
     }
 }
 
-fn probe(args: ProbeArgs) -> Result<()> {
+fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
     // Validate everything cheap before any work starts.
     if args.steps == 0 {
         bail!("--steps must be at least 1");
@@ -289,7 +290,22 @@ fn probe(args: ProbeArgs) -> Result<()> {
         },
         max_batch: args.max_batch,
     };
-    let outcome = run_probe_keeping(backend.as_mut(), &generator, &classifier, &noise, &settings, args.grid.keep())?;
+    // A progress bar on stderr, only when it is a terminal and not --quiet.
+    let bar = if quiet || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(0).with_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} image-steps, {per_sec}, {eta} left")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        )
+    };
+    let mut report_progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let progress: Option<gan_bias::probe::Progress<'_>> = if bar.is_hidden() { None } else { Some(&mut report_progress) };
+    let outcome = run_probe_with(backend.as_mut(), &generator, &classifier, &noise, &settings, args.grid.keep(), progress)?;
+    bar.finish_and_clear();
     let grid = args.grid.picture(backend.as_mut(), &generator, &outcome, args.steps)?;
     let names = &classifier.features;
     let top = stats::top_covarying(&outcome.cov, names, target, args.top);

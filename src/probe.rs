@@ -235,6 +235,23 @@ pub fn run_probe_keeping(
     settings: &ProbeSettings,
     keep: usize,
 ) -> Result<ProbeOutcome, ProbeError> {
+    run_probe_with(backend, generator, classifier, z0, settings, keep, None)
+}
+
+/// Called after every step with (image-steps done, image-steps in all).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// [`run_probe_keeping`], reporting progress after every step. With a progress callback the
+/// host waits for each step to finish, so the count is true on a GPU too.
+pub fn run_probe_with(
+    backend: &mut dyn Backend,
+    generator: &Network,
+    classifier: &Network,
+    z0: &[f32],
+    settings: &ProbeSettings,
+    keep: usize,
+    mut progress: Option<Progress<'_>>,
+) -> Result<ProbeOutcome, ProbeError> {
     let started = Instant::now();
     let stages = chain(generator, classifier)?;
     let zdim = stages[0].in_len();
@@ -286,6 +303,10 @@ pub fn run_probe_keeping(
                 }
             }
             log::debug!("batch {batches}: step {} of {} recorded", step + 1, settings.steps);
+            if let Some(report) = progress.as_mut() {
+                backend.wait()?;
+                report((row0 * settings.steps + batch_rows * (step + 1)) as u64, (rows * settings.steps) as u64);
+            }
         }
         let start = backend.read(layout.start)?;
         let end = backend.read(layout.logits())?;

@@ -133,6 +133,10 @@ pub trait Backend {
     fn write(&mut self, id: BufId, data: &[f32]) -> Result<(), BackendError>;
     /// Runs the ops of `phase` in order.
     fn run(&mut self, phase: Phase, params: StepParams) -> Result<(), BackendError>;
+    /// Waits for all work submitted so far.
+    fn wait(&mut self) -> Result<(), BackendError> {
+        Ok(())
+    }
     /// Reads buffer `id` back, waiting for all work submitted so far.
     fn read(&mut self, id: BufId) -> Result<Vec<f32>, BackendError>;
 }

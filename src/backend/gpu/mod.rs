@@ -193,6 +193,11 @@ impl Backend for GpuBackend {
         Ok(())
     }
 
+    fn wait(&mut self) -> Result<(), BackendError> {
+        self.ctx.device.poll(wgpu::PollType::Wait { submission_index: None, timeout: None }).map_err(|e| GpuError::Map(e.to_string()))?;
+        Ok(self.ctx.check_errors()?)
+    }
+
     fn read(&mut self, id: BufId) -> Result<Vec<f32>, BackendError> {
         let (buffer, bytes) = self.buffers.get(id.0).ok_or(BackendError::NotLoaded)?;
         Ok(self.ctx.read_buffer(buffer, *bytes)?)
