@@ -9,6 +9,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Mesa's Vulkan and GL drivers print "XDG_RUNTIME_DIR is invalid or not set" on headless
+    // machines while adapters are listed; compute needs no display, so give them a folder.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // SAFETY: first thing in main, before any other thread exists.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
     let args = cli::Args::parse();
     let level = match (args.quiet, args.verbose) {
         (true, _) => log::LevelFilter::Error,
