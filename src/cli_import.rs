@@ -20,18 +20,7 @@ pub fn import(args: ImportArgs) -> Result<()> {
         return Ok(());
     }
     // Recognise (or check) the architecture by building the network from the float tensors.
-    let mut floats = std::collections::BTreeMap::new();
-    for t in &raw {
-        let data: Vec<f32> = match t.dtype {
-            RawDtype::F32 => bytemuck::pod_collect_to_vec(&t.data),
-            RawDtype::F16 => t.data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-            RawDtype::BF16 => t.data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-            RawDtype::F64 => bytemuck::pod_collect_to_vec::<u8, f64>(&t.data).into_iter().map(|x| x as f32).collect(),
-            _ => continue,
-        };
-        floats.insert(t.name.clone(), gan_bias::weights::Tensor::new(t.shape.clone(), data));
-    }
-    let file = TensorFile::from_tensors(&args.input, floats, Default::default())?;
+    let file = TensorFile::from_tensors(&args.input, gan_bias::weights::float_tensors(&raw), Default::default())?;
     let arch = match args.arch.map(ArchKind::from) {
         Some(a) => a,
         None => ArchKind::resolve(&file, None, Role::Generator).or_else(|_| ArchKind::resolve(&file, None, Role::Classifier))?,

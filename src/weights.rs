@@ -11,6 +11,27 @@ use std::path::{Path, PathBuf};
 use half::{bf16, f16};
 use safetensors::{Dtype, SafeTensors};
 
+use crate::import::{RawDtype, RawTensor};
+
+/// Little-endian float bytes of `dtype` as f32; `None` for integer and boolean dtypes.
+pub fn decode(dtype: RawDtype, bytes: &[u8]) -> Option<Vec<f32>> {
+    Some(match dtype {
+        RawDtype::F32 => bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        RawDtype::F64 => {
+            bytes.chunks_exact(8).map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32).collect()
+        }
+        RawDtype::F16 => bytes.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        RawDtype::BF16 => bytes.chunks_exact(2).map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        _ => return None,
+    })
+}
+
+/// The floating-point tensors of a checkpoint as f32, by name; integer ones (BatchNorm's
+/// `num_batches_tracked`) are left out.
+pub fn float_tensors(raw: &[RawTensor]) -> BTreeMap<String, Tensor> {
+    raw.iter().filter_map(|t| Some((t.name.clone(), Tensor::new(t.shape.clone(), decode(t.dtype, &t.data)?)))).collect()
+}
+
 /// Why a weight file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
@@ -74,7 +95,7 @@ impl TensorFile {
 
     /// Reads a PyTorch checkpoint through the safe importer (nothing in the file is executed).
     pub fn from_pth_bytes(path: &Path, bytes: &[u8], keys: &[&str]) -> Result<Self, WeightsError> {
-        use crate::import::{ImportError, RawDtype, read_pth_bytes};
+        use crate::import::{ImportError, read_pth_bytes};
         let raw = match read_pth_bytes(bytes, None) {
             Err(ImportError::AmbiguousStateDict { keys: found }) => {
                 keys.iter().find_map(|k| read_pth_bytes(bytes, Some(k)).ok()).ok_or(ImportError::AmbiguousStateDict { keys: found })
@@ -82,17 +103,7 @@ impl TensorFile {
             other => other,
         }
         .map_err(|e| WeightsError::Import { path: path.to_path_buf(), detail: e.to_string() })?;
-        let mut tensors = BTreeMap::new();
-        for t in raw {
-            let data: Vec<f32> = match t.dtype {
-                RawDtype::F32 => t.data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-                RawDtype::F64 => t.data.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])) as f32).collect(),
-                RawDtype::F16 => t.data.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-                RawDtype::BF16 => t.data.chunks_exact(2).map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-                _ => continue,
-            };
-            tensors.insert(t.name, Tensor::new(t.shape, data));
-        }
+        let tensors = float_tensors(&raw);
         Self::from_tensors(path, tensors, BTreeMap::new())
     }
 
@@ -104,16 +115,17 @@ impl TensorFile {
         let metadata: BTreeMap<String, String> = meta.metadata().clone().unwrap_or_default().into_iter().collect();
         let mut tensors = BTreeMap::new();
         for (name, view) in st.tensors() {
-            let data = match view.dtype() {
-                Dtype::F32 => view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
-                Dtype::F16 => view.data().chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
-                Dtype::BF16 => view.data().chunks_exact(2).map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+            let dtype = match view.dtype() {
+                Dtype::F32 => RawDtype::F32,
+                Dtype::F16 => RawDtype::F16,
+                Dtype::BF16 => RawDtype::BF16,
                 // BatchNorm's step counter and other integer bookkeeping: not a weight.
                 Dtype::I64 | Dtype::I32 | Dtype::U8 | Dtype::BOOL => continue,
                 other => {
                     return Err(WeightsError::UnsupportedDtype { path: path.to_path_buf(), name, dtype: format!("{other:?}") });
                 }
             };
+            let Some(data) = decode(dtype, view.data()) else { continue };
             tensors.insert(name, Tensor::new(view.shape().to_vec(), data));
         }
         let file = TensorFile { path: path.to_path_buf(), tensors, metadata };
