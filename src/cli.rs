@@ -36,7 +36,7 @@ pub struct Args {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Move the noise up and down one feature's gradient and report what moves with it.
-    Probe(ProbeArgs),
+    Probe(Box<ProbeArgs>),
     /// List the classifier's features.
     Features {
         #[arg(long)]
@@ -46,6 +46,8 @@ pub enum Command {
     },
     /// List the adapters wgpu finds, and the one `--backend auto` picks.
     Info,
+    /// Time every kernel of a probe step, and the step, on one backend.
+    Bench(crate::cli_bench::BenchArgs),
     /// Convert a PyTorch checkpoint (.pth, zip or legacy format) to safetensors, safely:
     /// nothing in the file is executed.
     Import(ImportArgs),
@@ -147,11 +149,13 @@ pub struct ProbeArgs {
     pub json: Option<PathBuf>,
     #[command(flatten)]
     pub grid: GridArgs,
+    #[command(flatten)]
+    pub plots: crate::cli_plots::PlotArgs,
 }
 
 pub fn run(args: Args) -> Result<()> {
     match args.command {
-        Command::Probe(p) => probe(p, args.quiet),
+        Command::Probe(p) => probe(*p, args.quiet),
         Command::Features { classifier, classifier_arch } => {
             let cls = load_classifier(classifier.as_deref(), classifier_arch.map(Into::into), None)?;
             for (i, name) in cls.features.iter().enumerate() {
@@ -160,6 +164,7 @@ pub fn run(args: Args) -> Result<()> {
             Ok(())
         }
         Command::Info => info(),
+        Command::Bench(a) => crate::cli_bench::run(a),
         Command::Import(a) => crate::cli_import::import(a),
         Command::Generate(a) => cli_pictures::generate(a),
     }
@@ -196,7 +201,7 @@ pub(crate) fn load_generator(path: Option<&Path>, arch: Option<ArchKind>) -> Res
 }
 
 /// The classifier, built for the generator's images when there is a generator, else for 64x64 RGB.
-fn load_classifier(path: Option<&Path>, arch: Option<ArchKind>, generator: Option<&Network>) -> Result<Network> {
+pub(crate) fn load_classifier(path: Option<&Path>, arch: Option<ArchKind>, generator: Option<&Network>) -> Result<Network> {
     let path = weights_path(path, Role::Classifier)?;
     let file = TensorFile::load_preferring(&path, &CLASSIFIER_KEYS)?;
     let arch = ArchKind::resolve(&file, arch, Role::Classifier)?;
@@ -273,12 +278,14 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
         bail!("--max-batch must be at least 1");
     }
     args.grid.validate()?;
+    args.plots.validate()?;
     for out in [&args.csv, &args.cov_csv, &args.json].into_iter().flatten() {
         check_folder(out)?;
     }
     let generator = load_generator(args.generator.as_deref(), args.generator_arch.map(Into::into))?;
     let classifier = load_classifier(args.classifier.as_deref(), args.classifier_arch.map(Into::into), Some(&generator))?;
     let target = features::resolve(&args.feature, &classifier.features)?;
+    let plot_features = args.plots.resolve(&classifier.features)?;
     let (noise, noise_source) = starting_noise(&args, generator.input[0])?;
     let mut backend = open_backend(args.backend, args.adapter.as_deref())?;
     let settings = ProbeSettings {
@@ -304,11 +311,21 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
         bar.set_position(done);
     };
     let progress: Option<gan_bias::probe::Progress<'_>> = if bar.is_hidden() { None } else { Some(&mut report_progress) };
-    let outcome = run_probe_with(backend.as_mut(), &generator, &classifier, &noise, &settings, args.grid.keep(), progress)?;
+    let outcome = run_probe_with(
+        backend.as_mut(),
+        &generator,
+        &classifier,
+        &noise,
+        &settings,
+        args.grid.keep(),
+        args.plots.keep_changes(),
+        progress,
+    )?;
     bar.finish_and_clear();
     let grid = args.grid.picture(backend.as_mut(), &generator, &outcome, args.steps)?;
     let names = &classifier.features;
     let top = stats::top_covarying(&outcome.cov, names, target, args.top);
+    let plot_pictures = args.plots.render(&outcome, names, target, args.steps, plot_features)?;
     let adapter = backend.describe();
     let flops = 2.0 * 2.0 * (generator.macs() + classifier.macs()) as f64 * (2 * outcome.images * args.steps) as f64;
 
@@ -336,6 +353,7 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
     if let (Some(p), Some(image)) = (&args.grid.grid, &grid) {
         gan_bias::pictures::write_png(p, image)?;
     }
+    crate::cli_plots::write(&plot_pictures)?;
     let header = vec![
         format!(
             "gan-bias probe: {} (index {target}), {} images x {} steps each way, update {update}, noise {noise_source}",

@@ -7,11 +7,13 @@
 //! Each op in [`ops`] keeps its WGSL (in `shaders/`), its dispatch and its CPU twin together.
 
 pub mod backend;
+pub mod bench;
 pub mod features;
 pub mod import;
 pub mod model;
 pub mod ops;
 pub mod pictures;
+pub mod plots;
 pub mod probe;
 pub mod report;
 pub mod rng;

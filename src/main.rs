@@ -1,8 +1,10 @@
 //! The `gan-bias` command: parse arguments, validate them into a config, then run.
 
 mod cli;
+mod cli_bench;
 mod cli_import;
 mod cli_pictures;
+mod cli_plots;
 
 use std::process::ExitCode;
 

@@ -58,6 +58,10 @@ pub struct ProbeOutcome {
     /// ([`run_probe_keeping`]): `[direction: 0 up, 1 down][step]`, each `kept x zdim`
     /// row-major; step 0 is the starting noise, step `i` the noise after `i` updates.
     pub noise_history: Vec<Vec<Vec<f32>>>,
+    /// The recorded changes of every logit from its starting value, when asked for
+    /// ([`run_probe_keeping_changes`]): layout `(2, steps, n, features)` row-major, direction
+    /// major (0 up, 1 down), the notebook's `classification_changes`; `None` otherwise.
+    pub changes: Option<Vec<f32>>,
 }
 
 /// Buffers of a probe program.
@@ -235,14 +239,28 @@ pub fn run_probe_keeping(
     settings: &ProbeSettings,
     keep: usize,
 ) -> Result<ProbeOutcome, ProbeError> {
-    run_probe_with(backend, generator, classifier, z0, settings, keep, None)
+    run_probe_with(backend, generator, classifier, z0, settings, keep, false, None)
+}
+
+/// [`run_probe`], also keeping the recorded changes in [`ProbeOutcome::changes`]. The numbers
+/// of the probe do not change.
+pub fn run_probe_keeping_changes(
+    backend: &mut dyn Backend,
+    generator: &Network,
+    classifier: &Network,
+    z0: &[f32],
+    settings: &ProbeSettings,
+) -> Result<ProbeOutcome, ProbeError> {
+    run_probe_with(backend, generator, classifier, z0, settings, 0, true, None)
 }
 
 /// Called after every step with (image-steps done, image-steps in all).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
 /// [`run_probe_keeping`], reporting progress after every step. With a progress callback the
-/// host waits for each step to finish, so the count is true on a GPU too.
+/// host waits for each step to finish, so the count is true on a GPU too. With `keep_changes`
+/// the recorded changes are read back into [`ProbeOutcome::changes`].
+#[allow(clippy::too_many_arguments)]
 pub fn run_probe_with(
     backend: &mut dyn Backend,
     generator: &Network,
@@ -250,6 +268,7 @@ pub fn run_probe_with(
     z0: &[f32],
     settings: &ProbeSettings,
     keep: usize,
+    keep_changes: bool,
     mut progress: Option<Progress<'_>>,
 ) -> Result<ProbeOutcome, ProbeError> {
     let started = Instant::now();
@@ -324,6 +343,13 @@ pub fn run_probe_with(
     }
     backend.run(Phase::Finish, StepParams::default())?;
     let cov = backend.read(layout.cov)?;
+    let changes = if keep_changes {
+        let mut h = backend.read(layout.history)?;
+        h.truncate(2 * settings.steps * n * features);
+        Some(h)
+    } else {
+        None
+    };
     if let Some(i) = cov.iter().position(|v| !v.is_finite()) {
         return Err(ProbeError::Input(format!(
             "the covariance is not finite at ({}, {}): the logits overflowed; try fewer steps",
@@ -342,6 +368,7 @@ pub fn run_probe_with(
         batch_rows: capacity,
         seconds: started.elapsed().as_secs_f64(),
         noise_history,
+        changes,
     })
 }
 

@@ -856,3 +856,37 @@ fn probe_grid_refuses_bad_arguments_before_running() {
     fails(&probe_args(&strs(&["--grid", &p(&dir.path().join("missing/g.png"))])), &["missing", "does not exist"]);
     assert!(!out.exists());
 }
+
+#[test]
+fn bench_times_every_kernel_on_cpu_and_gpu() {
+    let dir = tempfile::tempdir().unwrap();
+    for backend in ["cpu", "vulkan"] {
+        let json = dir.path().join(format!("{backend}.json"));
+        let csv = dir.path().join(format!("{backend}.csv"));
+        let args: Vec<String> = ["bench", "--images", "2", "--warmup", "1", "--repeats", "2", "--backend", backend, "--generator"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([
+                fixture("tiny_dcgan_gen.safetensors").display().to_string(),
+                "--classifier".into(),
+                fixture("tiny_classifier.safetensors").display().to_string(),
+                "--json".into(),
+                json.display().to_string(),
+                "--csv".into(),
+                csv.display().to_string(),
+            ])
+            .collect();
+        let out = succeeds(&args);
+        assert!(out.contains("image-steps per second"), "{out}");
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let kernels = report["kernels"].as_array().unwrap();
+        // 5 generator + 4 classifier stages, forward and input-gradient, record, update, mean, covariance.
+        assert_eq!(kernels.len(), 2 * 9 + 4, "{backend}");
+        for k in kernels.iter().chain([&report["step"]]) {
+            let (lo, med, hi) = (k["min_ms"].as_f64().unwrap(), k["median_ms"].as_f64().unwrap(), k["max_ms"].as_f64().unwrap());
+            assert!(lo > 0.0 && lo <= med && med <= hi, "{backend}: {k}");
+        }
+        assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 1 + kernels.len() + 1);
+        assert_eq!(report["rows"], 4);
+    }
+}

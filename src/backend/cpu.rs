@@ -73,6 +73,17 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
+    fn run_one(&mut self, phase: Phase, index: usize, params: StepParams) -> Result<(), BackendError> {
+        let program = self.program.as_ref().ok_or(BackendError::NotLoaded)?;
+        let op = program.ops(phase).get(index).ok_or(BackendError::NotLoaded)?;
+        if self.fast {
+            op.kernel().run_cpu_fast(&mut self.mem, params);
+        } else {
+            op.kernel().run_cpu(&mut self.mem, params);
+        }
+        Ok(())
+    }
+
     fn read(&mut self, id: BufId) -> Result<Vec<f32>, BackendError> {
         self.program.as_ref().ok_or(BackendError::NotLoaded)?;
         Ok(self.mem.bufs[id.0].clone())

@@ -133,6 +133,8 @@ pub trait Backend {
     fn write(&mut self, id: BufId, data: &[f32]) -> Result<(), BackendError>;
     /// Runs the ops of `phase` in order.
     fn run(&mut self, phase: Phase, params: StepParams) -> Result<(), BackendError>;
+    /// Runs only op `index` of `phase` (for timing one kernel).
+    fn run_one(&mut self, phase: Phase, index: usize, params: StepParams) -> Result<(), BackendError>;
     /// Waits for all work submitted so far.
     fn wait(&mut self) -> Result<(), BackendError> {
         Ok(())

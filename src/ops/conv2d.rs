@@ -5,7 +5,7 @@
 //! [`super::conv_transpose2d`], the adjoint kernel.
 
 use super::act::Epilogue;
-use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, distinct, need, word};
+use super::{Bind, Cost, CpuMemory, Dispatch, Kernel, OpError, Shader, distinct, need, word};
 use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader =
@@ -74,6 +74,14 @@ impl ConvArgs {
             (Epilogue::GradMask(_), None) => Err(err("a backward epilogue needs the stored activation".into())),
             _ => Ok(()),
         }
+    }
+
+    /// Cost of a convolution whose every (input element, kernel tap, output channel) or
+    /// (output element, kernel tap, input channel) pairs once: `macs` multiply-adds.
+    pub(crate) fn cost_with(&self, macs: usize) -> Cost {
+        let d = &self.dims;
+        let floats = d.in_len() + d.weight_len() + d.out_len() * if self.aux.is_some() { 2 } else { 1 };
+        Cost { flop: 2.0 * macs as f64, bytes: 4.0 * floats as f64 }
     }
 
     pub(crate) fn dispatch_with(&self, shader: &'static Shader) -> Dispatch {
@@ -182,5 +190,10 @@ impl Kernel for Conv {
 
     fn dispatch(&self) -> Dispatch {
         self.0.dispatch_with(&SHADER)
+    }
+
+    fn cost(&self) -> Cost {
+        let d = &self.0.dims;
+        self.0.cost_with(d.out_len() * d.cin * d.k * d.k)
     }
 }

@@ -4,7 +4,7 @@
 //! Forward it is `nn.ConvTranspose2d`; backward it is the input-gradient of `nn.Conv2d`.
 
 use super::conv2d::{ConvArgs, ConvDims};
-use super::{CpuMemory, Dispatch, Kernel, OpError, Shader};
+use super::{Cost, CpuMemory, Dispatch, Kernel, OpError, Shader};
 use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader = Shader {
@@ -54,5 +54,10 @@ impl Kernel for ConvTranspose {
 
     fn dispatch(&self) -> Dispatch {
         self.0.dispatch_with(&SHADER)
+    }
+
+    fn cost(&self) -> Cost {
+        let d = &self.0.dims;
+        self.0.cost_with(d.in_len() * d.cout * d.k * d.k)
     }
 }

@@ -1,7 +1,7 @@
 //! `covariance`: np.cov of the recorded changes, features as variables, ddof 1
 //! (`shaders/covariance.wgsl`: entry points `column_mean`, then `covariance`).
 
-use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, distinct, need};
+use super::{Bind, Cost, CpuMemory, Dispatch, Kernel, OpError, Shader, distinct, need};
 use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader = Shader { name: "covariance", source: include_str!("../../shaders/covariance.wgsl") };
@@ -108,5 +108,10 @@ impl Kernel for Covariance {
 
     fn dispatch(&self) -> Dispatch {
         self.0.dispatch("covariance", self.0.features * self.0.features)
+    }
+
+    fn cost(&self) -> Cost {
+        let (r, f) = (self.0.rows as f64, self.0.features as f64);
+        Cost { flop: 4.0 * r * f * f, bytes: 4.0 * (r * f + f * f) }
     }
 }

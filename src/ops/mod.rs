@@ -82,6 +82,19 @@ pub trait Kernel {
     }
     /// The GPU dispatch.
     fn dispatch(&self) -> Dispatch;
+    /// Work of one run, counted from the shapes (for benchmarks). By default an elementwise
+    /// op: one FLOP per invocation, three floats moved.
+    fn cost(&self) -> Cost {
+        let t = self.dispatch().threads as f64;
+        Cost { flop: t, bytes: 12.0 * t }
+    }
+}
+
+/// Floating-point operations (a multiply-add counts 2) and bytes read and written by one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Cost {
+    pub flop: f64,
+    pub bytes: f64,
 }
 
 /// Every op of a program.

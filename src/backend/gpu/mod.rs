@@ -123,6 +123,28 @@ fn program_label(program: &Program, dispatch: &crate::ops::Dispatch) -> String {
     format!("{} -> {}", dispatch.shader.name, out.unwrap_or("?"))
 }
 
+impl GpuBackend {
+    /// One encoder, one compute pass, one submit: ops `range` of `phase`.
+    fn submit(&mut self, phase: Phase, range: std::ops::Range<usize>, params: StepParams) -> Result<(), BackendError> {
+        let ops = self.phases.get(&phase).and_then(|ops| ops.get(range)).ok_or(BackendError::NotLoaded)?;
+        if ops.is_empty() {
+            return Ok(());
+        }
+        self.ctx.queue.write_buffer(&self.step, 0, bytemuck::bytes_of(&params));
+        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("probe phase") });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("probe phase"), timestamp_writes: None });
+            for op in ops {
+                pass.set_pipeline(&op.pipeline.pipeline);
+                pass.set_bind_group(0, &op.bind_group, &[]);
+                pass.dispatch_workgroups(op.groups.0, op.groups.1, 1);
+            }
+        }
+        self.ctx.queue.submit([encoder.finish()]);
+        Ok(())
+    }
+}
+
 impl Backend for GpuBackend {
     fn describe(&self) -> String {
         context::describe(&self.ctx.info)
@@ -175,22 +197,12 @@ impl Backend for GpuBackend {
     }
 
     fn run(&mut self, phase: Phase, params: StepParams) -> Result<(), BackendError> {
-        let Some(ops) = self.phases.get(&phase) else { return Err(BackendError::NotLoaded) };
-        if ops.is_empty() {
-            return Ok(());
-        }
-        self.ctx.queue.write_buffer(&self.step, 0, bytemuck::bytes_of(&params));
-        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("probe phase") });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("probe phase"), timestamp_writes: None });
-            for op in ops {
-                pass.set_pipeline(&op.pipeline.pipeline);
-                pass.set_bind_group(0, &op.bind_group, &[]);
-                pass.dispatch_workgroups(op.groups.0, op.groups.1, 1);
-            }
-        }
-        self.ctx.queue.submit([encoder.finish()]);
-        Ok(())
+        let count = self.phases.get(&phase).ok_or(BackendError::NotLoaded)?.len();
+        self.submit(phase, 0..count, params)
+    }
+
+    fn run_one(&mut self, phase: Phase, index: usize, params: StepParams) -> Result<(), BackendError> {
+        self.submit(phase, index..index + 1, params)
     }
 
     fn wait(&mut self) -> Result<(), BackendError> {
