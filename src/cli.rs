@@ -14,7 +14,7 @@ use gan_bias::backend::gpu::{GpuBackend, GpuError};
 use gan_bias::model::presets::{self, ArchKind, Role};
 use gan_bias::model::{ModelError, Network};
 use gan_bias::ops::noise_update::UpdateRule;
-use gan_bias::probe::{ProbeSettings, run_probe_with};
+use gan_bias::probe::{Keep, ProbeSettings, run_probe_with};
 
 use crate::cli_pictures::{self, GenerateArgs, GridArgs};
 use gan_bias::weights::TensorFile;
@@ -317,8 +317,7 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
         &classifier,
         &noise,
         &settings,
-        args.grid.keep(),
-        args.plots.keep_changes(),
+        Keep { noise: args.grid.keep(), changes: args.plots.keep_changes() },
         progress,
     )?;
     bar.finish_and_clear();

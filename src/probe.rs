@@ -55,11 +55,11 @@ pub struct ProbeOutcome {
     pub batch_rows: usize,
     pub seconds: f64,
     /// The noise of the first kept images at every recorded step, when asked for
-    /// ([`run_probe_keeping`]): `[direction: 0 up, 1 down][step]`, each `kept x zdim`
+    /// ([`Keep::noise`]): `[direction: 0 up, 1 down][step]`, each `kept x zdim`
     /// row-major; step 0 is the starting noise, step `i` the noise after `i` updates.
     pub noise_history: Vec<Vec<Vec<f32>>>,
     /// The recorded changes of every logit from its starting value, when asked for
-    /// ([`run_probe_keeping_changes`]): layout `(2, steps, n, features)` row-major, direction
+    /// ([`Keep::changes`]): layout `(2, steps, n, features)` row-major, direction
     /// major (0 up, 1 down), the notebook's `classification_changes`; `None` otherwise.
     pub changes: Option<Vec<f32>>,
 }
@@ -225,50 +225,31 @@ pub fn run_probe(
     z0: &[f32],
     settings: &ProbeSettings,
 ) -> Result<ProbeOutcome, ProbeError> {
-    run_probe_keeping(backend, generator, classifier, z0, settings, 0)
+    run_probe_with(backend, generator, classifier, z0, settings, Keep::default(), None)
 }
 
-/// [`run_probe`], also keeping the noise of the first `keep` images (at most `n`) of both
-/// directions at every recorded step in [`ProbeOutcome::noise_history`]; 0 keeps none.
-/// The numbers of the probe do not change.
-pub fn run_probe_keeping(
-    backend: &mut dyn Backend,
-    generator: &Network,
-    classifier: &Network,
-    z0: &[f32],
-    settings: &ProbeSettings,
-    keep: usize,
-) -> Result<ProbeOutcome, ProbeError> {
-    run_probe_with(backend, generator, classifier, z0, settings, keep, false, None)
-}
-
-/// [`run_probe`], also keeping the recorded changes in [`ProbeOutcome::changes`]. The numbers
-/// of the probe do not change.
-pub fn run_probe_keeping_changes(
-    backend: &mut dyn Backend,
-    generator: &Network,
-    classifier: &Network,
-    z0: &[f32],
-    settings: &ProbeSettings,
-) -> Result<ProbeOutcome, ProbeError> {
-    run_probe_with(backend, generator, classifier, z0, settings, 0, true, None)
+/// What a probe keeps beyond its result, for pictures. Keeping changes no number.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Keep {
+    /// Keep the noise of the first `noise` images (at most `n`) of both directions at every
+    /// recorded step, in [`ProbeOutcome::noise_history`]; 0 keeps none.
+    pub noise: usize,
+    /// Read the recorded changes back into [`ProbeOutcome::changes`].
+    pub changes: bool,
 }
 
 /// Called after every step with (image-steps done, image-steps in all).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
-/// [`run_probe_keeping`], reporting progress after every step. With a progress callback the
-/// host waits for each step to finish, so the count is true on a GPU too. With `keep_changes`
-/// the recorded changes are read back into [`ProbeOutcome::changes`].
-#[allow(clippy::too_many_arguments)]
+/// [`run_probe`], keeping what `keep` asks for and reporting progress after every step. With a
+/// progress callback the host waits for each step to finish, so the count is true on a GPU too.
 pub fn run_probe_with(
     backend: &mut dyn Backend,
     generator: &Network,
     classifier: &Network,
     z0: &[f32],
     settings: &ProbeSettings,
-    keep: usize,
-    keep_changes: bool,
+    keep: Keep,
     mut progress: Option<Progress<'_>>,
 ) -> Result<ProbeOutcome, ProbeError> {
     let started = Instant::now();
@@ -294,7 +275,8 @@ pub fn run_probe_with(
     backend.load(&program)?;
     let (mut start_sum, mut up_sum, mut down_sum) = (0.0f64, 0.0f64, 0.0f64);
     let mut batches = 0;
-    let keep = keep.min(n);
+    let keep_changes = keep.changes;
+    let keep = keep.noise.min(n);
     let mut noise_history = if keep == 0 { Vec::new() } else { vec![vec![vec![0.0f32; keep * zdim]; settings.steps]; 2] };
     for dir in noise_history.iter_mut() {
         dir[0].copy_from_slice(&z0[..keep * zdim]);

@@ -8,7 +8,7 @@ use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::model::Stage;
 use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::pictures::{self, BACKGROUND, Column, RgbImage, image_grid, probe_columns, to_byte};
-use gan_bias::probe::{self, ProbeSettings, evaluate, run_probe, run_probe_keeping};
+use gan_bias::probe::{self, Keep, ProbeSettings, evaluate, run_probe, run_probe_with};
 use gan_bias::rng::torch_randn;
 
 fn decode(bytes: &[u8]) -> RgbImage {
@@ -138,7 +138,7 @@ fn kept_noise_is_the_start_and_each_update_and_changes_no_number() {
     let settings = ProbeSettings { target: 20, steps, update: UpdateRule::Sgd, max_batch: Some(3) };
     let plain = run_probe(&mut CpuBackend::new(), &g, &c, &z0, &settings).unwrap();
     assert!(plain.noise_history.is_empty());
-    let kept = run_probe_keeping(&mut CpuBackend::new(), &g, &c, &z0, &settings, 2).unwrap();
+    let kept = run_probe_with(&mut CpuBackend::new(), &g, &c, &z0, &settings, Keep { noise: 2, changes: false }, None).unwrap();
     assert_eq!(kept.cov, plain.cov);
     assert_eq!((kept.start_mean, kept.end_mean_up, kept.end_mean_down), (plain.start_mean, plain.end_mean_up, plain.end_mean_down));
     assert_eq!(kept.noise_history.len(), 2);
@@ -155,7 +155,7 @@ fn kept_noise_is_the_start_and_each_update_and_changes_no_number() {
     assert_close("kept noise, one step down", &kept.noise_history[1][1], &down, 1e-5, 1e-6);
     assert_ne!(kept.noise_history[0][2], kept.noise_history[0][1]);
     // More images kept than probed: all of them.
-    let all = run_probe_keeping(&mut CpuBackend::new(), &g, &c, &z0, &settings, 99).unwrap();
+    let all = run_probe_with(&mut CpuBackend::new(), &g, &c, &z0, &settings, Keep { noise: 99, changes: false }, None).unwrap();
     assert_eq!(all.noise_history[1][0].len(), n * zdim);
     assert_eq!(all.noise_history[0][2][..2 * zdim], kept.noise_history[0][2][..]);
 }

@@ -11,7 +11,7 @@ use common::fixture;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::plots::{self, regression, t_quantile, x_bins};
-use gan_bias::probe::{ProbeSettings, run_probe, run_probe_keeping_changes};
+use gan_bias::probe::{Keep, ProbeSettings, run_probe, run_probe_with};
 use gan_bias::rng::torch_randn;
 use nalgebra::{DMatrix, DVector};
 
@@ -107,7 +107,7 @@ fn kept_changes_change_no_number_and_fit_like_nalgebra() {
     let settings = ProbeSettings { target, steps, update: UpdateRule::Notebook, max_batch: Some(4) };
     let plain = run_probe(&mut CpuBackend::new(), &g, &c, &z0, &settings).unwrap();
     assert!(plain.changes.is_none());
-    let kept = run_probe_keeping_changes(&mut CpuBackend::new(), &g, &c, &z0, &settings).unwrap();
+    let kept = run_probe_with(&mut CpuBackend::new(), &g, &c, &z0, &settings, Keep { noise: 0, changes: true }, None).unwrap();
     assert_eq!(kept.cov, plain.cov);
     let changes = kept.changes.expect("changes kept");
     assert_eq!(changes.len(), 2 * steps * n * f);
@@ -196,7 +196,7 @@ fn plot_writes_an_svg_whose_slopes_fit_the_probe_changes() {
     let target = gan_bias::features::resolve("Male", names).unwrap();
     let z0 = torch_randn(0, 3 * g.input[0]);
     let settings = ProbeSettings { target, steps: 4, update: UpdateRule::Notebook, max_batch: None };
-    let out = run_probe_keeping_changes(&mut CpuBackend::new(), &g, &c, &z0, &settings).unwrap();
+    let out = run_probe_with(&mut CpuBackend::new(), &g, &c, &z0, &settings, Keep { noise: 0, changes: true }, None).unwrap();
     let (changes, f) = (out.changes.unwrap(), out.features);
     let rows = changes.len() / f;
     let x: Vec<f64> = (0..rows).map(|r| changes[r * f + target] as f64).collect();
