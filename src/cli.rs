@@ -38,12 +38,7 @@ pub enum Command {
     /// Move the noise up and down one feature's gradient and report what moves with it.
     Probe(Box<ProbeArgs>),
     /// List the classifier's features.
-    Features {
-        #[arg(long)]
-        classifier: Option<PathBuf>,
-        #[arg(long, value_enum)]
-        classifier_arch: Option<ArchArg>,
-    },
+    Features(ClassifierArgs),
     /// List the adapters wgpu finds, and the one `--backend auto` picks.
     Info,
     /// Time every kernel of a probe step, and the step, on one backend.
@@ -98,21 +93,68 @@ pub enum UpdateArg {
     Sgd,
 }
 
+/// Where the generator's weights come from.
+#[derive(clap::Args, Debug)]
+pub struct GeneratorArgs {
+    /// Generator weights (.safetensors or .pth); default: the bundled weights.
+    #[arg(long)]
+    pub generator: Option<PathBuf>,
+    /// The generator's architecture, when neither its metadata nor its tensor names tell.
+    #[arg(long, value_enum)]
+    pub generator_arch: Option<ArchArg>,
+}
+
+impl GeneratorArgs {
+    pub fn load(&self) -> Result<Network> {
+        load_generator(self.generator.as_deref(), self.generator_arch.map(Into::into))
+    }
+}
+
+/// Where the classifier's weights come from.
+#[derive(clap::Args, Debug)]
+pub struct ClassifierArgs {
+    /// Classifier weights (.safetensors or .pth); default: the bundled weights.
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    /// The classifier's architecture, when neither its metadata nor its tensor names tell.
+    #[arg(long, value_enum)]
+    pub classifier_arch: Option<ArchArg>,
+}
+
+impl ClassifierArgs {
+    /// The classifier, checked against the generator's images when there is a generator.
+    pub fn load(&self, generator: Option<&Network>) -> Result<Network> {
+        load_classifier(self.classifier.as_deref(), self.classifier_arch.map(Into::into), generator)
+    }
+}
+
+/// Which backend and adapter run the kernels.
+#[derive(clap::Args, Debug)]
+pub struct DeviceArgs {
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendChoice,
+    /// Use the adapter whose name contains this (case-insensitive).
+    #[arg(long)]
+    pub adapter: Option<String>,
+}
+
+impl DeviceArgs {
+    pub fn open(&self) -> Result<Box<dyn Backend>> {
+        open_backend(self.backend, self.adapter.as_deref())
+    }
+}
+
 #[derive(clap::Args, Debug)]
 pub struct ProbeArgs {
+    #[command(flatten)]
+    pub generator_args: GeneratorArgs,
+    #[command(flatten)]
+    pub classifier_args: ClassifierArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Target feature, by name (any case) or index.
     #[arg(long)]
     pub feature: String,
-    /// Generator weights (.safetensors).
-    #[arg(long)]
-    pub generator: Option<PathBuf>,
-    /// Classifier weights (.safetensors).
-    #[arg(long)]
-    pub classifier: Option<PathBuf>,
-    #[arg(long, value_enum)]
-    pub generator_arch: Option<ArchArg>,
-    #[arg(long, value_enum)]
-    pub classifier_arch: Option<ArchArg>,
     /// Images per direction.
     #[arg(long, default_value_t = 256)]
     pub images: usize,
@@ -130,11 +172,6 @@ pub struct ProbeArgs {
     pub top: usize,
     #[arg(long, value_enum, default_value = "notebook")]
     pub update: UpdateArg,
-    #[arg(long, value_enum, default_value = "auto")]
-    pub backend: BackendChoice,
-    /// Use the adapter whose name contains this (case-insensitive).
-    #[arg(long)]
-    pub adapter: Option<String>,
     /// Largest number of rows (images x directions) run together; by default as many as fit.
     #[arg(long)]
     pub max_batch: Option<usize>,
@@ -156,8 +193,8 @@ pub struct ProbeArgs {
 pub fn run(args: Args) -> Result<()> {
     match args.command {
         Command::Probe(p) => probe(*p, args.quiet),
-        Command::Features { classifier, classifier_arch } => {
-            let cls = load_classifier(classifier.as_deref(), classifier_arch.map(Into::into), None)?;
+        Command::Features(c) => {
+            let cls = c.load(None)?;
             for (i, name) in cls.features.iter().enumerate() {
                 println!("{i:>3}  {name}");
             }
@@ -282,12 +319,12 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
     for out in [&args.csv, &args.cov_csv, &args.json].into_iter().flatten() {
         check_folder(out)?;
     }
-    let generator = load_generator(args.generator.as_deref(), args.generator_arch.map(Into::into))?;
-    let classifier = load_classifier(args.classifier.as_deref(), args.classifier_arch.map(Into::into), Some(&generator))?;
+    let generator = args.generator_args.load()?;
+    let classifier = args.classifier_args.load(Some(&generator))?;
     let target = features::resolve(&args.feature, &classifier.features)?;
     let plot_features = args.plots.resolve(&classifier.features)?;
     let (noise, noise_source) = starting_noise(&args, generator.input[0])?;
-    let mut backend = open_backend(args.backend, args.adapter.as_deref())?;
+    let mut backend = args.device.open()?;
     let settings = ProbeSettings {
         target,
         steps: args.steps,
@@ -342,7 +379,7 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
             "update": update, "noise": noise_source, "top": args.top,
             "generator": {"path": generator.source, "arch": generator.arch.name(), "z_dim": generator.input[0]},
             "classifier": {"path": classifier.source, "arch": classifier.arch.name(), "features": names.len()},
-            "backend": args.backend.name(), "adapter": adapter,
+            "backend": args.device.backend.name(), "adapter": adapter,
             "batches": outcome.batches, "batch_rows": outcome.batch_rows,
         });
         let timings = json!({"probe_seconds": outcome.seconds, "gflop": flops / 1e9, "gflop_per_second": flops / 1e9 / outcome.seconds});

@@ -5,35 +5,28 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 
 use gan_bias::backend::Backend;
-use gan_bias::backend::gpu::context::BackendChoice;
 use gan_bias::model::{Network, Stage};
 use gan_bias::pictures::{self, RgbImage};
 use gan_bias::probe::{self, ProbeOutcome};
 use gan_bias::rng;
 
-use crate::cli::{ArchArg, check_folder, load_generator, open_backend};
+use crate::cli::{DeviceArgs, GeneratorArgs, check_folder};
 
 /// Pixels between tiles.
 const PAD: usize = 2;
 
 #[derive(clap::Args, Debug)]
 pub struct GenerateArgs {
-    /// Generator weights (.safetensors or .pth).
-    #[arg(long)]
-    pub generator: Option<PathBuf>,
-    #[arg(long, value_enum)]
-    pub generator_arch: Option<ArchArg>,
+    #[command(flatten)]
+    pub generator_args: GeneratorArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Images to draw.
     #[arg(long, default_value_t = 64)]
     pub n: usize,
     /// Seed of the noise: the same noise as `torch.manual_seed(seed); torch.randn(n, z_dim)`.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    #[arg(long, value_enum, default_value = "auto")]
-    pub backend: BackendChoice,
-    /// Use the adapter whose name contains this (case-insensitive).
-    #[arg(long)]
-    pub adapter: Option<String>,
     /// Where to write the grid (PNG).
     #[arg(short, long)]
     pub output: PathBuf,
@@ -112,10 +105,10 @@ pub fn generate(args: GenerateArgs) -> Result<()> {
         bail!("--nrow must be at least 1");
     }
     check_folder(&args.output)?;
-    let generator = load_generator(args.generator.as_deref(), args.generator_arch.map(Into::into))?;
+    let generator = args.generator_args.load()?;
     let [c, h, w] = check_channels(&generator)?;
     let noise = rng::torch_randn(args.seed, args.n * generator.input[0]);
-    let mut backend = open_backend(args.backend, args.adapter.as_deref())?;
+    let mut backend = args.device.open()?;
     let stages: Vec<&Stage> = generator.stages.iter().collect();
     let images = probe::generate(backend.as_mut(), &stages, &noise)?;
     let grid = pictures::image_grid(&images, args.n, c, h, w, args.nrow, PAD);

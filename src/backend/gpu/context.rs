@@ -10,7 +10,7 @@ use crate::ops::{Bind, Shader};
 /// Which wgpu backends to look at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendChoice {
-    /// A real GPU on any backend, else a software adapter, else the CPU backend.
+    /// A hardware GPU on any backend, else the CPU backend (faster than a software rasteriser).
     Auto,
     Vulkan,
     Metal,
