@@ -221,8 +221,12 @@ fn weights_path(given: Option<&Path>, role: Role) -> Result<PathBuf> {
         Role::Generator => ("demo_generator.safetensors", "--generator"),
         Role::Classifier => ("demo_classifier.safetensors", "--classifier"),
     };
-    bundled(file)
-        .ok_or_else(|| anyhow::anyhow!("no {} weights given and none are bundled: pass {flag} PATH (a .safetensors or PyTorch .pth file; see README)", role.name()))
+    bundled(file).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no {} weights given and none are bundled: pass {flag} PATH (a .safetensors or PyTorch .pth file; see README)",
+            role.name()
+        )
+    })
 }
 
 /// Entries of a `.pth` holding several state dicts that hold the generator / the classifier.

@@ -290,11 +290,13 @@ pub fn run_probe_with(
         }
         backend.write(layout.z, &z)?;
         backend.write(layout.acc, &vec![0.0; capacity * zdim])?;
+        // Read the noise back only for batches that hold a kept image of either direction.
+        let holds_kept = keep > 0 && (row0..row0 + batch_rows).any(|g| g % n < keep);
         let params = |step: usize| StepParams { step: step as u32, row0: row0 as u32, rows: batch_rows as u32, _pad: 0 };
         backend.run(Phase::Setup, params(0))?;
         for step in 0..settings.steps {
             backend.run(Phase::Step, params(step))?;
-            if keep > 0 && step + 1 < settings.steps {
+            if holds_kept && step + 1 < settings.steps {
                 let z = backend.read(layout.z)?;
                 for r in 0..batch_rows {
                     let (dir, image) = if row0 + r < n { (0, row0 + r) } else { (1, row0 + r - n) };

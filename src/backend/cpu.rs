@@ -22,6 +22,21 @@ impl CpuBackend {
     }
 }
 
+impl CpuBackend {
+    /// Runs ops `range` of `phase`, with the fast path or the reference loops.
+    fn execute(&mut self, phase: Phase, range: std::ops::Range<usize>, params: StepParams) -> Result<(), BackendError> {
+        let program = self.program.as_ref().ok_or(BackendError::NotLoaded)?;
+        for op in program.ops(phase).get(range).ok_or(BackendError::NotLoaded)? {
+            if self.fast {
+                op.kernel().run_cpu_fast(&mut self.mem, params);
+            } else {
+                op.kernel().run_cpu(&mut self.mem, params);
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for CpuBackend {
     fn default() -> Self {
         Self::new()
@@ -62,26 +77,12 @@ impl Backend for CpuBackend {
     }
 
     fn run(&mut self, phase: Phase, params: StepParams) -> Result<(), BackendError> {
-        let program = self.program.as_ref().ok_or(BackendError::NotLoaded)?;
-        for op in program.ops(phase) {
-            if self.fast {
-                op.kernel().run_cpu_fast(&mut self.mem, params);
-            } else {
-                op.kernel().run_cpu(&mut self.mem, params);
-            }
-        }
-        Ok(())
+        let count = self.program.as_ref().ok_or(BackendError::NotLoaded)?.ops(phase).len();
+        self.execute(phase, 0..count, params)
     }
 
     fn run_one(&mut self, phase: Phase, index: usize, params: StepParams) -> Result<(), BackendError> {
-        let program = self.program.as_ref().ok_or(BackendError::NotLoaded)?;
-        let op = program.ops(phase).get(index).ok_or(BackendError::NotLoaded)?;
-        if self.fast {
-            op.kernel().run_cpu_fast(&mut self.mem, params);
-        } else {
-            op.kernel().run_cpu(&mut self.mem, params);
-        }
-        Ok(())
+        self.execute(phase, index..index + 1, params)
     }
 
     fn read(&mut self, id: BufId) -> Result<Vec<f32>, BackendError> {

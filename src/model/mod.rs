@@ -35,29 +35,25 @@ pub enum ModelError {
     Mismatch { classifier: String, generator: String, expected: String, found: String },
 }
 
+/// A convolution layer of either kind: weight at `{name}.weight`, optional bias `(cout)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvLayer {
+    pub name: String,
+    pub cin: usize,
+    pub cout: usize,
+    pub k: usize,
+    pub stride: usize,
+    pub pad: usize,
+    pub bias: bool,
+}
+
 /// One PyTorch layer, as found in a `nn.Sequential`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Layer {
-    /// `nn.Conv2d`; weight `(cout, cin, k, k)` at `{name}.weight`, optional bias `(cout)`.
-    Conv2d {
-        name: String,
-        cin: usize,
-        cout: usize,
-        k: usize,
-        stride: usize,
-        pad: usize,
-        bias: bool,
-    },
-    /// `nn.ConvTranspose2d`; weight `(cin, cout, k, k)` at `{name}.weight`, optional bias.
-    ConvTranspose2d {
-        name: String,
-        cin: usize,
-        cout: usize,
-        k: usize,
-        stride: usize,
-        pad: usize,
-        bias: bool,
-    },
+    /// `nn.Conv2d`; weight `(cout, cin, k, k)`.
+    Conv2d(ConvLayer),
+    /// `nn.ConvTranspose2d`; weight `(cin, cout, k, k)`.
+    ConvTranspose2d(ConvLayer),
     /// `nn.BatchNorm2d` in eval mode: `{name}.weight|bias|running_mean|running_var`.
     BatchNorm2d {
         name: String,
@@ -135,9 +131,9 @@ impl Network {
         let [mut c, mut h, mut w] = input;
         for layer in &layers {
             match layer {
-                Layer::Conv2d { name, cin, cout, k, stride, pad, bias }
-                | Layer::ConvTranspose2d { name, cin, cout, k, stride, pad, bias } => {
-                    let transpose = matches!(layer, Layer::ConvTranspose2d { .. });
+                Layer::Conv2d(ConvLayer { name, cin, cout, k, stride, pad, bias })
+                | Layer::ConvTranspose2d(ConvLayer { name, cin, cout, k, stride, pad, bias }) => {
+                    let transpose = matches!(layer, Layer::ConvTranspose2d(_));
                     if *cin != c {
                         return Err(ModelError::Channels { path, layer: name.clone(), expected: *cin, found: c });
                     }

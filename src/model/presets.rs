@@ -4,7 +4,7 @@
 //! notebook's full-size model and a tiny test model; kernel sizes, strides and paddings are
 //! fixed by the preset and checked against the file when the network is built.
 
-use super::{Layer, ModelError};
+use super::{ConvLayer, Layer, ModelError};
 use crate::weights::TensorFile;
 
 /// Metadata key naming the architecture of a safetensors file.
@@ -147,7 +147,7 @@ pub fn layers(arch: ArchKind, file: &TensorFile) -> Result<Vec<Layer>, ModelErro
                 let (cin, cout) = channels(&name, true)?;
                 let last = i == 4;
                 let k = if last { 4 } else { 3 };
-                layers.push(Layer::ConvTranspose2d { name, cin, cout, k, stride: 2, pad: 0, bias: true });
+                layers.push(Layer::ConvTranspose2d(ConvLayer { name, cin, cout, k, stride: 2, pad: 0, bias: true }));
                 if last {
                     layers.push(Layer::Tanh);
                 } else {
@@ -161,7 +161,7 @@ pub fn layers(arch: ArchKind, file: &TensorFile) -> Result<Vec<Layer>, ModelErro
                 let name = format!("main.{i}");
                 let (cin, cout) = channels(&name, true)?;
                 let (stride, pad) = if j == 0 { (1, 0) } else { (2, 1) };
-                layers.push(Layer::ConvTranspose2d { name, cin, cout, k: 4, stride, pad, bias: false });
+                layers.push(Layer::ConvTranspose2d(ConvLayer { name, cin, cout, k: 4, stride, pad, bias: false }));
                 if i == 12 {
                     layers.push(Layer::Tanh);
                 } else {
@@ -174,7 +174,7 @@ pub fn layers(arch: ArchKind, file: &TensorFile) -> Result<Vec<Layer>, ModelErro
             for (i, stride) in [2, 2, 3, 2].into_iter().enumerate() {
                 let name = format!("classifier.{i}.0");
                 let (cin, cout) = channels(&name, false)?;
-                layers.push(Layer::Conv2d { name, cin, cout, k: 4, stride, pad: 0, bias: true });
+                layers.push(Layer::Conv2d(ConvLayer { name, cin, cout, k: 4, stride, pad: 0, bias: true }));
                 if i < 3 {
                     layers.push(bn(format!("classifier.{i}.1"), cout));
                     layers.push(Layer::LeakyRelu(0.2));
