@@ -17,6 +17,7 @@ use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::probe::{Keep, ProbeSettings, run_probe_with};
 
 use crate::cli_pictures::{self, GenerateArgs, GridArgs};
+use gan_bias::planted::PlantedWorld;
 use gan_bias::weights::TensorFile;
 use gan_bias::{features, report, rng, stats};
 
@@ -184,6 +185,11 @@ pub struct ProbeArgs {
     /// Write settings, adapter, timings, means, the top table and the matrix as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Grade the run against a synthetic world's planted correlations (a `demo-world.json`):
+    /// adds each top feature's measured and planted correlation with the target and a verdict.
+    /// Used automatically when both models are the bundled ones.
+    #[arg(long)]
+    pub planted: Option<PathBuf>,
     #[command(flatten)]
     pub grid: GridArgs,
     #[command(flatten)]
@@ -206,6 +212,9 @@ pub fn run(args: Args) -> Result<()> {
         Command::Generate(a) => cli_pictures::generate(a),
     }
 }
+
+/// The bundled synthetic world's record of its planted correlations.
+const BUNDLED_WORLD: &str = "demo-world.json";
 
 /// Bundled default weights, when the project ships them.
 fn bundled(name: &str) -> Option<PathBuf> {
@@ -326,6 +335,7 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
     let generator = args.generator_args.load()?;
     let classifier = args.classifier_args.load(Some(&generator))?;
     let target = features::resolve(&args.feature, &classifier.features)?;
+    let planted = planted_world(&args, &classifier.features)?;
     let plot_features = args.plots.resolve(&classifier.features)?;
     let (noise, noise_source) = starting_noise(&args, generator.input[0])?;
     let mut backend = args.device.open()?;
@@ -412,8 +422,33 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
             outcome.batch_rows
         ),
     ];
-    print!("{}", report::table(&header, &top));
+    match &planted {
+        None => print!("{}", report::table(&header, &top)),
+        Some((path, world)) => {
+            let corr = stats::correlation(&outcome.cov, names.len());
+            let row: Vec<f64> = corr[target * names.len()..(target + 1) * names.len()].iter().map(|&c| c as f64).collect();
+            let recovery = world.recovery(target, &row);
+            let planted_row = &world.planted_correlation[target];
+            print!("{}", report::planted_table(&header, &top, &row, planted_row));
+            println!("{}", report::recovery_line(&path.display().to_string(), &names[target], &recovery, world.carries_factor(target)));
+        }
+    }
     Ok(())
+}
+
+/// The planted world to grade against: `--planted`, else the bundled one when both models are bundled.
+fn planted_world(args: &ProbeArgs, names: &[String]) -> Result<Option<(PathBuf, PlantedWorld)>> {
+    let path = match &args.planted {
+        Some(p) => p.clone(),
+        None if args.generator_args.generator.is_none() && args.classifier_args.classifier.is_none() => match bundled(BUNDLED_WORLD) {
+            Some(p) => p,
+            None => return Ok(None),
+        },
+        None => return Ok(None),
+    };
+    let world = PlantedWorld::load(&path)?;
+    world.check_features(names, &path)?;
+    Ok(Some((path, world)))
 }
 
 /// Fails unless the folder `out` would be written in exists.

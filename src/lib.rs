@@ -13,6 +13,7 @@ pub mod import;
 pub mod model;
 pub mod ops;
 pub mod pictures;
+pub mod planted;
 pub mod plots;
 pub mod probe;
 pub mod report;

@@ -78,6 +78,42 @@ pub fn table(header: &[String], top: &[TopEntry]) -> String {
     s
 }
 
+/// The top table with each feature's measured correlation with the target and the planted one.
+pub fn planted_table(header: &[String], top: &[TopEntry], measured: &[f64], planted: &[f64]) -> String {
+    let mut s = String::new();
+    for h in header {
+        s.push_str(&format!("# {h}\n"));
+    }
+    let width = top.iter().map(|t| t.name.len()).max().unwrap_or(0).max("feature".len());
+    s.push_str(&format!("{:<width$}  {:>10}  {:>8}  {:>8}\n", "feature", "covariance", "corr", "planted"));
+    for t in top {
+        s.push_str(&format!("{:<width$}  {:>10.6}  {:>8.3}  {:>8.3}\n", t.name, t.covariance, measured[t.index], planted[t.index]));
+    }
+    s
+}
+
+/// One line grading a probe against the planted world.
+pub fn recovery_line(path: &str, target: &str, r: &crate::planted::Recovery, carries_factor: bool) -> String {
+    let verdict = if !carries_factor {
+        "no planted factor loads on it, so there is nothing to recover".to_string()
+    } else if r.passes() {
+        "recovered".to_string()
+    } else {
+        "NOT recovered".to_string()
+    };
+    let missing = if r.missing_from_top.is_empty() { "all".to_string() } else { format!("missing {}", r.missing_from_top.join(", ")) };
+    let signs = if r.sign_wrong.is_empty() { String::new() } else { format!(" (wrong: {})", r.sign_wrong.join(", ")) };
+    format!(
+        "# planted world {path}: {target}'s correlation row vs the planted one: Pearson {:.3}; signs right for {}/{} with |planted| >= {}{signs}; planted top {} in the measured top {}: {missing}; {verdict}",
+        r.pearson,
+        r.sign_checked - r.sign_wrong.len(),
+        r.sign_checked,
+        crate::planted::SIGN_THRESHOLD,
+        crate::planted::PLANTED_TOP,
+        crate::planted::MEASURED_TOP,
+    )
+}
+
 /// The JSON report: `settings` and `adapter` as given, the measured means, the top table and the matrix.
 pub fn json_report(settings: Value, timings: Value, means: Value, names: &[String], top: &[TopEntry], cov: &[f32]) -> String {
     let f = names.len();

@@ -1,0 +1,61 @@
+"""Dev-time check, in PyTorch, of how well the trained demo weights recover the planted
+correlations: check_recovery.py [--work DIR] [--generator FILE] [--images N] [--steps S].
+
+Runs the notebook's probe for every feature a factor loads on and prints, per target, the
+Pearson correlation of the measured correlation row with the planted one, the wrong signs
+(|planted| >= 0.2) and the planted top 5 missing from the measured top 10.
+"""
+
+import argparse
+import os
+
+import numpy as np
+import torch
+
+import train
+import world
+from gan_models import Classifier, CourseraGenerator, probe_notebook
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", default=os.path.join(train.ROOT, "target", "demo_world"))
+    ap.add_argument("--generator", default="generator.pt")
+    ap.add_argument("--images", type=int, default=24)
+    ap.add_argument("--steps", type=int, default=8)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    _, labels, _ = train.load_data(args.work)
+    planted = world.planted_correlation(labels[:train.N_TRAIN])
+    g = CourseraGenerator(z_dim=world.Z_DIM)
+    g.load_state_dict(torch.load(os.path.join(args.work, args.generator)))
+    g.eval()
+    c = Classifier(n_classes=40)
+    c.load_state_dict(torch.load(os.path.join(args.work, "classifier.pt")))
+    c.eval()
+    torch.manual_seed(0)
+    noise = torch.randn(args.images, world.Z_DIM)
+    load = world.loading_matrix()
+    passed = 0
+    targets = [i for i in range(40) if np.any(load[i] != 0)]
+    for t in targets:
+        r = probe_notebook(g, c, noise, t, args.steps)
+        changes = (r["history"] - r["start"][None]).reshape(-1, 40)
+        cov = np.cov(changes.T)
+        sd = np.sqrt(np.diag(cov))
+        row = cov[t] / (sd[t] * sd)
+        others = [i for i in range(40) if i != t]
+        p = np.corrcoef(row[others], planted[t, others])[0, 1]
+        wrong = [world.FEATURES[i] for i in others if abs(planted[t, i]) >= 0.2 and np.sign(row[i]) != np.sign(planted[t, i])]
+        mtop = sorted(others, key=lambda i: -abs(row[i]))[:10]
+        ptop = sorted(others, key=lambda i: -abs(planted[t, i]))[:5]
+        missing = [world.FEATURES[i] for i in ptop if i not in mtop]
+        ok = p >= 0.8 and not wrong and not missing
+        passed += ok
+        print(f"{world.FEATURES[t]:>18} {'ok ' if ok else 'BAD'} pearson {p:.3f} wrong {wrong} missing {missing} "
+              f"logit {r['start'][:, t].mean():.2f}->{r['history'][args.steps - 1][:, t].mean():.2f}/{r['history'][-1][:, t].mean():.2f}", flush=True)
+    print(f"{passed}/{len(targets)} recovered")
+
+
+if __name__ == "__main__":
+    main()
