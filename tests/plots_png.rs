@@ -9,7 +9,7 @@ use std::path::Path;
 use assert_cmd::Command;
 use common::fixture;
 use gan_bias::pictures::RgbImage;
-use gan_bias::plots::canvas::{Anchor, Canvas, TextStyle};
+use gan_bias::plots::canvas::{Anchor, Canvas, Rect, TextStyle};
 use gan_bias::plots::font::{self, ROWS};
 use gan_bias::plots::raster::RasterCanvas;
 use gan_bias::plots::{self, PlotFormat};
@@ -227,6 +227,13 @@ fn regplot_png_puts_markers_and_lines_where_an_independent_fit_does() {
     for (x, y) in [(0.0, 10.0), (1.0, 0.0), (2.0, -10.0)] {
         let (cx, cy) = px(x, y);
         assert_eq!(img.pixel(cx, cy), ORANGE, "marker at ({x}, {y})");
+        // A disc of radius 3.5 units: 7 px.
+        for dy in [-5, 5] {
+            assert_eq!(img.pixel(cx, (cy as i64 + dy) as usize), ORANGE, "{dy} px off the marker at ({x}, {y})");
+        }
+        for dy in [-9, 9] {
+            assert_ne!(img.pixel(cx, (cy as i64 + dy) as usize), ORANGE, "{dy} px off the marker at ({x}, {y})");
+        }
         assert_ne!(img.pixel(cx - 10, cy), ORANGE, "left of the marker at ({x}, {y})");
     }
     // The noisy series' fitted line, away from its bins (x about 0.6, 1.0, 1.4) and from
@@ -260,6 +267,34 @@ fn regplot_png_puts_markers_and_lines_where_an_independent_fit_does() {
     assert!(!dark_in(&img, 2 * 75, 2 * 460, 2 * 740, 2 * 480).is_empty(), "x tick labels");
     let (x0, y0, _, y1) = bounds(&dark_in(&img, 2 * 75, 2 * 45, 2 * 740, 2 * 460));
     assert!(x0 > 2 * 500 && y0 > 2 * 53 && y1 < 2 * 103, "legend text at {x0}, {y0}..{y1}");
+}
+
+#[test]
+fn odd_numbers_draw_without_panicking() {
+    let x = vec![0.0, 1.0, f64::NAN, 1e300, -1e300, 2.0];
+    let y = vec![1.0, f64::INFINITY, 0.0, 2.0, -1e300, f64::NAN];
+    let flat = vec![5.0; 6];
+    for series in [vec![("odd".to_string(), x.clone(), y.clone())], vec![("flat".to_string(), flat.clone(), flat.clone())], vec![]] {
+        let img = decode(&plots::regplot_file(PlotFormat::Png, "T\u{e9}st", &series, 4).unwrap());
+        assert_eq!((img.width, img.height), (1520, 1040));
+    }
+    let names: Vec<String> = vec!["a".into(), "b\u{e9}".into()];
+    for m in [[f32::NAN, f32::INFINITY, -f32::INFINITY, 0.0], [0.0; 4], [1e38, -1e38, 3.0, f32::MIN_POSITIVE]] {
+        let img = decode(&plots::heatmap_file(PlotFormat::Png, &names, &m, "").unwrap());
+        assert_eq!(img.width, 2 * (10 + 13 + 28 + 110));
+    }
+    // Shapes reaching past what f64 can subtract.
+    let mut c = RasterCanvas::new(50, 50, 2.0);
+    let m = f64::MAX;
+    c.fill_polygon(&[(0.0, 0.0), (m, m), (-m, m)], [0, 0, 0], 1.0);
+    c.fill_polygon(&[(m, 0.0), (-m, 10.0), (m, 20.0)], [0, 0, 0], 1.0);
+    c.line((-m, 3.0), (m, 7.0), [0, 0, 0], 1.0);
+    c.circle((m, m), m, [0, 0, 0]);
+    c.text((f64::NAN, m), "x", TextStyle::new(12.0, Anchor::Middle));
+    c.vertical_gradient(Rect { x: -m, y: -m, w: m, h: f64::INFINITY }, &[(0.0, [0, 0, 0]), (1.0, [9, 9, 9])]);
+    // Names too long for a PNG are refused, not drawn.
+    let long = vec!["x".repeat(100_000)];
+    assert!(matches!(plots::heatmap_file(PlotFormat::Png, &long, &[1.0], "t"), Err(plots::PlotError::TooLarge { .. })));
 }
 
 // ---------------------------------------------------------------------------------------------

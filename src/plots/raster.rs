@@ -104,7 +104,7 @@ impl RasterCanvas {
     fn cover_span(&mut self, a: f64, b: f64, weight: f32) {
         let w = self.image.width as f64;
         let (a, b) = (a.clamp(0.0, w), b.clamp(0.0, w));
-        if b <= a {
+        if a.is_nan() || b.is_nan() || b <= a {
             return;
         }
         let (ia, ib) = (a.floor() as usize, b.floor() as usize);
@@ -198,8 +198,9 @@ impl Canvas for RasterCanvas {
     fn vertical_gradient(&mut self, r: Rect, stops: &[(f64, Rgb)]) {
         let (x0, y0) = self.px((r.x, r.y));
         let (x1, y1) = self.px((r.x + r.w, r.y + r.h));
-        let (x0, x1, y0, y1) = (x0.round() as i64, x1.round() as i64, y0.round() as i64, y1.round() as i64);
-        for y in y0..y1 {
+        let whole = |v: f64| v.clamp(-1e9, 1e9).round() as i64;
+        let (x0, x1, y0, y1) = (whole(x0), whole(x1), whole(y0), whole(y1));
+        for y in y0.max(0)..y1.min(self.image.height as i64) {
             let t = ((y - y0) as f64 + 0.5) / (y1 - y0) as f64;
             let colour = gradient_at(stops, t);
             self.block(x0, y, x1, y + 1, colour);
@@ -209,7 +210,8 @@ impl Canvas for RasterCanvas {
     fn text(&mut self, at: (f64, f64), text: &str, style: TextStyle) {
         let s = self.font_scale(style.size) as i64;
         let (ox, oy) = self.px(at);
-        let (ox, oy) = (ox.round() as i64, oy.round() as i64);
+        // Far off the picture is as good as anywhere there; this keeps the sums below small.
+        let (ox, oy) = (ox.clamp(-1e9, 1e9).round() as i64, oy.clamp(-1e9, 1e9).round() as i64);
         let width = font::text_width(text) as i64 * s;
         let u0 = match style.anchor {
             Anchor::Start => 0,
