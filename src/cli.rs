@@ -336,7 +336,7 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
     let classifier = args.classifier_args.load(Some(&generator))?;
     let target = features::resolve(&args.feature, &classifier.features)?;
     let planted = planted_world(&args, &classifier.features)?;
-    let plot_features = args.plots.resolve(&classifier.features)?;
+    let plot_features = args.plots.resolve(&classifier.features, target)?;
     let (noise, noise_source) = starting_noise(&args, generator.input[0])?;
     let mut backend = args.device.open()?;
     let settings = ProbeSettings {

@@ -1,11 +1,11 @@
 //! The probe's plots: `--plot` (the notebook's regplot of the recorded changes) and
-//! `--heatmap` (the covariance or correlation matrix), both SVG.
+//! `--heatmap` (the covariance or correlation matrix), each SVG or PNG by its extension.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use gan_bias::plots;
+use gan_bias::plots::{self, PlotFormat};
 use gan_bias::probe::ProbeOutcome;
 use gan_bias::{features, report, stats};
 
@@ -22,14 +22,14 @@ pub enum HeatmapMetric {
 
 #[derive(clap::Args, Debug)]
 pub struct PlotArgs {
-    /// Write the notebook's plot of the other features' changes against the target's (SVG):
-    /// binned means with 99% bars and least-squares lines with 99% bands.
+    /// Write the notebook's plot of the other features' changes against the target's (.svg or
+    /// .png): binned means with 99% bars and least-squares lines with 99% bands.
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// Features to plot, comma-separated names or indices; by default the top 5 of the table.
     #[arg(long, value_delimiter = ',')]
     pub plot_features: Option<Vec<String>>,
-    /// Write the features x features matrix as a heatmap (SVG).
+    /// Write the features x features matrix as a heatmap (.svg or .png).
     #[arg(long)]
     pub heatmap: Option<PathBuf>,
     /// Matrix of the heatmap: covariance or correlation.
@@ -37,22 +37,23 @@ pub struct PlotArgs {
     pub heatmap_metric: HeatmapMetric,
 }
 
-fn check_svg(path: &Path, flag: &str) -> Result<()> {
-    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
-    if ext.as_deref() != Some("svg") {
-        bail!("{flag} {}: only SVG is supported for plots yet; give a .svg path", path.display());
-    }
-    check_folder(path)
+/// The format `path` names by its extension, checked with its folder before any work.
+fn check_format(path: &Path, flag: &str) -> Result<PlotFormat> {
+    let Some(format) = PlotFormat::from_path(path) else {
+        bail!("{flag} {}: a plot is written as .svg or .png; give a path ending in one of those", path.display());
+    };
+    check_folder(path)?;
+    Ok(format)
 }
 
 impl PlotArgs {
     /// Cheap checks, before any work.
     pub fn validate(&self) -> Result<()> {
         if let Some(p) = &self.plot {
-            check_svg(p, "--plot")?;
+            check_format(p, "--plot")?;
         }
         if let Some(p) = &self.heatmap {
-            check_svg(p, "--heatmap")?;
+            check_format(p, "--heatmap")?;
         }
         if self.plot.is_none() && self.plot_features.is_some() {
             bail!("--plot-features needs --plot");
@@ -65,9 +66,22 @@ impl PlotArgs {
         self.plot.is_some()
     }
 
+    /// The heatmap's title.
+    fn heatmap_title(&self, names: &[String], target: usize) -> String {
+        let what = match self.heatmap_metric {
+            HeatmapMetric::Cov => "Covariance",
+            HeatmapMetric::Corr => "Correlation",
+        };
+        format!("{what} of the classifier's changes, probing {}", names[target])
+    }
+
     /// The features named by --plot-features, resolved against the classifier's names (before
-    /// the probe, so a typo fails early); `None` for the default.
-    pub fn resolve(&self, names: &[String]) -> Result<Option<Vec<usize>>> {
+    /// the probe, so a typo fails early); `None` for the default. Also fails early when a PNG
+    /// heatmap of this many names would be too large.
+    pub fn resolve(&self, names: &[String], target: usize) -> Result<Option<Vec<usize>>> {
+        if let Some(p) = self.heatmap.as_ref().filter(|p| PlotFormat::from_path(p) == Some(PlotFormat::Png)) {
+            plots::check_heatmap_png(names, &self.heatmap_title(names, target)).with_context(|| format!("--heatmap {}", p.display()))?;
+        }
         let Some(given) = &self.plot_features else { return Ok(None) };
         let mut out = Vec::new();
         for g in given.iter().filter(|g| !g.trim().is_empty()) {
@@ -79,7 +93,7 @@ impl PlotArgs {
         Ok(Some(out))
     }
 
-    /// The pictures, as SVG text: (path, contents) for each asked for.
+    /// The pictures' file contents: (path, bytes) for each asked for.
     pub fn render(
         &self,
         outcome: &ProbeOutcome,
@@ -87,7 +101,7 @@ impl PlotArgs {
         target: usize,
         steps: usize,
         chosen: Option<Vec<usize>>,
-    ) -> Result<Vec<(PathBuf, String)>> {
+    ) -> Result<Vec<(PathBuf, Vec<u8>)>> {
         let mut out = Vec::new();
         if let Some(p) = &self.plot {
             let Some(changes) = &outcome.changes else { bail!("the probe kept no changes to plot") };
@@ -99,24 +113,29 @@ impl PlotArgs {
             let x: Vec<f64> = (0..rows).map(|r| changes[r * f + target] as f64).collect();
             let series: Vec<(String, Vec<f64>, Vec<f64>)> =
                 chosen.iter().map(|&j| (names[j].clone(), x.clone(), (0..rows).map(|r| changes[r * f + j] as f64).collect())).collect();
-            out.push((p.clone(), plots::regplot_svg(&names[target], &series, 2 * steps)));
+            let format = check_format(p, "--plot")?;
+            let bytes =
+                plots::regplot_file(format, &names[target], &series, 2 * steps).with_context(|| format!("--plot {}", p.display()))?;
+            out.push((p.clone(), bytes));
         }
         if let Some(p) = &self.heatmap {
-            let (matrix, what) = match self.heatmap_metric {
-                HeatmapMetric::Cov => (outcome.cov.clone(), "Covariance"),
-                HeatmapMetric::Corr => (stats::correlation(&outcome.cov, outcome.features), "Correlation"),
+            let matrix = match self.heatmap_metric {
+                HeatmapMetric::Cov => outcome.cov.clone(),
+                HeatmapMetric::Corr => stats::correlation(&outcome.cov, outcome.features),
             };
-            let title = format!("{what} of the classifier's changes, probing {}", names[target]);
-            out.push((p.clone(), plots::heatmap_svg(names, &matrix, &title)));
+            let format = check_format(p, "--heatmap")?;
+            let bytes = plots::heatmap_file(format, names, &matrix, &self.heatmap_title(names, target))
+                .with_context(|| format!("--heatmap {}", p.display()))?;
+            out.push((p.clone(), bytes));
         }
         Ok(out)
     }
 }
 
 /// Writes each picture whole or not at all.
-pub fn write(pictures: &[(PathBuf, String)]) -> Result<()> {
-    for (p, svg) in pictures {
-        report::write_atomic(p, svg.as_bytes())?;
+pub fn write(pictures: &[(PathBuf, Vec<u8>)]) -> Result<()> {
+    for (p, bytes) in pictures {
+        report::write_atomic(p, bytes)?;
     }
     Ok(())
 }

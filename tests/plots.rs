@@ -1,5 +1,6 @@
 //! The probe's plots: the least-squares fit against nalgebra's, seaborn-style binning, the t
-//! quantile, and the `--plot` / `--heatmap` SVGs end to end on the tiny fixtures.
+//! quantile, and the `--plot` / `--heatmap` SVGs end to end on the tiny fixtures (the PNGs
+//! are in `plots_png.rs`).
 
 mod common;
 
@@ -237,10 +238,10 @@ fn heatmap_has_a_cell_per_entry_and_names_on_both_axes() {
 #[test]
 fn plots_fail_early_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let png = s(&dir.path().join("x.png"));
-    fails_with_one_line(&probe_args(&["--plot", &png]), &["only SVG is supported"]);
-    fails_with_one_line(&probe_args(&["--heatmap", &png]), &["only SVG is supported"]);
-    assert!(!dir.path().join("x.png").exists());
+    let jpg = s(&dir.path().join("x.jpg"));
+    fails_with_one_line(&probe_args(&["--plot", &jpg]), &["--plot", &jpg, ".svg or .png"]);
+    fails_with_one_line(&probe_args(&["--heatmap", &jpg]), &["--heatmap", &jpg, ".svg or .png"]);
+    assert!(!dir.path().join("x.jpg").exists());
     fails_with_one_line(&probe_args(&["--plot", "/no/such/folder/p.svg"]), &["does not exist"]);
     let ok = s(&dir.path().join("p.svg"));
     fails_with_one_line(&probe_args(&["--plot", &ok, "--plot-features", "Smilng"]), &["--plot-features", "Smilng", "Smiling"]);
