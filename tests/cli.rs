@@ -588,22 +588,58 @@ fn unknown_feature_suggests_the_closest() {
     fails(&probe_args(&strs(&["--feature", "40"])), &["40", "out of range"]);
 }
 
+fn bundled(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("weights").join(name)
+}
+
+/// With no weights named, every command uses the bundled demo weights, and `probe` grades
+/// itself against the bundled world's planted correlations.
 #[test]
-fn missing_weights_name_the_flag_to_pass() {
-    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights");
-    let mut a = strs(&["probe", "--backend", "cpu", "--images", "2", "--steps", "2", "--feature", "Male"]);
-    if !bundled.join("demo_generator.safetensors").exists() {
-        fails(&a, &["--generator"]);
-    } else {
-        eprintln!("weights/demo_generator.safetensors is bundled: not testing the missing-generator message");
+fn bundled_weights_are_the_default() {
+    let world: Value = serde_json::from_str(&std::fs::read_to_string(bundled("demo-world.json")).unwrap()).unwrap();
+    let names: Vec<&str> = world["features"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let listed = succeeds(&strs(&["features"]));
+    let got: Vec<&str> = listed.lines().map(|l| l.split_whitespace().nth(1).unwrap()).collect();
+    assert_eq!(got, names);
+
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let args = strs(&["probe", "--backend", "cpu", "--images", "3", "--steps", "2", "--feature", "Smiling", "--json", &p(&json)]);
+    let out = succeeds(&args);
+    let report = read_json(&json);
+    for (role, file) in [("generator", "demo_generator.safetensors"), ("classifier", "demo_classifier.safetensors")] {
+        let path = report["settings"][role]["path"].as_str().unwrap();
+        assert!(path.ends_with(file), "{role} path {path}");
     }
-    if !bundled.join("demo_classifier.safetensors").exists() {
-        a.extend(["--generator".into(), gen_path()]);
-        fails(&a, &["--classifier"]);
+    assert!(out.contains("planted world") && out.contains("demo-world.json"), "{out}");
+    // The table gains the measured and planted correlation of each top feature.
+    let header = out.lines().find(|l| l.starts_with("feature")).expect("a table header");
+    assert!(header.contains("corr") && header.contains("planted"), "{header}");
+    let smiling = names.iter().position(|&n| n == "Smiling").unwrap();
+    let planted_row = &world["planted_correlation"][smiling];
+    for line in out.lines().filter(|l| !l.starts_with('#') && !l.starts_with("feature")) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        let i = names.iter().position(|&n| n == cols[0]).unwrap_or_else(|| panic!("{line}"));
+        let planted: f64 = cols[3].parse().unwrap();
+        assert!((planted - planted_row[i].as_f64().unwrap()).abs() <= 5e-4, "{line}");
     }
-    if !bundled.join("demo_classifier.safetensors").exists() {
-        fails(&strs(&["features"]), &["--classifier"]);
-    }
+
+    // Generating from the bundled generator needs no weights either.
+    let png = dir.path().join("g.png");
+    succeeds(&strs(&["generate", "--n", "2", "--backend", "cpu", "-o", &p(&png)]));
+    assert!(png.exists());
+}
+
+#[test]
+fn planted_worlds_that_do_not_fit_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // The tiny classifier's features are not the world's.
+    let world = p(&bundled("demo-world.json"));
+    fails(&probe_args(&["--planted".into(), world.clone()]), &["demo-world.json", "features"]);
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\"features\": [\"a\"]}").unwrap();
+    fails(&probe_args(&["--planted".into(), p(&broken)]), &["broken.json"]);
+    fails(&probe_args(&["--planted".into(), p(&dir.path().join("absent.json"))]), &["absent.json"]);
 }
 
 #[test]

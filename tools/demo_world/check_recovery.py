@@ -23,8 +23,10 @@ def main():
     ap.add_argument("--generator", default="generator.pt")
     ap.add_argument("--images", type=int, default=24)
     ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", default=None, help="comma-separated targets; print their full rows")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     _, labels, _ = train.load_data(args.work)
     planted = world.planted_correlation(labels[:train.N_TRAIN])
     g = CourseraGenerator(z_dim=world.Z_DIM)
@@ -38,6 +40,8 @@ def main():
     load = world.loading_matrix()
     passed = 0
     targets = [i for i in range(40) if np.any(load[i] != 0)]
+    if args.only:
+        targets = [world.F[n] for n in args.only.split(",")]
     for t in targets:
         r = probe_notebook(g, c, noise, t, args.steps)
         changes = (r["history"] - r["start"][None]).reshape(-1, 40)
@@ -50,6 +54,9 @@ def main():
         mtop = sorted(others, key=lambda i: -abs(row[i]))[:10]
         ptop = sorted(others, key=lambda i: -abs(planted[t, i]))[:5]
         missing = [world.FEATURES[i] for i in ptop if i not in mtop]
+        if args.only:
+            for i in sorted(others, key=lambda i: -abs(row[i])):
+                print(f"    {world.FEATURES[i]:>18} measured {row[i]:+.3f} planted {planted[t, i]:+.3f} cov {cov[t, i]:+.4f} var {cov[i, i]:.4f}")
         ok = p >= 0.8 and not wrong and not missing
         passed += ok
         print(f"{world.FEATURES[t]:>18} {'ok ' if ok else 'BAD'} pearson {p:.3f} wrong {wrong} missing {missing} "

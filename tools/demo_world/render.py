@@ -12,8 +12,6 @@ from world import F, attributes
 
 SIZE = 64
 _Y, _X = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) + 0.5
-# A fixed stipple for stubble: the same pattern on every face, so it is learnable.
-_STIPPLE = (np.random.default_rng(7).random((SIZE, SIZE)) < 0.45).astype(np.float32)
 
 
 def _col(*rgb):
@@ -121,43 +119,43 @@ def render(z):
     img = over(img, collar, skin * 0.9)
     # necktie: a knot and a blade
     t = _p(a["WearingNecktie"])
-    knot = ellipse(cx, _p(57.5), _p(2.0), _p(1.6))
-    blade = _edge(np.abs(_X - cx) - (0.8 + 0.28 * (_Y - 58))) * (_Y > 58)
+    knot = ellipse(cx, _p(58.2), _p(2.0), _p(1.5))
+    blade = _edge(np.abs(_X - cx) - (0.8 + 0.28 * (_Y - 59))) * (_Y > 59)
     img = over(img, t * np.maximum(knot, blade), tie)
     # necklace: a gold arc of beads
     beads = (np.sin(_X * 1.6) > 0).astype(np.float32) * 0.5 + 0.5
-    img = over(img, _p(a["WearingNecklace"]) * curve(cx, _p(53.0), _p(7.5), _p(-3.5), _p(1.6)) * beads, _col(240, 200, 50))
+    img = over(img, _p(a["WearingNecklace"]) * curve(cx, _p(52.0), _p(7.5), _p(-2.8), _p(1.6)) * beads, _col(240, 200, 50))
 
     # ears and earrings, face, double chin
     for side in (-1, 1):
         img = over(img, ellipse(cx + side * rx, cy + 1, _p(2.2), _p(3.5)), skin * 0.92)
-        img = over(img, _p(a["WearingEarrings"]) * ellipse(cx + side * (rx + 0.3), cy + 5.5, _p(1.5), _p(1.5)), _col(250, 215, 40))
+        img = over(img, _p(a["WearingEarrings"]) * ellipse(cx + side * (rx + 0.3), cy + 6.8, _p(1.5), _p(1.5)), _col(250, 215, 40))
     img = over(img, ellipse(cx, cy, rx, ry), skin)
     img = over(img, _p(a["DoubleChin"]) * curve(cx, cy + ry + 0.6, rx * 0.55, _p(-1.8), _p(1.2)), skin * 0.72)
 
     # stubble, sideburns, goatee
     jaw = ellipse(cx, cy, rx, ry) * np.clip((_Y - (cy + 2)) / 3, 0, 1)
-    img = over(img, _p(0.75 * a["5oClockShadow"]) * jaw * _STIPPLE, _col(70, 70, 80))
+    img = over(img, _p(0.55 * a["5oClockShadow"]) * jaw, _col(70, 75, 95))
     for side in (-1, 1):
         sb = band(cx + side * rx - 1.6 - (side > 0) * 1.0, cx + side * rx + 1.6 - (side > 0) * 2.2, cy - 6, cy + 4.5)
         img = over(img, _p(a["Sideburn"]) * sb * ellipse(cx, cy, rx, ry), brow)
-    mouth_y = cy + 7.5
-    img = over(img, _p(a["Goatee"]) * ellipse(cx, cy + ry - 2.6, _p(3.4), _p(2.8)), brow)
+    mouth_y = cy + 6.6
+    img = over(img, _p(a["Goatee"]) * ellipse(cx, cy + ry - 2.2, _p(3.4), _p(2.4)), brow)
 
     # mouth: opening, lips (bent by the smile, thick with BigLips, red with lipstick), mustache
-    smile = _p(2.8 * a["Smiling"] - 0.6)
-    img = over(img, ellipse(cx, mouth_y - smile * 0.35, _p(3.6), _p(0.3 + 2.3 * a["MouthSlightlyOpen"])), _col(60, 20, 25))
+    smile = _p(2.1 * a["Smiling"] - 0.5)
+    img = over(img, ellipse(cx, mouth_y - smile * 0.35, _p(3.6), _p(0.3 + 1.8 * a["MouthSlightlyOpen"])), _col(60, 20, 25))
     lip = _mix(skin * np.array([0.8, 0.55, 0.55], dtype=np.float32), _col(215, 20, 50), a["WearingLipstick"])
     lw = _p(1.0 + 1.4 * a["BigLips"])
     img = over(img, curve(cx, mouth_y - smile, _p(4.8), -smile, lw), lip)
-    img = over(img, _p(a["Mustache"]) * curve(cx, mouth_y - 2.4, _p(4.6), _p(0.8), _p(1.8)), brow)
+    img = over(img, _p(a["Mustache"]) * curve(cx, mouth_y - 3.3, _p(4.6), _p(0.8), _p(1.6)), brow)
 
     # nose, cheeks
     big = a["BigNose"]
     img = over(img, ellipse(cx, cy + 3.2, _p(1.0 + 1.1 * big), _p(1.6 + 1.0 * big)), skin * 0.78)
     for side in (-1, 1):
-        img = over(img, _p(0.8 * a["RosyCheeks"]) * ellipse(cx + side * 7, cy + 4.5, _p(2.6), _p(2.0)), _col(240, 100, 120))
-        img = over(img, _p(a["HighCheekbones"]) * ellipse(cx + side * 7.5, cy + 1.5, _p(2.8), _p(0.9)), _col(255, 240, 230))
+        img = over(img, _p(0.8 * a["RosyCheeks"]) * ellipse(cx + side * 6.5, cy + 5.0, _p(2.3), _p(1.8)), _col(240, 100, 120))
+        img = over(img, _p(a["HighCheekbones"]) * ellipse(cx + side * 10.0, cy + 1.4, _p(1.8), _p(0.8)), _col(255, 240, 230))
 
     # eyes: makeup, whites, iris, bags, eyebrows, wrinkles
     eye_y = cy - 2.0
@@ -167,30 +165,33 @@ def render(z):
         img = over(img, _p(0.85 * a["HeavyMakeup"]) * ellipse(ex, eye_y - 1.6, _p(3.4), _p(1.8)), _col(120, 50, 140))
         img = over(img, ellipse(ex, eye_y, _p(2.8), eye_h), _col(250, 250, 250))
         img = over(img, ellipse(ex, eye_y, _p(1.2), _p(1.2)) * ellipse(ex, eye_y, _p(2.8), eye_h), iris * 0.6)
-        img = over(img, _p(0.8 * a["BagsUnderEyes"]) * curve(ex, eye_y + 2.6, _p(2.6), _p(-0.8), _p(0.9)), skin * 0.6)
+        img = over(img, _p(0.8 * a["BagsUnderEyes"]) * curve(ex, eye_y + 2.2, _p(2.3), _p(-0.6), _p(0.9)), skin * 0.6)
         arch = _p(0.3 + 1.8 * a["ArchedEyebrows"])
-        img = over(img, curve(ex, eye_y - 3.3, _p(3.2), arch, _p(0.7 + 1.4 * a["BushyEyebrows"])), brow)
+        img = over(img, curve(ex, eye_y - 3.9, _p(3.2), arch, _p(0.7 + 1.4 * a["BushyEyebrows"])), brow)
     old = 1 - a["Young"]
-    for k in range(2):
-        img = over(img, _p(0.6 * old) * curve(cx, cy - 8.5 - 1.8 * k, _p(5.0), _p(0.4), _p(0.6)), skin * 0.7)
+    for side in (-1, 1):
+        for k in (-1, 1):
+            x0 = cx + side * 9.6
+            line = _edge(np.abs((_Y - eye_y) - k * 0.55 * side * (_X - x0) * side) - 0.35) * _edge(np.abs(_X - x0 - side * 1.3) - 1.3)
+            img = over(img, _p(0.7 * old) * line, skin * 0.62)
 
     # hair on top: hairline raised at the temples by RecedingHairline, all gone when Bald
     recede = _p(a["RecedingHairline"])
     wave = _p(a["WavyHair"]) * 1.3 * np.sin(_X * 1.1 + _Y * 0.4)
     outer = ellipse(cx, cy - 3, rx + 2.2 + wave * 0.6, ry + 1.8 + wave)
-    hairline = cy - 9.5 - recede * 6.0 * np.clip(((_X - cx) / (rx * 0.7)) ** 2, 0, 1.5)
+    hairline = cy - 9.5 - recede * 4.5 * np.clip(((_X - cx) / (rx * 0.7)) ** 2, 0, 1.5)
     cap = outer * _edge(_Y - hairline) * (1 - ellipse(cx, cy + 1, rx, ry) * (_Y > hairline + 1))
     img = over(img, _p(1 - a["Bald"]) * cap, hair)
-    fringe = ellipse(cx, cy - 9.5, rx * 0.85, _p(4.5)) * (_Y < cy - 5.5 + 0.8 * np.sin(_X * 1.3))
+    fringe = ellipse(cx, cy - 9.5, rx * 0.85, _p(4.5)) * (_Y < cy - 7.6 + 0.7 * np.sin(_X * 1.3))
     img = over(img, _p(a["Bangs"] * (1 - a["Bald"])) * fringe, hair)
 
     # hat on the crown, eyeglasses on the eyes
-    crown = ellipse(cx, cy - 16.5, rx + 1.5, _p(6.0)) * (_Y < cy - 13.5)
-    brim = band(cx - rx - 3.5, cx + rx + 3.5, cy - 14.5, cy - 12.8)
+    crown = ellipse(cx, cy - 18.0, rx + 1.0, _p(6.0)) * (_Y < cy - 16.0)
+    brim = band(cx - rx - 3.5, cx + rx + 3.5, cy - 17.0, cy - 15.4)
     img = over(img, _p(a["WearingHat"]) * np.maximum(crown, brim), hat)
     g = _p(a["Eyeglasses"])
     for side in (-1, 1):
-        img = over(img, g * ring(cx + side * 5.5, eye_y, _p(3.8), _p(3.0), _p(1.0)), _col(20, 20, 20))
+        img = over(img, g * ring(cx + side * 5.5, eye_y, _p(3.6), _p(2.5), _p(1.0)), _col(20, 20, 20))
     img = over(img, g * band(cx - 1.8, cx + 1.8, eye_y - 1.0, eye_y - 0.2), _col(20, 20, 20))
 
     img = _blur(img, 0.25 + 0.95 * a["Blurry"])

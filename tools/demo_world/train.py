@@ -38,8 +38,9 @@ N_VAL = 4000
 SEED = 0
 BATCH = 128
 GENERATOR_BATCH = 64
+NOISE_AUGMENT = 0.04
 CLASSIFIER_EPOCHS = 4
-GENERATOR_STEPS = 3000
+GENERATOR_STEPS = 3500
 
 
 def log(*a):
@@ -52,13 +53,14 @@ def _render_chunk(z):
 
 def make_data(work):
     """Latent codes, labels and uint8 images for the train and validation sets."""
+    t0 = time.time()
     rng = np.random.default_rng(SEED)
     z = rng.standard_normal((N_TRAIN + N_VAL, world.Z_DIM)).astype(np.float32)
     _, labels, _ = world.attributes(z)
     with Pool(2) as pool:
         chunks = pool.map(_render_chunk, np.array_split(z, 88))
     images = np.concatenate(chunks)
-    np.savez(os.path.join(work, "data.npz"), z=z, labels=labels.astype(np.uint8), images=images)
+    np.savez(os.path.join(work, "data.npz"), z=z, labels=labels.astype(np.uint8), images=images, seconds=time.time() - t0)
     log(f"rendered {len(z)} images")
 
 
@@ -115,6 +117,8 @@ def train_classifier(work):
         for b in range(N_TRAIN // BATCH):
             idx = np.sort(perm[b * BATCH:(b + 1) * BATCH])
             x, y = to_float(images[idx]), torch.from_numpy(labels[idx])
+            # a little pixel noise, so that the generator's small artefacts do not sway it
+            x = x + NOISE_AUGMENT * torch.randn(x.shape, generator=gen)
             loss = loss_fn(clf(x).view(len(idx), -1), y)
             opt.zero_grad()
             loss.backward()
@@ -229,6 +233,7 @@ def export(work):
         "classifier_val_auc": {k: round(v, 4) for k, v in clf_info["val_auc"].items()},
         "classifier_auc_on_generator": {k: round(v, 4) for k, v in gen_auc.items()},
         "training": {
+            "render_seconds": round(float(np.load(os.path.join(work, "data.npz"))["seconds"])) if "seconds" in np.load(os.path.join(work, "data.npz")) else 0,
             "train_images": N_TRAIN,
             "val_images": N_VAL,
             "classifier_steps": clf_info["steps"],
@@ -243,6 +248,9 @@ def export(work):
     with open(os.path.join(wdir, "demo-world.json"), "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
+    import weights_readme
+
+    weights_readme.main(ROOT)
     log("wrote weights/ (classifier", clf_sha[:12], "generator", gen_sha[:12] + ")")
 
 
