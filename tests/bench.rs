@@ -94,7 +94,7 @@ fn compare_merges_two_handwritten_files_into_the_expected_rows() {
     assert_eq!(row("main.0 input-gradient"), ["4.000", "25.00", "-", "-"]);
     assert_eq!(row("classifier.0.0 forward"), ["-", "-", "3.000", "7.50"]);
     assert_eq!(row("probe step"), ["10.000", "30.00", "5.000", "60.00"]);
-    assert_eq!(row("image-steps per second"), ["800.0", "1600.0"]);
+    assert_eq!(row("image-steps per second"), ["800.00", "1600.00"]);
     assert_eq!(row("whole probe s"), ["-", "12.50"]);
     let j = read_json(&json);
     assert_eq!(j["format"], "gan-bias-bench-compare");

@@ -239,7 +239,7 @@ pub fn table(c: &Comparison) -> String {
     }
     s.push_str(&format!("{:<width$}", "image-steps per second"));
     for col in &c.columns {
-        s.push_str(&format!(" {:>12.1} {:>12}", col.image_steps_per_s, ""));
+        s.push_str(&format!(" {:>12.2} {:>12}", col.image_steps_per_s, ""));
     }
     s.push('\n');
     if c.columns.iter().any(|col| col.probe_seconds.is_some()) {
