@@ -41,7 +41,8 @@ pub enum Command {
     Features(ClassifierArgs),
     /// List the adapters wgpu finds, and the one `--backend auto` picks.
     Info,
-    /// Time every kernel of a probe step, and the step, on one backend.
+    /// Time every kernel of a probe step, and the step, on one backend or every adapter
+    /// (--all-adapters); or merge bench files into one table (--compare).
     Bench(crate::cli_bench::BenchArgs),
     /// Convert a PyTorch checkpoint (.pth, zip or legacy format) to safetensors, safely:
     /// nothing in the file is executed.

@@ -255,7 +255,7 @@ pub fn table(c: &Comparison) -> String {
     for w in &c.warnings {
         s.push_str(&format!("# warning: {}\n", one_line(w)));
     }
-    s
+    s.lines().map(|l| format!("{}\n", l.trim_end())).collect()
 }
 
 /// The comparison as CSV: `op,kernel`, then `<label> median_ms,<label> gflop_per_s` per
