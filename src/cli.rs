@@ -10,7 +10,7 @@ use serde_json::json;
 use gan_bias::backend::Backend;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::backend::gpu::context::{self, BackendChoice};
-use gan_bias::backend::gpu::{GpuBackend, GpuError};
+use gan_bias::backend::gpu::{GpuBackend, GpuContext, GpuError};
 use gan_bias::model::presets::{self, ArchKind, Role};
 use gan_bias::model::{ModelError, Network};
 use gan_bias::ops::noise_update::UpdateRule;
@@ -42,7 +42,8 @@ pub enum Command {
     Features(ClassifierArgs),
     /// List the adapters wgpu finds, and the one `--backend auto` picks.
     Info,
-    /// Time every kernel of a probe step, and the step, on one backend.
+    /// Time every kernel of a probe step, and the step, on one backend or every adapter
+    /// (--all-adapters); or merge bench files into one table (--compare).
     Bench(crate::cli_bench::BenchArgs),
     /// Convert a PyTorch checkpoint (.pth, zip or legacy format) to safetensors, safely:
     /// nothing in the file is executed.
@@ -142,6 +143,11 @@ pub struct DeviceArgs {
 impl DeviceArgs {
     pub fn open(&self) -> Result<Box<dyn Backend>> {
         open_backend(self.backend, self.adapter.as_deref())
+    }
+
+    /// The backend, a GPU device opened with those of `features` its adapter has.
+    pub fn open_with(&self, features: wgpu::Features) -> Result<Box<dyn Backend>> {
+        open_backend_with(self.backend, self.adapter.as_deref(), features)
     }
 }
 
@@ -293,12 +299,17 @@ fn starting_noise(args: &ProbeArgs, z_dim: usize) -> Result<(Vec<f32>, String)> 
 /// `auto`: a real GPU; else, unless `--adapter` names one, the CPU backend, which runs these
 /// kernels far faster than a software rasteriser's Vulkan or GL.
 pub(crate) fn open_backend(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<dyn Backend>> {
+    open_backend_with(choice, adapter, wgpu::Features::empty())
+}
+
+/// [`open_backend`], a GPU device opened with those of `features` its adapter has (the probe
+/// asks for none; `bench` for timestamp queries).
+pub(crate) fn open_backend_with(choice: BackendChoice, adapter: Option<&str>, features: wgpu::Features) -> Result<Box<dyn Backend>> {
+    let open = |a: wgpu::Adapter| -> Result<Box<dyn Backend>> { Ok(Box::new(GpuBackend::new(GpuContext::with_features(a, features)?))) };
     match choice {
         BackendChoice::Cpu => Ok(Box::new(CpuBackend::fast())),
         BackendChoice::Auto => match context::pick_adapter(choice, adapter) {
-            Ok(a) if adapter.is_some() || a.get_info().device_type != wgpu::DeviceType::Cpu => {
-                Ok(Box::new(GpuBackend::new(gan_bias::backend::gpu::GpuContext::new(a)?)))
-            }
+            Ok(a) if adapter.is_some() || a.get_info().device_type != wgpu::DeviceType::Cpu => open(a),
             Ok(a) => {
                 log::info!("only a software adapter ({}); running on the CPU backend", a.get_info().name);
                 Ok(Box::new(CpuBackend::fast()))
@@ -309,7 +320,7 @@ pub(crate) fn open_backend(choice: BackendChoice, adapter: Option<&str>) -> Resu
             }
             Err(e) => Err(e.into()),
         },
-        _ => Ok(Box::new(GpuBackend::open(choice, adapter)?)),
+        _ => open(context::pick_adapter(choice, adapter)?),
     }
 }
 
@@ -466,7 +477,7 @@ fn info() -> Result<()> {
         println!("no adapters found; `--backend auto` uses the CPU backend");
     }
     for a in &adapters {
-        println!("{}", context::describe(&a.get_info()));
+        println!("{}; timestamp queries: {}", context::describe(&a.get_info()), context::timestamp_support(a.features()));
     }
     match context::pick_adapter(BackendChoice::Auto, None) {
         Ok(a) if a.get_info().device_type != wgpu::DeviceType::Cpu => println!("auto picks: {}", context::describe(&a.get_info())),

@@ -1,10 +1,19 @@
-//! `gan-bias bench`: every kernel of a probe step timed on the chosen backend.
+//! `gan-bias bench`: every kernel of a probe step timed on the chosen backend, on every
+//! adapter (`--all-adapters`), or bench files merged into one table (`--compare`).
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use gan_bias::{bench, report};
+use gan_bias::backend::cpu::CpuBackend;
+use gan_bias::backend::gpu::context::{self, TIMESTAMP_FEATURES};
+use gan_bias::backend::gpu::{GpuBackend, GpuContext};
+use gan_bias::backend::{AdapterIdentity, Backend};
+use gan_bias::bench::{self, BenchFile, BenchRun, BenchSettings, Failure, compare};
+use gan_bias::model::Network;
+use gan_bias::report;
 
 use crate::cli::{ClassifierArgs, DeviceArgs, GeneratorArgs, check_folder};
 
@@ -23,33 +32,139 @@ pub struct BenchArgs {
     pub warmup: usize,
     #[arg(long, default_value_t = 5)]
     pub repeats: usize,
-    /// Write the report as JSON.
+    /// Measure every adapter wgpu finds on every backend, and the CPU backend, one section
+    /// each; an adapter that fails is reported with its error and the others still run.
+    #[arg(long, conflicts_with_all = ["backend", "adapter"])]
+    pub all_adapters: bool,
+    /// Time by wall clock around submit and wait even where the adapter has GPU timestamps.
+    #[arg(long)]
+    pub wall_clock: bool,
+    /// Merge these bench JSON files (from `--json`, on any machine, or
+    /// tools/bench_pytorch.py) into one table instead of measuring.
+    #[arg(long, num_args = 1.., value_name = "JSON",
+          conflicts_with_all = ["all_adapters", "wall_clock", "backend", "adapter", "generator", "classifier", "images", "warmup", "repeats"])]
+    pub compare: Vec<PathBuf>,
+    /// Write the report (or the comparison) as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// Write the report as CSV.
+    /// Write the report (or the comparison) as CSV.
     #[arg(long)]
     pub csv: Option<PathBuf>,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
-    if args.images == 0 || args.repeats == 0 {
-        bail!("--images and --repeats must be at least 1");
-    }
     for out in [&args.json, &args.csv].into_iter().flatten() {
         check_folder(out)?;
     }
+    if !args.compare.is_empty() {
+        return run_compare(&args);
+    }
+    if args.images == 0 || args.repeats == 0 {
+        bail!("--images and --repeats must be at least 1");
+    }
     let generator = args.generator_args.load()?;
     let classifier = args.classifier_args.load(Some(&generator))?;
-    let mut backend = args.device.open()?;
-    let r = bench::bench(backend.as_mut(), &generator, &classifier, args.images, args.warmup, args.repeats)?;
+    let settings = BenchSettings { images: args.images, warmup: args.warmup, repeats: args.repeats };
+    let file = if args.all_adapters {
+        all_adapters(&generator, &classifier, settings, args.wall_clock)
+    } else {
+        let features = if args.wall_clock { wgpu::Features::empty() } else { TIMESTAMP_FEATURES };
+        let mut backend = args.device.open_with(features)?;
+        let run = bench::bench(backend.as_mut(), &generator, &classifier, settings)?;
+        print!("{}", bench::table(&run));
+        BenchFile::new(vec![run], Vec::new())
+    };
+    write_outputs(&args, &file.to_json(), &bench::csv(&file))
+}
+
+fn write_outputs(args: &BenchArgs, json: &str, csv: &str) -> Result<()> {
     if let Some(p) = &args.json {
-        let mut s = serde_json::to_string_pretty(&r)?;
-        s.push('\n');
-        report::write_atomic(p, s.as_bytes())?;
+        report::write_atomic(p, json.as_bytes())?;
     }
     if let Some(p) = &args.csv {
-        report::write_atomic(p, bench::csv(&r).as_bytes())?;
+        report::write_atomic(p, csv.as_bytes())?;
     }
-    print!("{}", bench::table(&r));
     Ok(())
+}
+
+/// Every run printed as soon as it ends, sections separated by a blank line.
+struct Sections {
+    first: bool,
+}
+
+impl Sections {
+    fn print(&mut self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = write!(out, "{}{text}", if self.first { "" } else { "\n" });
+        let _ = out.flush();
+        self.first = false;
+    }
+}
+
+/// The CPU backend, then every adapter of every backend wgpu was built with.
+fn all_adapters(generator: &Network, classifier: &Network, settings: BenchSettings, wall_clock: bool) -> BenchFile {
+    let (mut runs, mut failures) = (Vec::new(), Vec::new());
+    let mut sections = Sections { first: true };
+    let mut record = |adapter: AdapterIdentity, result: Result<BenchRun, String>| match result {
+        Ok(run) => {
+            sections.print(&bench::table(&run));
+            runs.push(run);
+        }
+        Err(error) => {
+            let failure = Failure { adapter, error };
+            sections.print(&bench::failure_table(&failure));
+            failures.push(failure);
+        }
+    };
+    let mut cpu = CpuBackend::fast();
+    record(cpu.identity(), guarded(|| Ok(bench::bench(&mut cpu, generator, classifier, settings)?)));
+    for adapter in context::list_adapters(wgpu::Backends::all()) {
+        let identity = context::identity(&adapter.get_info());
+        log::info!("measuring {}", identity.describe());
+        let result = guarded(move || {
+            let features = if wall_clock { wgpu::Features::empty() } else { TIMESTAMP_FEATURES };
+            let mut gpu = GpuBackend::new(GpuContext::with_features(adapter, features)?);
+            Ok(bench::bench(&mut gpu, generator, classifier, settings)?)
+        });
+        record(identity, result);
+    }
+    BenchFile::new(runs, failures)
+}
+
+/// Runs `f`, turning an error or a panic (a driver's, say) into its message.
+fn guarded(f: impl FnOnce() -> Result<BenchRun>) -> Result<BenchRun, String> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(run)) => Ok(run),
+        Ok(Err(e)) => Err(format!("{e:#}")),
+        Err(panic) => {
+            let what = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
+            Err(format!("panicked: {}", what.unwrap_or_else(|| "no message".into())))
+        }
+    }
+}
+
+fn run_compare(args: &BenchArgs) -> Result<()> {
+    let paths: Vec<&Path> = args.compare.iter().map(PathBuf::as_path).collect();
+    let c = compare::compare_files(&paths)?;
+    for w in &c.warnings {
+        log::warn!("{w}");
+    }
+    write_outputs(args, &compare::json(&c), &compare::csv(&c))?;
+    print!("{}", compare::table(&c));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guarded_turns_errors_and_panics_into_messages() {
+        assert_eq!(guarded(|| bail!("no device: lost")), Err("no device: lost".to_string()));
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let panicked = guarded(|| panic!("driver fell over at {}", 3));
+        std::panic::set_hook(hook);
+        assert_eq!(panicked, Err("panicked: driver fell over at 3".to_string()));
+    }
 }

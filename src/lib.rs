@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod bench;
 pub mod features;
+pub mod host;
 pub mod import;
 pub mod model;
 pub mod ops;

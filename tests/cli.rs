@@ -914,7 +914,10 @@ fn bench_times_every_kernel_on_cpu_and_gpu() {
             .collect();
         let out = succeeds(&args);
         assert!(out.contains("image-steps per second"), "{out}");
-        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let file: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        assert_eq!(file["format"], "gan-bias-bench");
+        assert_eq!(file["runs"].as_array().unwrap().len(), 1);
+        let report = &file["runs"][0];
         let kernels = report["kernels"].as_array().unwrap();
         // 5 generator + 4 classifier stages, forward and input-gradient, record, update, mean, covariance.
         assert_eq!(kernels.len(), 2 * 9 + 4, "{backend}");
@@ -923,6 +926,7 @@ fn bench_times_every_kernel_on_cpu_and_gpu() {
             assert!(lo > 0.0 && lo <= med && med <= hi, "{backend}: {k}");
         }
         assert_eq!(std::fs::read_to_string(&csv).unwrap().lines().count(), 1 + kernels.len() + 1);
-        assert_eq!(report["rows"], 4);
+        assert_eq!(report["workload"]["rows"], 4);
+        assert_eq!(report["workload"]["images"], 2);
     }
 }

@@ -1,19 +1,21 @@
 //! The CPU backend: every op's plain-Rust twin, run in program order. It is the reference
 //! the WGSL kernels are tested against, and the fallback where no adapter exists.
 
-use super::{Backend, BackendError, BufId, MemoryLimits, Phase, Program, StepParams};
+use super::{AdapterIdentity, Backend, BackendError, BufId, MemoryLimits, Phase, Program, StepParams};
 use crate::ops::CpuMemory;
 
 pub struct CpuBackend {
     program: Option<Program>,
     mem: CpuMemory,
     fast: bool,
+    /// The most bytes the program buffers have taken at once.
+    peak_bytes: u64,
 }
 
 impl CpuBackend {
     /// The reference: every op's plain loops, in its shader's order, on one thread.
     pub fn new() -> Self {
-        CpuBackend { program: None, mem: CpuMemory { bufs: Vec::new() }, fast: false }
+        CpuBackend { program: None, mem: CpuMemory { bufs: Vec::new() }, fast: false, peak_bytes: 0 }
     }
 
     /// The fast path: convolutions as matrix products over all cores.
@@ -48,6 +50,29 @@ impl Backend for CpuBackend {
         if self.fast { "cpu (matrix products on all cores)".into() } else { "cpu (plain Rust reference loops)".into() }
     }
 
+    fn identity(&self) -> AdapterIdentity {
+        let (model, vendor) = crate::host::cpu_model();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        AdapterIdentity {
+            name: model.unwrap_or_else(|| "cpu".into()),
+            backend: if self.fast { "cpu" } else { "cpu-reference" }.into(),
+            device_type: "Cpu".into(),
+            vendor_id: 0,
+            vendor_name: vendor.unwrap_or_default(),
+            device_id: 0,
+            driver: concat!("gan-bias ", env!("CARGO_PKG_VERSION")).into(),
+            driver_info: if self.fast {
+                format!("matrix products on {threads} thread(s), {}", std::env::consts::ARCH)
+            } else {
+                format!("plain Rust reference loops on 1 thread, {}", std::env::consts::ARCH)
+            },
+        }
+    }
+
+    fn buffer_bytes(&self) -> u64 {
+        self.peak_bytes
+    }
+
     fn limits(&self) -> MemoryLimits {
         MemoryLimits { max_buffer_bytes: 1 << 32, budget_bytes: 2 << 30 }
     }
@@ -62,6 +87,8 @@ impl Backend for CpuBackend {
                 None => vec![0.0; b.len],
             })
             .collect();
+        let bytes: u64 = self.mem.bufs.iter().map(|b| b.len() as u64 * 4).sum();
+        self.peak_bytes = self.peak_bytes.max(bytes);
         self.program = Some(program.clone());
         Ok(())
     }

@@ -8,7 +8,10 @@
 pub mod cpu;
 pub mod gpu;
 
+use std::ops::Range;
 use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use crate::ops::{Op, OpError};
 
@@ -111,6 +114,68 @@ pub enum BackendError {
     Write { label: String, len: usize, given: usize },
     #[error("no program is loaded")]
     NotLoaded,
+    #[error("this backend has no device timer (timestamp queries were not enabled)")]
+    NoTimer,
+}
+
+/// Who ran a program: enough to tell adapters and machines apart when runs are merged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdapterIdentity {
+    /// The adapter's name (for the CPU backend, the host's CPU model).
+    pub name: String,
+    /// `Vulkan`, `Metal`, `Dx12`, `Gl`, or `cpu` / `cpu-reference` for the CPU backends.
+    pub backend: String,
+    /// `DiscreteGpu`, `IntegratedGpu`, `VirtualGpu`, `Cpu` or `Other`.
+    pub device_type: String,
+    /// PCI vendor id (Vulkan: a superset of PCI ids); 0 where there is none.
+    pub vendor_id: u32,
+    pub vendor_name: String,
+    /// PCI device id; 0 where there is none.
+    pub device_id: u32,
+    pub driver: String,
+    pub driver_info: String,
+}
+
+impl AdapterIdentity {
+    /// A short label: name and backend.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.name, self.backend)
+    }
+
+    /// Everything on one line.
+    pub fn describe(&self) -> String {
+        let driver: Vec<&str> = [self.driver.as_str(), self.driver_info.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
+        format!(
+            "{}: {}, {}, vendor {:#06x} {}, device {:#06x}{}",
+            self.name,
+            self.backend,
+            self.device_type,
+            self.vendor_id,
+            if self.vendor_name.is_empty() { "unknown vendor" } else { &self.vendor_name },
+            self.device_id,
+            if driver.is_empty() { String::new() } else { format!(", driver {}", driver.join(", ")) }
+        )
+    }
+}
+
+/// How a backend times work on the device itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceTimer {
+    /// Timestamps inside one compute pass: one before the first dispatch, one after each.
+    InsidePasses,
+    /// One compute pass per op, with timestamps written at its start and its end.
+    PerPass,
+}
+
+/// What [`Backend::run_timed`] measured, in seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceTimes {
+    /// Device time of each op of the range.
+    pub ops: Vec<f64>,
+    /// Device time from the start of the first op to the end of the last.
+    pub total: f64,
+    /// Wall clock around submit and wait (not the readback of the timestamps).
+    pub wall: f64,
 }
 
 /// Size limits a program must respect on a backend.
@@ -126,6 +191,21 @@ pub struct MemoryLimits {
 pub trait Backend {
     /// A one-line description: adapter name, backend, device type.
     fn describe(&self) -> String;
+    /// Name, backend, vendor, device and driver of what runs the kernels.
+    fn identity(&self) -> AdapterIdentity;
+    /// The most bytes of buffers this backend has held for programs at once (device memory
+    /// on a GPU, host memory on the CPU backend).
+    fn buffer_bytes(&self) -> u64;
+    /// How this backend can time ops on the device, if it can.
+    fn device_timer(&self) -> Option<DeviceTimer> {
+        None
+    }
+    /// Runs ops `range` of `phase` as [`Backend::run`] would, waits, and returns their device
+    /// times; fails with [`BackendError::NoTimer`] where [`Backend::device_timer`] is `None`.
+    fn run_timed(&mut self, phase: Phase, range: Range<usize>, params: StepParams) -> Result<DeviceTimes, BackendError> {
+        let _ = (phase, range, params);
+        Err(BackendError::NoTimer)
+    }
     fn limits(&self) -> MemoryLimits;
     /// Allocates the program's buffers (uploading constants) and prepares its ops.
     fn load(&mut self, program: &Program) -> Result<(), BackendError>;

@@ -78,6 +78,37 @@ pub fn describe(info: &wgpu::AdapterInfo) -> String {
     )
 }
 
+/// The adapter's identity, for reports.
+pub fn identity(info: &wgpu::AdapterInfo) -> crate::backend::AdapterIdentity {
+    crate::backend::AdapterIdentity {
+        name: info.name.clone(),
+        backend: format!("{:?}", info.backend),
+        device_type: format!("{:?}", info.device_type),
+        vendor_id: info.vendor,
+        vendor_name: vendor_name(info.vendor).into(),
+        device_id: info.device,
+        driver: info.driver.clone(),
+        driver_info: info.driver_info.clone(),
+    }
+}
+
+/// Timestamp queries at pass boundaries, inside passes and on encoders: what `bench` asks
+/// for where the adapter has them (the probe never does).
+pub const TIMESTAMP_FEATURES: wgpu::Features = wgpu::Features::TIMESTAMP_QUERY
+    .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES)
+    .union(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
+
+/// What timestamp queries an adapter (or device) with `features` offers, in words.
+pub fn timestamp_support(features: wgpu::Features) -> &'static str {
+    if !features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+        "none"
+    } else if features.contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES) {
+        "inside passes"
+    } else {
+        "at pass boundaries"
+    }
+}
+
 /// The PCI vendor's name, where known.
 pub fn vendor_name(id: u32) -> &'static str {
     match id {
@@ -123,6 +154,8 @@ pub struct Pipeline {
 pub struct GpuContext {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
+    /// The optional features the device was opened with.
+    pub features: wgpu::Features,
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<Pipeline>>>,
@@ -131,11 +164,19 @@ pub struct GpuContext {
 }
 
 impl GpuContext {
+    /// A device on `adapter` with no optional features.
     pub fn new(adapter: wgpu::Adapter) -> Result<GpuContext, GpuError> {
+        Self::with_features(adapter, wgpu::Features::empty())
+    }
+
+    /// A device on `adapter` with those of the `wanted` features the adapter has.
+    pub fn with_features(adapter: wgpu::Adapter, wanted: wgpu::Features) -> Result<GpuContext, GpuError> {
         let info = adapter.get_info();
         let limits = adapter.limits();
+        let features = adapter.features() & wanted;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("gan-bias device"),
+            required_features: features,
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -146,7 +187,7 @@ impl GpuContext {
             let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert_with(|| e.to_string());
         }));
-        Ok(GpuContext { info, limits, device, queue, pipelines: Mutex::new(HashMap::new()), errors })
+        Ok(GpuContext { info, limits, features, device, queue, pipelines: Mutex::new(HashMap::new()), errors })
     }
 
     /// Fails with the first error wgpu reported since the context was made.
@@ -205,8 +246,14 @@ impl GpuContext {
             .clone()
     }
 
-    /// Copies `buffer` back to the host, waiting for all work submitted so far.
+    /// Copies `buffer` (f32 values) back to the host, waiting for all work submitted so far.
     pub fn read_buffer(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<f32>, GpuError> {
+        Ok(bytemuck::pod_collect_to_vec::<u8, f32>(&self.read_bytes(buffer, bytes)?))
+    }
+
+    /// Copies the first `bytes` bytes of `buffer` back to the host, waiting for all work
+    /// submitted so far.
+    pub fn read_bytes(&self, buffer: &wgpu::Buffer, bytes: u64) -> Result<Vec<u8>, GpuError> {
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("readback"),
             size: bytes,
@@ -225,7 +272,7 @@ impl GpuContext {
         rx.recv().map_err(|e| GpuError::Map(e.to_string()))?.map_err(|e| GpuError::Map(e.to_string()))?;
         let data = {
             let view = staging.get_mapped_range(..).map_err(|e| GpuError::Map(e.to_string()))?;
-            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+            view.to_vec()
         };
         staging.unmap();
         Ok(data)

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 pub use context::{BackendChoice, GpuContext};
 
-use super::{Backend, BackendError, BufId, MemoryLimits, PHASES, Phase, Program, StepParams};
+use super::{AdapterIdentity, Backend, BackendError, BufId, DeviceTimer, DeviceTimes, MemoryLimits, PHASES, Phase, Program, StepParams};
 use crate::ops::Bind;
 
 /// Why the GPU could not be used.
@@ -25,6 +25,8 @@ pub enum GpuError {
     Validation(String),
     #[error("reading a buffer back failed: {0}")]
     Map(String),
+    #[error("timing {ops} ops needs {queries} timestamp queries, more than the {max} a query set holds")]
+    TooManyQueries { ops: usize, queries: u32, max: u32 },
 }
 
 /// A recorded dispatch: pipeline, bind group and workgroup counts.
@@ -32,6 +34,15 @@ struct Prepared {
     pipeline: Arc<context::Pipeline>,
     bind_group: wgpu::BindGroup,
     groups: (u32, u32),
+    /// Bytes of the parameter uniforms this dispatch owns.
+    uniform_bytes: u64,
+}
+
+/// A timestamp query set and the buffer its values resolve into.
+struct Queries {
+    set: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    count: u32,
 }
 
 pub struct GpuBackend {
@@ -41,6 +52,10 @@ pub struct GpuBackend {
     phases: HashMap<Phase, Vec<Prepared>>,
     step: wgpu::Buffer,
     placeholder: wgpu::Buffer,
+    timer: Option<DeviceTimer>,
+    queries: Option<Queries>,
+    /// The most bytes of buffers held at once.
+    peak_bytes: u64,
 }
 
 /// Workgroup width of every kernel (`@workgroup_size(64)`).
@@ -60,7 +75,62 @@ impl GpuBackend {
         };
         let step = uniform("step params", 16, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST);
         let placeholder = uniform("unused input", 16, wgpu::BufferUsages::STORAGE);
-        GpuBackend { ctx, buffers: Vec::new(), labels: Vec::new(), phases: HashMap::new(), step, placeholder }
+        // Timestamps only where the device was opened with them and the queue has a clock.
+        let f = ctx.features;
+        let clock = ctx.queue.get_timestamp_period() > 0.0;
+        let timer = if !f.contains(wgpu::Features::TIMESTAMP_QUERY) || !clock {
+            None
+        } else if f.contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES) {
+            Some(DeviceTimer::InsidePasses)
+        } else {
+            Some(DeviceTimer::PerPass)
+        };
+        GpuBackend {
+            ctx,
+            buffers: Vec::new(),
+            labels: Vec::new(),
+            phases: HashMap::new(),
+            step,
+            placeholder,
+            timer,
+            queries: None,
+            peak_bytes: 32,
+        }
+    }
+
+    /// Opens the adapter that `choice` and `filter` pick, with timestamp queries where it
+    /// has them (for `bench`).
+    pub fn open_timed(choice: BackendChoice, filter: Option<&str>) -> Result<Self, GpuError> {
+        let adapter = context::pick_adapter(choice, filter)?;
+        Ok(GpuBackend::new(GpuContext::with_features(adapter, context::TIMESTAMP_FEATURES)?))
+    }
+
+    /// Bytes of the buffers held now.
+    fn held_bytes(&self) -> u64 {
+        let programs: u64 = self.buffers.iter().map(|(_, b)| b.next_multiple_of(4)).sum();
+        let uniforms: u64 = self.phases.values().flatten().map(|p| p.uniform_bytes).sum();
+        let queries = self.queries.as_ref().map_or(0, |q| q.count as u64 * 8);
+        programs + uniforms + queries + 32
+    }
+
+    /// A query set of at least `count` timestamps.
+    fn queries(&mut self, count: u32) -> &Queries {
+        if self.queries.as_ref().is_none_or(|q| q.count < count) {
+            let set = self.ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("bench timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count,
+            });
+            let resolve = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("bench timestamps"),
+                size: count as u64 * 8,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            self.queries = Some(Queries { set, resolve, count });
+            self.peak_bytes = self.peak_bytes.max(self.held_bytes());
+        }
+        self.queries.as_ref().expect("made above")
     }
 
     /// Opens the adapter that `choice` and `filter` pick.
@@ -110,7 +180,13 @@ impl GpuBackend {
             layout: &pipeline.layout,
             entries: &entries,
         });
-        Prepared { pipeline, bind_group, groups: groups_for(dispatch.threads, self.ctx.limits.max_compute_workgroups_per_dimension) }
+        let uniform_bytes = uniforms.iter().flatten().map(wgpu::Buffer::size).sum();
+        Prepared {
+            pipeline,
+            bind_group,
+            groups: groups_for(dispatch.threads, self.ctx.limits.max_compute_workgroups_per_dimension),
+            uniform_bytes,
+        }
     }
 }
 
@@ -145,9 +221,94 @@ impl GpuBackend {
     }
 }
 
+impl GpuBackend {
+    /// Ops `range` of `phase` with timestamps around each, submitted, waited for and read back.
+    fn submit_timed(&mut self, phase: Phase, range: std::ops::Range<usize>, params: StepParams) -> Result<DeviceTimes, BackendError> {
+        let timer = self.timer.ok_or(BackendError::NoTimer)?;
+        let n = range.len();
+        if self.phases.get(&phase).and_then(|ops| ops.get(range.clone())).is_none_or(|ops| ops.is_empty()) {
+            return Err(BackendError::NotLoaded);
+        }
+        let wanted = match timer {
+            DeviceTimer::InsidePasses => n + 1,
+            DeviceTimer::PerPass => 2 * n,
+        };
+        let max = wgpu::QUERY_SET_MAX_QUERIES;
+        let count = u32::try_from(wanted).ok().filter(|&c| c <= max).ok_or(GpuError::TooManyQueries {
+            ops: n,
+            queries: wanted.min(u32::MAX as usize) as u32,
+            max,
+        })?;
+        self.queries(count);
+        let (ops, queries) = (&self.phases[&phase][range], self.queries.as_ref().expect("made above"));
+        self.ctx.queue.write_buffer(&self.step, 0, bytemuck::bytes_of(&params));
+        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("timed phase") });
+        let dispatch = |pass: &mut wgpu::ComputePass<'_>, op: &Prepared| {
+            pass.set_pipeline(&op.pipeline.pipeline);
+            pass.set_bind_group(0, &op.bind_group, &[]);
+            pass.dispatch_workgroups(op.groups.0, op.groups.1, 1);
+        };
+        match timer {
+            DeviceTimer::InsidePasses => {
+                let mut pass =
+                    encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("timed phase"), timestamp_writes: None });
+                pass.write_timestamp(&queries.set, 0);
+                for (i, op) in ops.iter().enumerate() {
+                    dispatch(&mut pass, op);
+                    pass.write_timestamp(&queries.set, i as u32 + 1);
+                }
+            }
+            DeviceTimer::PerPass => {
+                for (i, op) in ops.iter().enumerate() {
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: Some("timed op"),
+                        timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                            query_set: &queries.set,
+                            beginning_of_pass_write_index: Some(2 * i as u32),
+                            end_of_pass_write_index: Some(2 * i as u32 + 1),
+                        }),
+                    });
+                    dispatch(&mut pass, op);
+                }
+            }
+        }
+        encoder.resolve_query_set(&queries.set, 0..count, &queries.resolve, 0);
+        let start = std::time::Instant::now();
+        self.ctx.queue.submit([encoder.finish()]);
+        self.wait()?;
+        let wall = start.elapsed().as_secs_f64();
+        let queries = self.queries.as_ref().expect("made above");
+        let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&self.ctx.read_bytes(&queries.resolve, count as u64 * 8)?);
+        let period = self.ctx.queue.get_timestamp_period() as f64 * 1e-9;
+        // A clock that runs backwards between two writes reads as zero time, never as negative.
+        let span = |a: u64, b: u64| b.saturating_sub(a) as f64 * period;
+        let (op_times, total) = match timer {
+            DeviceTimer::InsidePasses => (ticks.windows(2).map(|w| span(w[0], w[1])).collect(), span(ticks[0], ticks[n])),
+            DeviceTimer::PerPass => (ticks.chunks(2).map(|c| span(c[0], c[1])).collect(), span(ticks[0], ticks[2 * n - 1])),
+        };
+        Ok(DeviceTimes { ops: op_times, total, wall })
+    }
+}
+
 impl Backend for GpuBackend {
     fn describe(&self) -> String {
         context::describe(&self.ctx.info)
+    }
+
+    fn identity(&self) -> AdapterIdentity {
+        context::identity(&self.ctx.info)
+    }
+
+    fn buffer_bytes(&self) -> u64 {
+        self.peak_bytes
+    }
+
+    fn device_timer(&self) -> Option<DeviceTimer> {
+        self.timer
+    }
+
+    fn run_timed(&mut self, phase: Phase, range: std::ops::Range<usize>, params: StepParams) -> Result<DeviceTimes, BackendError> {
+        self.submit_timed(phase, range, params)
     }
 
     fn limits(&self) -> MemoryLimits {
@@ -181,6 +342,7 @@ impl Backend for GpuBackend {
             let prepared = program.ops(phase).iter().map(|op| self.prepare(program, op.kernel().dispatch())).collect();
             self.phases.insert(phase, prepared);
         }
+        self.peak_bytes = self.peak_bytes.max(self.held_bytes());
         self.ctx.check_errors()?;
         Ok(())
     }

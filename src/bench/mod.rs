@@ -1,0 +1,468 @@
+//! Timing every kernel of a probe step, and the whole step, on one backend; the report as a
+//! table, CSV and JSON; merging reports of several runs ([`compare`]).
+//!
+//! Each kernel runs on its own (one submit, then a wait) after warm-up runs; the whole step
+//! runs as the probe runs it (one compute pass). Where the backend has a device timer (a GPU
+//! opened with timestamp queries), times are the GPU's own, read from timestamps written
+//! around each dispatch; otherwise they are wall clock around submit and wait, which on a
+//! GPU includes the submission overhead of one dispatch. FLOP and bytes are counted from the
+//! layer shapes ([`crate::ops::Kernel::cost`]).
+
+pub mod compare;
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{AdapterIdentity, Backend, DeviceTimer, Phase, StepParams};
+use crate::model::Network;
+use crate::ops::Op;
+use crate::ops::noise_update::UpdateRule;
+use crate::probe::{ProbeError, build_program, chain, plan_capacity};
+use crate::report::csv_field;
+
+/// The `format` of every bench JSON file.
+pub const FORMAT: &str = "gan-bias-bench";
+/// The schema version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// Where a time comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimingMethod {
+    /// The GPU's timestamps around the work, times the queue's timestamp period.
+    GpuTimestamps,
+    /// Wall clock around submit and wait.
+    WallClock,
+}
+
+impl TimingMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimingMethod::GpuTimestamps => "gpu-timestamps",
+            TimingMethod::WallClock => "wall-clock",
+        }
+    }
+}
+
+/// Median, minimum and maximum of one measured thing, with its work.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// What ran: `main.3 forward`, `classifier.1.0 input-gradient`, `probe step`, ...
+    pub name: String,
+    /// The kernel (WGSL entry point or shader) that ran it.
+    pub kernel: String,
+    pub timing: TimingMethod,
+    pub median_ms: f64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    /// With GPU timestamps: the median wall clock around submit and wait of the same runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_median_ms: Option<f64>,
+    pub gflop: f64,
+    pub gflop_per_s: f64,
+    /// Bytes of inputs, weights and outputs counted once each, per second; a lower bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gb_per_s: Option<f64>,
+}
+
+/// One model of the workload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// `coursera`, `dcgan` or `classifier`.
+    pub arch: String,
+    /// The weights' file name (no folder, so runs from several machines compare).
+    pub file: String,
+    /// Input and output shape of one image: channels, height, width.
+    pub input: [usize; 3],
+    pub output: [usize; 3],
+    /// Multiply-adds of one forward pass for one image.
+    pub macs: u64,
+}
+
+impl ModelInfo {
+    pub fn of(net: &Network) -> ModelInfo {
+        let path = Path::new(&net.source);
+        ModelInfo {
+            arch: net.arch.name().into(),
+            file: path.file_name().map_or_else(|| net.source.clone(), |f| f.to_string_lossy().into_owned()),
+            input: net.input,
+            output: net.output,
+            macs: net.macs(),
+        }
+    }
+}
+
+/// What was measured: the models and the batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workload {
+    pub generator: ModelInfo,
+    pub classifier: ModelInfo,
+    /// Images per direction.
+    pub images: usize,
+    /// Rows run together (images x 2 directions, unless the backend's limits cut it).
+    pub rows: usize,
+}
+
+/// Everything measured on one backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchRun {
+    pub adapter: AdapterIdentity,
+    /// The method of the step's time (every kernel row names its own too).
+    pub timing: TimingMethod,
+    /// The method in words.
+    pub timing_detail: String,
+    pub workload: Workload,
+    pub warmup: usize,
+    pub repeats: usize,
+    #[serde(default)]
+    pub kernels: Vec<Timing>,
+    pub step: Timing,
+    pub image_steps_per_s: f64,
+    /// The most bytes of buffers the backend held for the program at once (device memory on
+    /// a GPU, host memory on the CPU backend).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buffer_bytes: Option<u64>,
+    /// The process's peak resident memory during the run (Linux `VmHWM`), where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+    /// The whole probe's time in seconds, where it was measured (tools/bench_pytorch.py).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_seconds: Option<f64>,
+}
+
+/// An adapter that could not be opened or run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    pub adapter: AdapterIdentity,
+    pub error: String,
+}
+
+/// A bench JSON file: the runs of one `gan-bias bench` (several with `--all-adapters`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchFile {
+    /// Always [`FORMAT`].
+    pub format: String,
+    pub version: u32,
+    pub runs: Vec<BenchRun>,
+    #[serde(default)]
+    pub failures: Vec<Failure>,
+}
+
+impl BenchFile {
+    pub fn new(runs: Vec<BenchRun>, failures: Vec<Failure>) -> Self {
+        BenchFile { format: FORMAT.into(), version: VERSION, runs, failures }
+    }
+
+    /// Pretty JSON with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a bench file always serialises");
+        s.push('\n');
+        s
+    }
+}
+
+/// What `bench` runs: images per direction, warm-up and timed runs of each kernel.
+#[derive(Debug, Clone, Copy)]
+pub struct BenchSettings {
+    pub images: usize,
+    pub warmup: usize,
+    pub repeats: usize,
+}
+
+/// One timed run: wall clock, and the device's own time where there is a device timer.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    wall: f64,
+    device: Option<f64>,
+}
+
+fn summarise(name: String, kernel: String, samples: &[Sample], flop: f64, bytes: Option<f64>) -> Timing {
+    let sorted = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let wall = sorted(samples.iter().map(|s| s.wall).collect());
+    let device: Option<Vec<f64>> = samples.iter().map(|s| s.device).collect();
+    let (timing, secs, wall_median) = match device {
+        Some(d) if !d.is_empty() => (TimingMethod::GpuTimestamps, sorted(d), Some(wall[wall.len() / 2] * 1e3)),
+        _ => (TimingMethod::WallClock, wall, None),
+    };
+    let median = secs[secs.len() / 2];
+    // A kernel too short for the clock still gets a finite rate.
+    let rate = |x: f64| x / median.max(1e-9);
+    Timing {
+        name,
+        kernel,
+        timing,
+        median_ms: median * 1e3,
+        min_ms: secs[0] * 1e3,
+        max_ms: secs[secs.len() - 1] * 1e3,
+        wall_median_ms: wall_median,
+        gflop: flop / 1e9,
+        gflop_per_s: rate(flop / 1e9),
+        gb_per_s: bytes.map(|b| rate(b / 1e9)),
+    }
+}
+
+fn kernel_name(op: &Op) -> &'static str {
+    let d = op.kernel().dispatch();
+    if d.entry == "main" { d.shader.name } else { d.entry }
+}
+
+/// The timing method of a backend, in words.
+fn timing_detail(timer: Option<DeviceTimer>) -> String {
+    match timer {
+        Some(DeviceTimer::InsidePasses) => {
+            "GPU timestamps written inside the compute pass before and after each dispatch; wall ms: submit to wait".into()
+        }
+        Some(DeviceTimer::PerPass) => "GPU timestamps at the start and end of one compute pass per kernel; wall ms: submit to wait".into(),
+        None => "wall clock around submit and wait".into(),
+    }
+}
+
+/// Times each kernel of one probe step, and the step, for `settings.images` images per
+/// direction, with the backend's device timer where it has one. Resets the process's peak
+/// resident memory first where the system allows, so the run reports its own peak.
+pub fn bench(
+    backend: &mut dyn Backend,
+    generator: &Network,
+    classifier: &Network,
+    settings: BenchSettings,
+) -> Result<BenchRun, ProbeError> {
+    crate::host::reset_peak_rss();
+    let BenchSettings { images, warmup, repeats } = settings;
+    let stages = chain(generator, classifier)?;
+    let rows = 2 * images;
+    let capacity = plan_capacity(backend, &stages, rows, 1, images, None)?;
+    let target = 20.min(classifier.output[0].saturating_sub(1));
+    let (program, layout) = build_program(&stages, capacity, images, 1, target, UpdateRule::Notebook);
+    backend.load(&program)?;
+    let z = crate::rng::torch_randn(0, capacity * stages[0].in_len());
+    backend.write(layout.z, &z)?;
+    let params = StepParams { step: 0, row0: 0, rows: capacity as u32, _pad: 0 };
+    backend.run(Phase::Setup, params)?;
+    let repeats = repeats.max(1);
+    let timer = backend.device_timer();
+    // One run of ops `range` of `phase` (`None`: all of them, as the probe runs them).
+    let once = |backend: &mut dyn Backend, phase: Phase, op: Option<usize>| -> Result<Sample, ProbeError> {
+        if timer.is_some() {
+            let count = program.ops(phase).len();
+            let range = op.map_or(0..count, |i| i..i + 1);
+            let t = backend.run_timed(phase, range, params)?;
+            return Ok(Sample { wall: t.wall, device: Some(t.total) });
+        }
+        let start = Instant::now();
+        match op {
+            Some(i) => backend.run_one(phase, i, params)?,
+            None => backend.run(phase, params)?,
+        }
+        backend.wait()?;
+        Ok(Sample { wall: start.elapsed().as_secs_f64(), device: None })
+    };
+    let time = |backend: &mut dyn Backend, phase: Phase, op: Option<usize>| -> Result<Vec<Sample>, ProbeError> {
+        for _ in 0..warmup {
+            once(backend, phase, op)?;
+        }
+        (0..repeats).map(|_| once(backend, phase, op)).collect()
+    };
+    let mut kernels = Vec::new();
+    let mut step_cost = (0.0, 0.0);
+    for phase in [Phase::Step, Phase::Finish] {
+        for (i, op) in program.ops(phase).iter().enumerate() {
+            let samples = time(backend, phase, Some(i))?;
+            let cost = op.kernel().cost();
+            if phase == Phase::Step {
+                step_cost = (step_cost.0 + cost.flop, step_cost.1 + cost.bytes);
+            }
+            kernels.push(summarise(op_label(op), kernel_name(op).into(), &samples, cost.flop, Some(cost.bytes)));
+        }
+    }
+    let samples = time(backend, Phase::Step, None)?;
+    let step = summarise("probe step".into(), "all".into(), &samples, step_cost.0, Some(step_cost.1));
+    Ok(BenchRun {
+        adapter: backend.identity(),
+        timing: step.timing,
+        timing_detail: if step.timing == TimingMethod::GpuTimestamps { timing_detail(timer) } else { timing_detail(None) },
+        workload: Workload { generator: ModelInfo::of(generator), classifier: ModelInfo::of(classifier), images, rows: capacity },
+        warmup,
+        repeats,
+        image_steps_per_s: capacity as f64 / (step.median_ms / 1e3).max(1e-12),
+        kernels,
+        step,
+        buffer_bytes: Some(backend.buffer_bytes()),
+        peak_rss_bytes: crate::host::peak_rss_bytes(),
+        probe_seconds: None,
+    })
+}
+
+fn op_label(op: &Op) -> String {
+    match op {
+        Op::Conv2d(c) => c.0.label.clone(),
+        Op::ConvTranspose2d(c) => c.0.label.clone(),
+        Op::SeedGrad(_) => "seed gradient".into(),
+        Op::Record(_) => "record history".into(),
+        Op::NoiseUpdate(_) => "noise update".into(),
+        Op::ColumnMean(_) => "change means".into(),
+        Op::Covariance(_) => "covariance".into(),
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+}
+
+/// A number for a table cell, `-` where there is none.
+fn cell(v: Option<f64>, width: usize, decimals: usize) -> String {
+    match v {
+        Some(v) => format!("{v:>width$.decimals$}"),
+        None => format!("{:>width$}", "-"),
+    }
+}
+
+/// One run as an aligned table under a header naming the adapter, workload, timing method
+/// and memory.
+pub fn table(r: &BenchRun) -> String {
+    let w = &r.workload;
+    let memory = [r.buffer_bytes.map(|b| format!("buffers {}", mib(b))), r.peak_rss_bytes.map(|b| format!("peak RSS {}", mib(b)))]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>();
+    let mut s = format!(
+        "# adapter: {}\n# workload: {} generator {} + {} {}, {} images per direction, {} rows; {} warm-up + {} timed runs each\n# timing: {} ({})\n# memory: {}\n",
+        r.adapter.describe(),
+        w.generator.arch,
+        w.generator.file,
+        w.classifier.arch,
+        w.classifier.file,
+        w.images,
+        w.rows,
+        r.warmup,
+        r.repeats,
+        r.timing.name(),
+        r.timing_detail,
+        if memory.is_empty() { "not measured".into() } else { memory.join(", ") },
+    );
+    s.push_str(&format!(
+        "{:<36} {:<17} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}\n",
+        "op", "kernel", "median ms", "min ms", "max ms", "wall ms", "GFLOP/s", "GB/s"
+    ));
+    for t in r.kernels.iter().chain([&r.step]) {
+        s.push_str(&format!(
+            "{:<36} {:<17} {:>10.3} {:>10.3} {:>10.3} {} {:>9.1} {}\n",
+            t.name,
+            t.kernel,
+            t.median_ms,
+            t.min_ms,
+            t.max_ms,
+            cell(t.wall_median_ms.or((t.timing == TimingMethod::WallClock).then_some(t.median_ms)), 10, 3),
+            t.gflop_per_s,
+            cell(t.gb_per_s, 9, 1),
+        ));
+    }
+    s.push_str(&format!("# {:.1} image-steps per second\n", r.image_steps_per_s));
+    if let Some(p) = r.probe_seconds {
+        s.push_str(&format!("# whole probe: {p:.2} s\n"));
+    }
+    s
+}
+
+/// An adapter that failed, as a table section.
+pub fn failure_table(f: &Failure) -> String {
+    format!("# adapter: {}\n# failed: {}\n", f.adapter.describe(), one_line(&f.error))
+}
+
+/// `text` on one line.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The header of [`csv`].
+pub const CSV_HEADER: &str = "adapter,backend,device_type,vendor_id,vendor_name,device_id,driver,driver_info,images,rows,buffer_bytes,peak_rss_bytes,image_steps_per_s,op,kernel,timing,median_ms,min_ms,max_ms,wall_median_ms,gflop,gflop_per_s,gb_per_s,error";
+
+fn identity_fields(a: &AdapterIdentity) -> String {
+    [
+        csv_field(&a.name),
+        csv_field(&a.backend),
+        csv_field(&a.device_type),
+        format!("{:#06x}", a.vendor_id),
+        csv_field(&a.vendor_name),
+        format!("{:#06x}", a.device_id),
+        csv_field(&a.driver),
+        csv_field(&a.driver_info),
+    ]
+    .join(",")
+}
+
+/// Every run as CSV: one row per kernel and one for the step, each with its run's adapter,
+/// workload size and memory, empty fields where a value was not measured; then one row per
+/// failed adapter, with only its identity and the error.
+pub fn csv(f: &BenchFile) -> String {
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    let mut s = format!("{CSV_HEADER}\n");
+    for r in &f.runs {
+        let run = [
+            identity_fields(&r.adapter),
+            r.workload.images.to_string(),
+            r.workload.rows.to_string(),
+            opt(r.buffer_bytes.map(|b| b.to_string())),
+            opt(r.peak_rss_bytes.map(|b| b.to_string())),
+            r.image_steps_per_s.to_string(),
+        ]
+        .join(",");
+        for t in r.kernels.iter().chain([&r.step]) {
+            s.push_str(&format!(
+                "{run},{},{},{},{},{},{},{},{},{},{},\n",
+                csv_field(&t.name),
+                csv_field(&t.kernel),
+                t.timing.name(),
+                t.median_ms,
+                t.min_ms,
+                t.max_ms,
+                opt(t.wall_median_ms.map(|v| v.to_string())),
+                t.gflop,
+                t.gflop_per_s,
+                opt(t.gb_per_s.map(|v| v.to_string())),
+            ));
+        }
+    }
+    for failure in &f.failures {
+        s.push_str(&format!("{}{},{}\n", identity_fields(&failure.adapter), ",".repeat(15), csv_field(&one_line(&failure.error))));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(name: &str) -> AdapterIdentity {
+        AdapterIdentity {
+            name: name.into(),
+            backend: "Gl".into(),
+            device_type: "Cpu".into(),
+            vendor_id: 0x10005,
+            vendor_name: "Mesa".into(),
+            device_id: 0,
+            driver: "llvmpipe".into(),
+            driver_info: "4.5, Mesa".into(),
+        }
+    }
+
+    #[test]
+    fn failures_are_listed_in_json_csv_and_table() {
+        let f = BenchFile::new(Vec::new(), vec![Failure { adapter: identity("llvmpipe"), error: "cannot open\na device".into() }]);
+        let csv = csv(&f);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 2, "{csv}");
+        assert_eq!(lines[1], format!("llvmpipe,Gl,Cpu,0x10005,Mesa,0x0000,llvmpipe,\"4.5, Mesa\"{},cannot open a device", ",".repeat(15)));
+        assert_eq!(CSV_HEADER.split(',').count(), 8 + 15 + 1);
+        let back: BenchFile = serde_json::from_str(&f.to_json()).unwrap();
+        assert_eq!(back, f);
+        assert_eq!(
+            failure_table(&f.failures[0]),
+            "# adapter: llvmpipe: Gl, Cpu, vendor 0x10005 Mesa, device 0x0000, driver llvmpipe, 4.5, Mesa\n# failed: cannot open a device\n"
+        );
+    }
+}
