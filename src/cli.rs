@@ -213,7 +213,7 @@ pub fn run(args: Args) -> Result<()> {
             Ok(())
         }
         Command::Info => info(),
-        Command::Bench(a) => crate::cli_bench::run(a),
+        Command::Bench(a) => crate::cli_bench::run(a, args.quiet),
         Command::Import(a) => crate::cli_import::import(a),
         Command::Generate(a) => cli_pictures::generate(a),
     }
@@ -359,15 +359,7 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
         },
         max_batch: args.max_batch,
     };
-    // A progress bar on stderr, only when it is a terminal and not --quiet.
-    let bar = if quiet || !std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::hidden()
-    } else {
-        indicatif::ProgressBar::new(0).with_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} image-steps, {per_sec}, {eta} left")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        )
-    };
+    let bar = progress_bar(quiet, "image-steps");
     let mut report_progress = |done: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(done);
@@ -445,6 +437,16 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A progress bar on stderr counting `unit`, hidden unless stderr is a terminal and not --quiet.
+pub(crate) fn progress_bar(quiet: bool, unit: &str) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {unit}, {{per_sec}}, {{eta}} left");
+    indicatif::ProgressBar::new(0)
+        .with_style(indicatif::ProgressStyle::with_template(&template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()))
 }
 
 /// The planted world to grade against: `--planted`, else the bundled one when both models are bundled.

@@ -52,7 +52,7 @@ pub struct BenchArgs {
     pub csv: Option<PathBuf>,
 }
 
-pub fn run(args: BenchArgs) -> Result<()> {
+pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     for out in [&args.json, &args.csv].into_iter().flatten() {
         check_folder(out)?;
     }
@@ -70,7 +70,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
     } else {
         let features = if args.wall_clock { wgpu::Features::empty() } else { TIMESTAMP_FEATURES };
         let mut backend = args.device.open_with(features)?;
-        let run = bench::bench(backend.as_mut(), &generator, &classifier, settings)?;
+        let bar = crate::cli::progress_bar(quiet, "timed runs");
+        let mut report = |done: u64, total: u64| {
+            bar.set_length(total);
+            bar.set_position(done);
+        };
+        let progress: Option<gan_bias::probe::Progress<'_>> = if bar.is_hidden() { None } else { Some(&mut report) };
+        let run = bench::bench_with(backend.as_mut(), &generator, &classifier, settings, progress)?;
+        bar.finish_and_clear();
         print!("{}", bench::table(&run));
         BenchFile::new(vec![run], Vec::new())
     };

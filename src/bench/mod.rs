@@ -225,11 +225,17 @@ fn timing_detail(timer: Option<DeviceTimer>) -> String {
 /// Times each kernel of one probe step, and the step, for `settings.images` images per
 /// direction, with the backend's device timer where it has one. Resets the process's peak
 /// resident memory first where the system allows, so the run reports its own peak.
-pub fn bench(
+pub fn bench(backend: &mut dyn Backend, generator: &Network, classifier: &Network, settings: BenchSettings) -> Result<BenchRun, ProbeError> {
+    bench_with(backend, generator, classifier, settings, None)
+}
+
+/// [`bench`], calling `progress(done, total)` after every timed or warm-up run.
+pub fn bench_with(
     backend: &mut dyn Backend,
     generator: &Network,
     classifier: &Network,
     settings: BenchSettings,
+    mut progress: Option<crate::probe::Progress<'_>>,
 ) -> Result<BenchRun, ProbeError> {
     crate::host::reset_peak_rss();
     let BenchSettings { images, warmup, repeats } = settings;
@@ -261,11 +267,21 @@ pub fn bench(
         backend.wait()?;
         Ok(Sample { wall: start.elapsed().as_secs_f64(), device: None })
     };
-    let time = |backend: &mut dyn Backend, phase: Phase, op: Option<usize>| -> Result<Vec<Sample>, ProbeError> {
-        for _ in 0..warmup {
-            once(backend, phase, op)?;
+    let total = ((program.ops(Phase::Step).len() + program.ops(Phase::Finish).len() + 1) * (warmup + repeats)) as u64;
+    let mut done = 0u64;
+    let mut time = |backend: &mut dyn Backend, phase: Phase, op: Option<usize>| -> Result<Vec<Sample>, ProbeError> {
+        let mut samples = Vec::with_capacity(repeats);
+        for i in 0..warmup + repeats {
+            let sample = once(backend, phase, op)?;
+            if i >= warmup {
+                samples.push(sample);
+            }
+            done += 1;
+            if let Some(report) = progress.as_mut() {
+                report(done, total);
+            }
         }
-        (0..repeats).map(|_| once(backend, phase, op)).collect()
+        Ok(samples)
     };
     let mut kernels = Vec::new();
     let mut step_cost = (0.0, 0.0);

@@ -107,14 +107,15 @@ def render(z):
     brow = hair * 0.6
 
     cx, cy = _p(32 + dx), _p(31 + dy)
-    rx = _p(12.5 + 2.5 * a["Chubby"] + 1.0 * male - 1.2 * a["OvalFace"])
+    rx = _p(13.0 + 2.5 * a["Chubby"] - 1.2 * a["OvalFace"])
     ry = _p(15.0 + 1.8 * a["OvalFace"])
     img = np.broadcast_to(bg[:, None, None, :], (n, SIZE, SIZE, 3)).copy()
 
     # long hair behind the head, shoulders, neck
     img = over(img, _p(long_hair) * ellipse(cx, cy + 7, rx + 5, ry + 11) * (_Y < cy + 20), hair)
     img = over(img, ellipse(_p(32.0), _p(70.0), _p(27.0), _p(16.0)), shirt)
-    img = over(img, band(cx - 5, cx + 5, cy + 8, _p(60.0)), skin * 0.9)
+    neck = _p(4.2 + 2.0 * male)
+    img = over(img, band(cx - neck, cx + neck, cy + 8, _p(60.0)), skin * 0.9)
     collar = ellipse(cx, _p(56.0), _p(8.0), _p(4.0)) * (_Y > 55)
     img = over(img, collar, skin * 0.9)
     # necktie: a knot and a blade

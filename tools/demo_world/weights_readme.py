@@ -22,16 +22,18 @@ truth (`gan-bias probe` prints the planted correlations beside the measured ones
 ## The world
 
 `tools/demo_world/` renders 64x64 faces from a latent code z ~ N(0, I_64) (`world.py`,
-`render.py`): four factors (sex, age, expression, style) in z[0:4], one private noise per
-attribute in z[4:44], nuisances (colours, position, hair length) in z[44:64]. Each
-attribute's score is a mix of the factors and its own noise; its label is the score above a
-threshold (chosen prevalence) and its drawn intensity a sigmoid of the same score, so
+`render.py`): three factors (sex, age, expression) in z[0:3], one private noise per
+attribute in z[3:43], nuisances (colours, position, hair length) in z[43:64]. Each
+attribute's score is a mix of at most one factor and its own noise; its label is the score
+above a threshold (chosen prevalence) and its drawn intensity a sigmoid of the same score, so
 beards thicken, lipstick reddens and smiles widen continuously. The loadings mimic CelebA's
-known biases: Male goes with beard, mustache, goatee, sideburns, stubble, baldness and
-necktie, and against lipstick, makeup, earrings and necklace; age against Young and with
-gray hair and a receding hairline; expression with smiling, an open mouth, high cheekbones
-and rosy cheeks; some attributes load on no factor. {not_drawn} are labels with no visual
-cue and no factor: the classifier can learn nothing from them (AUC near 0.5), which is
+known biases: Male goes with beard, mustache, goatee, sideburns, stubble, baldness, bushy
+eyebrows and necktie, and against lipstick, makeup, earrings, necklace, bangs, wavy and blond
+hair and arched eyebrows; age against Young and with gray hair, a receding hairline, eye
+bags, a double chin and chubbiness; expression with smiling, an open mouth, high
+cheekbones, rosy cheeks and narrow eyes. Eyeglasses, hats, blur, pale skin, big lips, a big
+nose, an oval face and black or brown hair load on no factor. {not_drawn} are labels with no
+visual cue and no factor: the classifier can learn nothing from them (AUC near 0.5), which is
 itself a check.
 
 ## How they were trained
