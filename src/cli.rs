@@ -430,10 +430,11 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
         Some((path, world)) => {
             let corr = stats::correlation(&outcome.cov, names.len());
             let row: Vec<f64> = corr[target * names.len()..(target + 1) * names.len()].iter().map(|&c| c as f64).collect();
-            let recovery = world.recovery(target, &row);
+            let top10: Vec<usize> = stats::top_covarying(&outcome.cov, names, target, gan_bias::planted::MEASURED_TOP).iter().map(|t| t.index).collect();
+            let recovery = world.recovery(target, &row, &top10);
             let planted_row = &world.planted_correlation[target];
             print!("{}", report::planted_table(&header, &top, &row, planted_row));
-            println!("{}", report::recovery_line(&path.display().to_string(), &names[target], &recovery, world.carries_factor(target)));
+            println!("{}", report::recovery_line(path, &names[target], &recovery, world.carries_factor(target)));
         }
     }
     Ok(())
@@ -450,18 +451,19 @@ pub(crate) fn progress_bar(quiet: bool, unit: &str) -> indicatif::ProgressBar {
 }
 
 /// The planted world to grade against: `--planted`, else the bundled one when both models are bundled.
-fn planted_world(args: &ProbeArgs, names: &[String]) -> Result<Option<(PathBuf, PlantedWorld)>> {
-    let path = match &args.planted {
-        Some(p) => p.clone(),
+/// Returns the world and how to name it in the report.
+fn planted_world(args: &ProbeArgs, names: &[String]) -> Result<Option<(String, PlantedWorld)>> {
+    let (path, shown) = match &args.planted {
+        Some(p) => (p.clone(), p.display().to_string()),
         None if args.generator_args.generator.is_none() && args.classifier_args.classifier.is_none() => match bundled(BUNDLED_WORLD) {
-            Some(p) => p,
+            Some(p) => (p, format!("weights/{BUNDLED_WORLD} (bundled)")),
             None => return Ok(None),
         },
         None => return Ok(None),
     };
     let world = PlantedWorld::load(&path)?;
     world.check_features(names, &path)?;
-    Ok(Some((path, world)))
+    Ok(Some((shown, world)))
 }
 
 /// Fails unless the folder `out` would be written in exists.

@@ -45,13 +45,16 @@ pub struct Recovery {
     /// those of them whose measured sign differs.
     pub sign_checked: usize,
     pub sign_wrong: Vec<String>,
-    /// The planted top 5 by magnitude, and those of them missing from the measured top 10.
+    /// The planted top 5 by magnitude (only entries of at least [`TOP_FLOOR`]: a factor with
+    /// fewer partners leaves sampling noise in its top 5), and those missing from the probe's
+    /// top 10 (by covariance, as it reports them).
     pub planted_top: Vec<String>,
     pub missing_from_top: Vec<String>,
 }
 
 pub const SIGN_THRESHOLD: f64 = 0.2;
 pub const PLANTED_TOP: usize = 5;
+pub const TOP_FLOOR: f64 = 0.1;
 pub const MEASURED_TOP: usize = 10;
 
 impl PlantedWorld {
@@ -86,8 +89,9 @@ impl PlantedWorld {
     }
 
     /// Grades the measured correlation row of `target` (`row[i]` = measured correlation of
-    /// feature `i` with the target) against the planted row.
-    pub fn recovery(&self, target: usize, row: &[f64]) -> Recovery {
+    /// feature `i` with the target) against the planted row; `measured_top` is the probe's
+    /// reported top list (largest covariance with the target first).
+    pub fn recovery(&self, target: usize, row: &[f64], measured_top: &[usize]) -> Recovery {
         let n = self.features.len();
         let others: Vec<usize> = (0..n).filter(|&i| i != target).collect();
         let planted = &self.planted_correlation[target];
@@ -100,8 +104,9 @@ impl PlantedWorld {
             o.sort_by(|&a, &b| v(b).abs().total_cmp(&v(a).abs()));
             o
         };
-        let planted_top: Vec<usize> = by_magnitude(&|i| planted[i]).into_iter().take(PLANTED_TOP).collect();
-        let measured_top: Vec<usize> = by_magnitude(&|i| row[i]).into_iter().take(MEASURED_TOP).collect();
+        let planted_top: Vec<usize> =
+            by_magnitude(&|i| planted[i]).into_iter().take(PLANTED_TOP).filter(|&i| planted[i].abs() >= TOP_FLOOR).collect();
+        let measured_top = &measured_top[..measured_top.len().min(MEASURED_TOP)];
         Recovery {
             pearson: pearson(&xs, &ys),
             sign_checked: strong.len(),
@@ -162,10 +167,12 @@ mod tests {
     fn grades_signs_and_tops() {
         let w = world();
         assert!(w.carries_factor(0) && w.carries_factor(1) && !w.carries_factor(2));
-        let good = w.recovery(0, &[1.0, -0.9, 0.3, 0.05]);
+        let good = w.recovery(0, &[1.0, -0.9, 0.3, 0.05], &[1, 2, 3]);
         assert_eq!((good.sign_checked, good.sign_wrong.len()), (1, 0));
         assert!(good.pearson > 0.9, "{good:?}");
-        let bad = w.recovery(0, &[1.0, 0.4, -0.3, 0.0]);
+        let bad = w.recovery(0, &[1.0, 0.4, -0.3, 0.0], &[2]);
+        assert_eq!(bad.missing_from_top, vec!["b".to_string()]);
+        assert!(good.missing_from_top.is_empty());
         assert_eq!(bad.sign_wrong, vec!["b".to_string()]);
         assert!(bad.pearson < 0.0);
     }

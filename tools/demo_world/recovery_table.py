@@ -25,7 +25,7 @@ def main():
         world = json.load(f)
     loaded = [n for n in world["features"] if any(n in fa["loadings"] for fa in world["factors"])]
     print(f"`gan-bias probe --feature F --images {args.images} --steps {args.steps}` on the bundled weights:\n")
-    print("| target | factors | Pearson | signs right (|planted| >= 0.2) | planted top 5 in measured top 10 |")
+    print("| target | factors | Pearson | signs right (|planted| >= 0.2) | planted top 5 in the top 10 |")
     print("|---|---|---|---|---|")
     ok = 0
     for name in loaded:

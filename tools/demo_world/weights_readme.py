@@ -66,6 +66,12 @@ Total training time: about {total:.0f} minutes on the 2-core development machine
 | file | sha256 |
 |---|---|
 {shas}
+
+## Recovery of the planted correlations
+
+How a probe on these weights grades against the planted truth, per target feature:
+see the main README ("The bundled demo world"), made by
+`python3 tools/demo_world/recovery_table.py --images 64 --steps 10` (run it after training).
 """
 
 
