@@ -430,7 +430,8 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
         Some((path, world)) => {
             let corr = stats::correlation(&outcome.cov, names.len());
             let row: Vec<f64> = corr[target * names.len()..(target + 1) * names.len()].iter().map(|&c| c as f64).collect();
-            let top10: Vec<usize> = stats::top_covarying(&outcome.cov, names, target, gan_bias::planted::MEASURED_TOP).iter().map(|t| t.index).collect();
+            let top10: Vec<usize> =
+                stats::top_covarying(&outcome.cov, names, target, gan_bias::planted::MEASURED_TOP).iter().map(|t| t.index).collect();
             let recovery = world.recovery(target, &row, &top10);
             let planted_row = &world.planted_correlation[target];
             print!("{}", report::planted_table(&header, &top, &row, planted_row));

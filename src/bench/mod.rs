@@ -225,7 +225,12 @@ fn timing_detail(timer: Option<DeviceTimer>) -> String {
 /// Times each kernel of one probe step, and the step, for `settings.images` images per
 /// direction, with the backend's device timer where it has one. Resets the process's peak
 /// resident memory first where the system allows, so the run reports its own peak.
-pub fn bench(backend: &mut dyn Backend, generator: &Network, classifier: &Network, settings: BenchSettings) -> Result<BenchRun, ProbeError> {
+pub fn bench(
+    backend: &mut dyn Backend,
+    generator: &Network,
+    classifier: &Network,
+    settings: BenchSettings,
+) -> Result<BenchRun, ProbeError> {
     bench_with(backend, generator, classifier, settings, None)
 }
 
