@@ -1,5 +1,6 @@
 // conv_transpose2d.wgsl: direct 2-D transposed convolution (the adjoint of conv2d.wgsl),
-// gathered per output element so no two invocations write the same place.
+// gathered per output element so no two invocations write the same place, each looping only
+// over the kernel taps of its output phase.
 // Runs nn.ConvTranspose2d forward, and the input-gradient of nn.Conv2d (whose weight,
 // (cout, cin, k, k), is then read as (n_in, n_out, k, k) with the roles swapped).
 //
@@ -27,23 +28,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let oy = pos.z;
     let ox = pos.w;
     let kk = p.k * p.k;
+    // Output row oy meets kernel rows ky = ry, ry + s, ... (its phase ry = (oy + p) mod s), from
+    // input rows iy = (oy + p - ky) / s = qy, qy - 1, ...; no other tap reaches it.
+    let ry = (oy + p.pad) % p.stride;
+    let rx = (ox + p.pad) % p.stride;
+    let qy = i32((oy + p.pad) / p.stride);
+    let qx = i32((ox + p.pad) / p.stride);
     var sum = 0.0;
     for (var i = 0u; i < p.cin; i++) {
         let x_base = (b * p.cin + i) * p.hin * p.win;
         let w_base = (i * p.cout + o) * kk;
-        for (var ky = 0u; ky < p.k; ky++) {
-            let ty = i32(oy + p.pad) - i32(ky);
-            if ty < 0 || ty % i32(p.stride) != 0 || ty / i32(p.stride) >= i32(p.hin) {
-                continue;
-            }
-            let iy = u32(ty) / p.stride;
-            for (var kx = 0u; kx < p.k; kx++) {
-                let tx = i32(ox + p.pad) - i32(kx);
-                if tx < 0 || tx % i32(p.stride) != 0 || tx / i32(p.stride) >= i32(p.win) {
-                    continue;
+        var iy = qy;
+        for (var ky = ry; ky < p.k; ky += p.stride) {
+            if iy >= 0 && iy < i32(p.hin) {
+                var ix = qx;
+                for (var kx = rx; kx < p.k; kx += p.stride) {
+                    if ix >= 0 && ix < i32(p.win) {
+                        sum += w[w_base + ky * p.k + kx] * x[x_base + u32(iy) * p.win + u32(ix)];
+                    }
+                    ix -= 1;
                 }
-                sum += w[w_base + ky * p.k + kx] * x[x_base + iy * p.win + u32(tx) / p.stride];
             }
+            iy -= 1;
         }
     }
     if p.has_bias == 1u {
