@@ -71,11 +71,7 @@ impl PlantedWorld {
     /// Checks that the world describes exactly the classifier's features, in order.
     pub fn check_features(&self, names: &[String], path: &Path) -> Result<(), PlantedError> {
         if self.features != names {
-            return Err(PlantedError::Features {
-                path: path.display().to_string(),
-                theirs: summary(&self.features),
-                ours: summary(names),
-            });
+            return Err(PlantedError::Features { path: path.display().to_string(), theirs: summary(&self.features), ours: summary(names) });
         }
         Ok(())
     }

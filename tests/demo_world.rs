@@ -41,7 +41,12 @@ fn world() -> World {
             }
         }
     }
-    let planted = v["planted_correlation"].as_array().unwrap().iter().map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()).collect();
+    let planted = v["planted_correlation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect())
+        .collect();
     World { features, loaded, planted }
 }
 
@@ -84,11 +89,17 @@ fn bundled_weights_recover_every_planted_factor() {
         let planted = &w.planted[target];
         let others: Vec<usize> = (0..f).filter(|&i| i != target).collect();
         let r = pearson(&others.iter().map(|&i| row[i]).collect::<Vec<_>>(), &others.iter().map(|&i| planted[i]).collect::<Vec<_>>());
-        let wrong_sign: Vec<&str> =
-            others.iter().filter(|&&i| planted[i].abs() >= 0.2 && row[i].signum() != planted[i].signum()).map(|&i| w.features[i].as_str()).collect();
+        let wrong_sign: Vec<&str> = others
+            .iter()
+            .filter(|&&i| planted[i].abs() >= 0.2 && row[i].signum() != planted[i].signum())
+            .map(|&i| w.features[i].as_str())
+            .collect();
         let measured_top = top_by_magnitude(&row, target, 10);
-        let missing: Vec<&str> =
-            top_by_magnitude(planted, target, 5).into_iter().filter(|i| !measured_top.contains(i)).map(|i| w.features[i].as_str()).collect();
+        let missing: Vec<&str> = top_by_magnitude(planted, target, 5)
+            .into_iter()
+            .filter(|i| !measured_top.contains(i))
+            .map(|i| w.features[i].as_str())
+            .collect();
         eprintln!("{name:>18}: pearson {r:.3}, wrong signs {wrong_sign:?}, planted top-5 missing from measured top-10 {missing:?}");
         if r < 0.8 || !wrong_sign.is_empty() || !missing.is_empty() {
             failures.push(format!("{name}: pearson {r:.3}, wrong signs {wrong_sign:?}, missing {missing:?}"));
