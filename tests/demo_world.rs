@@ -7,6 +7,7 @@
 //!   * has Pearson correlation >= 0.8 with the planted row over the other 39 features,
 //!   * agrees in sign wherever the planted correlation is at least 0.2 in magnitude,
 //!   * holds the planted top 5 (by magnitude) among its own top 10.
+//!
 //! The grading below is computed here, not by the crate's `planted` module.
 
 mod common;
