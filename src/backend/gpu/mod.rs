@@ -10,7 +10,8 @@ use std::sync::Arc;
 pub use context::{BackendChoice, GpuContext};
 
 use super::{Backend, BackendError, BufId, MemoryLimits, PHASES, Phase, Program, StepParams};
-use crate::ops::Bind;
+use crate::ops::tiling::{self, Tile, WorkgroupLimits};
+use crate::ops::{Bind, Work};
 
 /// Why the GPU could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +26,12 @@ pub enum GpuError {
     Validation(String),
     #[error("reading a buffer back failed: {0}")]
     Map(String),
+    #[error(
+        "{kernel}: no tile fits this adapter's workgroups ({} bytes of workgroup memory, {} invocations)",
+        limits.storage_bytes,
+        limits.invocations.min(limits.size_x)
+    )]
+    NoTile { kernel: &'static str, limits: WorkgroupLimits },
 }
 
 /// A recorded dispatch: pipeline, bind group and workgroup counts.
@@ -41,14 +48,17 @@ pub struct GpuBackend {
     phases: HashMap<Phase, Vec<Prepared>>,
     step: wgpu::Buffer,
     placeholder: wgpu::Buffer,
+    /// Run every tiled kernel with this tile instead of the one [`tiling::choose`] picks (for
+    /// tests and tile comparisons); it must fit the adapter all the same.
+    pub force_tile: Option<Tile>,
 }
 
-/// Workgroup width of every kernel (`@workgroup_size(64)`).
+/// Workgroup width of every kernel run as [`Work::Items`] (`@workgroup_size(64)`).
 const WORKGROUP: u64 = 64;
 
-/// Workgroup counts for `threads` invocations, spilling into y past the per-dimension limit.
-fn groups_for(threads: u64, max_per_dim: u32) -> (u32, u32) {
-    let groups = threads.div_ceil(WORKGROUP).max(1);
+/// Workgroup counts for `groups` workgroups, spilling into y past the per-dimension limit.
+fn groups_for(groups: u64, max_per_dim: u32) -> (u32, u32) {
+    let groups = groups.max(1);
     let x = groups.min(max_per_dim as u64);
     (x as u32, groups.div_ceil(x) as u32)
 }
@@ -60,7 +70,7 @@ impl GpuBackend {
         };
         let step = uniform("step params", 16, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST);
         let placeholder = uniform("unused input", 16, wgpu::BufferUsages::STORAGE);
-        GpuBackend { ctx, buffers: Vec::new(), labels: Vec::new(), phases: HashMap::new(), step, placeholder }
+        GpuBackend { ctx, buffers: Vec::new(), labels: Vec::new(), phases: HashMap::new(), step, placeholder, force_tile: None }
     }
 
     /// Opens the adapter that `choice` and `filter` pick.
@@ -69,9 +79,29 @@ impl GpuBackend {
         Ok(GpuBackend::new(GpuContext::new(adapter)?))
     }
 
-    fn prepare(&self, program: &Program, dispatch: crate::ops::Dispatch) -> Prepared {
+    fn prepare(&self, program: &Program, dispatch: crate::ops::Dispatch) -> Result<Prepared, GpuError> {
         let device = &self.ctx.device;
-        let pipeline = self.ctx.pipeline(dispatch.shader, dispatch.entry, &dispatch.binds);
+        let (groups, constants) = match dispatch.work {
+            Work::Items(n) => (n.div_ceil(WORKGROUP), Vec::new()),
+            Work::Tiled(gemm) => {
+                let limits = WorkgroupLimits::from(&self.ctx.limits);
+                let tile = match self.force_tile {
+                    Some(t) => Some(t).filter(|t| t.fits(&limits)),
+                    None => tiling::choose(&gemm, &limits),
+                };
+                let tile = tile.ok_or(GpuError::NoTile { kernel: dispatch.shader.name, limits })?;
+                log::debug!(
+                    "{}: {gemm:?} in {}x{}x{} tiles, {} workgroups",
+                    program_label(program, &dispatch),
+                    tile.tm,
+                    tile.tn,
+                    tile.tk,
+                    tile.workgroups(&gemm)
+                );
+                (tile.workgroups(&gemm), tile.constants())
+            }
+        };
+        let pipeline = self.ctx.pipeline(dispatch.shader, dispatch.entry, &dispatch.binds, &constants);
         // Parameter uniforms live as long as the bind group that holds them.
         let uniforms: Vec<Option<wgpu::Buffer>> = dispatch
             .binds
@@ -110,7 +140,7 @@ impl GpuBackend {
             layout: &pipeline.layout,
             entries: &entries,
         });
-        Prepared { pipeline, bind_group, groups: groups_for(dispatch.threads, self.ctx.limits.max_compute_workgroups_per_dimension) }
+        Ok(Prepared { pipeline, bind_group, groups: groups_for(groups, self.ctx.limits.max_compute_workgroups_per_dimension) })
     }
 }
 
@@ -178,7 +208,7 @@ impl Backend for GpuBackend {
             self.buffers.push((buffer, bytes));
         }
         for phase in PHASES {
-            let prepared = program.ops(phase).iter().map(|op| self.prepare(program, op.kernel().dispatch())).collect();
+            let prepared = program.ops(phase).iter().map(|op| self.prepare(program, op.kernel().dispatch())).collect::<Result<_, _>>()?;
             self.phases.insert(phase, prepared);
         }
         self.ctx.check_errors()?;
