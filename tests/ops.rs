@@ -322,6 +322,75 @@ fn conv_large_dispatch_spills_into_y() {
     report("conv2d (72k workgroups)", w);
 }
 
+/// The tiles' edges: every tile the kernels are built for, forced in turn, on shapes whose M
+/// (pixels), N (output channels) and K (taps) are multiples of no tile, with one input channel,
+/// 1 x 1 kernels, strides 1 and 3 (a transposed kernel smaller than its stride leaves phases
+/// no tap reaches), and enough of each to need several tiles and K slices.
+fn tile_edges(kind: Kind) -> Worst {
+    let mut rng = Rng::new(if kind == Kind::Conv { 11 } else { 12 });
+    let mut batch = ConvBatch::new();
+    // (n, cin, hin, win, cout, k, stride, pad)
+    let shapes = [
+        (2, 19, 13, 11, 70, 3, 1, 1), // M, N, K over one tile and multiples of none
+        (3, 1, 9, 10, 5, 3, 2, 1),    // one input channel
+        (2, 17, 5, 7, 33, 1, 1, 0),   // 1 x 1 kernel: K = cin
+        (2, 6, 11, 10, 9, 4, 3, 1),   // stride 3
+        (2, 5, 7, 8, 7, 2, 3, 0),     // stride 3, k < stride
+        (2, 40, 9, 9, 130, 3, 1, 1),  // several tiles each way, K = 360
+        (1, 3, 64, 64, 4, 4, 2, 1),   // many pixels, few channels
+    ];
+    for (j, &(n, cin, hin, win, cout, k, stride, pad)) in shapes.iter().enumerate() {
+        let hout = out_size(kind, hin, k, stride, pad, 0).unwrap();
+        let wout = out_size(kind, win, k, stride, pad, 0).unwrap();
+        let d = ConvDims { n, cin, hin, win, cout, hout, wout, k, stride, pad };
+        batch.add(&mut rng, kind, d, true, EPILOGUES[2 + j % 2]);
+        batch.add(&mut rng, kind, d, false, EPILOGUES[5 + j % 3]);
+    }
+    let mut worst = Worst::default();
+    for tile in TILES {
+        worst = worst.max(batch.compare_tiled(Some(tile)));
+    }
+    worst.max(batch.compare())
+}
+
+#[test]
+fn conv2d_tile_edges_gpu_match_cpu() {
+    report("conv2d tile edges", tile_edges(Kind::Conv));
+}
+
+#[test]
+fn conv_transpose2d_tile_edges_gpu_match_cpu() {
+    report("conv_transpose2d tile edges", tile_edges(Kind::Transpose));
+}
+
+/// Which tile the backend picks for the shapes of the DCGAN layers, and the error when no tile
+/// fits an adapter.
+#[test]
+fn tiles_follow_the_shape_and_the_adapter() {
+    use gan_bias::ops::tiling::{WorkgroupLimits, choose};
+    let adapter = with_gpu(|g| WorkgroupLimits::from(&g.ctx.limits));
+    for t in TILES {
+        assert!(t.fits(&adapter), "{t:?} does not fit {adapter:?}");
+    }
+    // A generator's last layer: 3 output channels.
+    let rgb = GemmShape { phases: 4, m: 8 * 32 * 32, n: 3 };
+    assert!(choose(&rgb, &adapter).unwrap().tn <= 4);
+    // A forced tile the adapter cannot run is refused when the program loads.
+    let mut rng = Rng::new(13);
+    let mut batch = ConvBatch::new();
+    let d = ConvDims { n: 1, cin: 2, hin: 4, win: 4, cout: 2, hout: 4, wout: 4, k: 1, stride: 1, pad: 0 };
+    batch.add(&mut rng, Kind::Conv, d, false, EPILOGUES[0]);
+    let huge = Tile { tm: 4096, tn: 4096, tk: 64 };
+    let err = with_gpu(|g| {
+        g.force_tile = Some(huge);
+        let r = g.load(&batch.p);
+        g.force_tile = None;
+        r.err()
+    });
+    let msg = err.map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.contains("conv2d") && msg.contains("no tile fits"), "{msg:?}");
+}
+
 /// <conv2d(x), y> == <x, conv_transpose2d(y)> with the same weights, on the CPU (reference
 /// loops and fast path) and the GPU;
 /// both ways round (a Conv2d stage and its gradient, a ConvTranspose2d stage and its gradient),
