@@ -26,8 +26,10 @@
 // slice of A (TK x TM) and of B (TK x TN) is staged in workgroup memory by all invocations,
 // then each invocation multiplies out its RM x RN register block (pixels x channels). TM, TN
 // and TK are pipeline overrides (src/ops/tiling.rs picks them per dispatch); a workgroup has
-// (TM / RM) * (TN / RN) invocations. Every load is bounds-checked, so M, N and K need not be
-// multiples of the tile.
+// (TM / RM) * (TN / RN) invocations. A tile one block wide (TN == RN, for layers with few
+// output channels) shares no pixel between invocations, so there A is not staged: each
+// invocation reads its own pixels' values of A from x. Every load is bounds-checked, so M, N
+// and K need not be multiples of the tile.
 
 struct Params {
     n: u32, cin: u32, hin: u32, win: u32,
@@ -59,7 +61,7 @@ const RN: u32 = 4u;
 // Marks a pixel past M or a tap past K: an input row no offset brings back in range.
 const OUTSIDE: i32 = -1073741824;
 
-var<workgroup> a_tile: array<vec4<f32>, TK * TM / 4u>;   // A[t0 + r, m0 + c] at r * TM + c
+var<workgroup> a_tile: array<vec4<f32>, TK * TM / 4u>;   // A[m0 + c, t0 + r] at r * TM + c (unused when TN == RN)
 var<workgroup> b_tile: array<vec4<f32>, TK * TN / 4u>;   // B[t0 + r, n0 + c] at r * TN + c
 var<workgroup> pixels: array<vec4<i32>, TM>;              // pixel(m0 + c)
 var<workgroup> taps: array<vec4<i32>, TK>;                // tap(t0 + r)
@@ -69,7 +71,34 @@ fn workgroup_index(wid: vec3<u32>, groups: vec3<u32>) -> u32 {
     return wid.x + wid.y * groups.x;
 }
 
-// The whole kernel: workgroup `group` computes tile (tile_m, tile_n) of phase `phase`.
+// pixel(s, m), or for m past M a pixel whose every value of A is 0.
+fn pixel_or_outside(s: Shape, m: u32) -> vec4<i32> {
+    if m < s.m {
+        return pixel(s, m);
+    }
+    return vec4<i32>(0, OUTSIDE, 0, 0);
+}
+
+// A[m, t] of pixel m and tap t: x at (py + ty, px + tx) of the tap's channel, 0 outside.
+fn a_value(px: vec4<i32>, tp: vec4<i32>) -> f32 {
+    let iy = px.y + tp.y;
+    let ix = px.z + tp.z;
+    if u32(iy) < p.hin && u32(ix) < p.win {
+        return x[u32(px.x + tp.x) + u32(iy) * p.win + u32(ix)];
+    }
+    return 0.0;
+}
+
+// Pixel r of block bm, in the tile: blocks of RM neighbours when A is staged (each block's
+// pixels one vec4 of a_tile), else strided by TM / RM.
+fn block_pixel(bm: u32, r: u32) -> u32 {
+    if TN == RN {
+        return r * (TM / RM) + bm;
+    }
+    return bm * RM + r;
+}
+
+// The whole kernel: workgroup `group` computes one tile (pixels m0.., channels n0..) of one phase.
 fn conv_tiled(group: u32, lid: u32) {
     let tiles_m = (max_pixels() + TM - 1u) / TM;
     let tiles_n = (p.cout + TN - 1u) / TN;
@@ -85,23 +114,32 @@ fn conv_tiled(group: u32, lid: u32) {
     }
     let invocations = (TM / RM) * (TN / RN);
     for (var c = lid; c < TM; c += invocations) {
-        if m0 + c < s.m {
-            pixels[c] = pixel(s, m0 + c);
-        } else {
-            pixels[c] = vec4<i32>(0, OUTSIDE, 0, 0);
-        }
+        pixels[c] = pixel_or_outside(s, m0 + c);
     }
-    // This invocation's block: pixels m0 + bm * RM + (0..RM), channels n0 + bn * RN + (0..RN).
+    // This invocation's block: RM pixels (`block_pixel`) by channels n0 + bn * RN + (0..RN).
     let bm = lid % (TM / RM);
     let bn = lid / (TM / RM);
+    // A tile one block wide (TN == RN) shares no pixel between invocations: staging A would
+    // buy nothing, so each invocation reads its pixels' patches from x itself, its pixels
+    // strided so that neighbouring invocations read neighbouring pixels.
+    let direct = TN == RN;
+    var q0 = vec4<i32>(0, OUTSIDE, 0, 0);
+    var q1 = q0;
+    var q2 = q0;
+    var q3 = q0;
+    if direct {
+        q0 = pixel_or_outside(s, m0 + block_pixel(bm, 0u));
+        q1 = pixel_or_outside(s, m0 + block_pixel(bm, 1u));
+        q2 = pixel_or_outside(s, m0 + block_pixel(bm, 2u));
+        q3 = pixel_or_outside(s, m0 + block_pixel(bm, 3u));
+    }
     // acc_r: the RN channels of pixel r of the block.
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
     for (var t0 = 0u; t0 < s.k; t0 += TK) {
-        // The slice's taps. (The previous slice's last reads of `taps` came before the barrier
-        // that ended its staging.)
+        // The slice's taps. (The previous slice's last reads of `taps` came before a barrier.)
         for (var r = lid; r < TK; r += invocations) {
             if t0 + r < s.k {
                 taps[r] = tap(s, t0 + r);
@@ -110,17 +148,10 @@ fn conv_tiled(group: u32, lid: u32) {
             }
         }
         workgroupBarrier();
-        for (var e = lid; e < TK * TM; e += invocations) {
-            let c = e % TM;
-            let px = pixels[c];
-            let tp = taps[e / TM];
-            let iy = px.y + tp.y;
-            let ix = px.z + tp.z;
-            var v = 0.0;
-            if u32(iy) < p.hin && u32(ix) < p.win {
-                v = x[u32(px.x + tp.x) + u32(iy) * p.win + u32(ix)];
+        if !direct {
+            for (var e = lid; e < TK * TM; e += invocations) {
+                a_tile[e / 4u][e % 4u] = a_value(pixels[e % TM], taps[e / TM]);
             }
-            a_tile[e / 4u][e % 4u] = v;
         }
         for (var e = lid; e < TK * TN; e += invocations) {
             let o = n0 + e % TN;
@@ -133,14 +164,24 @@ fn conv_tiled(group: u32, lid: u32) {
         }
         workgroupBarrier();
         for (var r = 0u; r < TK; r++) {
-            let a = a_tile[(r * TM) / 4u + bm];
+            var a: vec4<f32>;
+            if direct {
+                let tp = taps[r];
+                a = vec4<f32>(a_value(q0, tp), a_value(q1, tp), a_value(q2, tp), a_value(q3, tp));
+            } else {
+                a = a_tile[(r * TM) / 4u + bm];
+            }
             let b = b_tile[(r * TN) / 4u + bn];
             acc0 = fma(vec4<f32>(a.x), b, acc0);
             acc1 = fma(vec4<f32>(a.y), b, acc1);
             acc2 = fma(vec4<f32>(a.z), b, acc2);
             acc3 = fma(vec4<f32>(a.w), b, acc3);
         }
-        // The next slice first writes `taps` only, then waits before staging over these tiles.
+        // The next slice first writes `taps`, then waits before staging over these tiles; the
+        // reads of `taps` above must be done before it does.
+        if direct {
+            workgroupBarrier();
+        }
     }
     if s.k == 0u {
         // No tap reaches this phase: make `pixels` visible all the same.
@@ -148,9 +189,9 @@ fn conv_tiled(group: u32, lid: u32) {
     }
     let plane = p.hout * p.wout;
     for (var r = 0u; r < RM; r++) {
-        let c = bm * RM + r;
+        let c = block_pixel(bm, r);
         if m0 + c >= s.m {
-            break;
+            continue;
         }
         let out = u32(pixels[c].w);
         var acc = acc0;

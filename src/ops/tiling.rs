@@ -3,7 +3,8 @@
 //! Both convolution kernels compute, for each output phase, `out[m, o] = sum_t A[m, t] B[t, o]`
 //! over M output pixels, N output channels and K kernel taps. A workgroup computes a `tm` x `tn`
 //! tile of `out`, staging `tk` taps of A and B at a time in workgroup memory; each invocation
-//! keeps a 4 x 4 block of the tile in registers. The shape of the tile is a pipeline
+//! keeps a 4 x 4 block of the tile in registers (a tile 4 channels wide, whose invocations
+//! share no pixel, reads A straight from the input instead). The shape of the tile is a pipeline
 //! specialisation (the shader's `override` constants `TM`, `TN`, `TK`), picked per dispatch
 //! from the GEMM's shape and the adapter's workgroup limits.
 
