@@ -1,8 +1,11 @@
-// conv2d.wgsl: direct 2-D correlation, one invocation per output element.
+// conv2d.wgsl: 2-D correlation as a tiled implicit GEMM (the loop is in conv_common.wgsl).
 // Runs nn.Conv2d forward, and the input-gradient of nn.ConvTranspose2d (whose weight,
 // (cin, cout, k, k), is then read as (n_out, n_in, k, k) with the roles swapped).
 //
 //   y[b, o, oy, ox] = finish( sum_{i, ky, kx} w[o, i, ky, kx] * x[b, i, oy*s + ky - p, ox*s + kx - p] (+ bias[o]) )
+//
+// One phase: M = n * hout * wout pixels, K = cin * k * k taps in the order (i, ky, kx), the
+// order of the CPU twin's sum; B[t, o] = w[o * K + t].
 
 // Params: see conv_common.wgsl.
 
@@ -13,42 +16,43 @@
 @group(0) @binding(4) var<storage, read> aux: array<f32>;        // (n, cout, hout, wout), read when mode == 2
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;    // (n, cout, hout, wout)
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let idx = flat_index(gid, groups);
-    if idx >= p.n * p.cout * p.hout * p.wout {
-        return;
-    }
-    let pos = output_position(idx, p);
-    let b = pos.x;
-    let o = pos.y;
-    let oy = pos.z;
-    let ox = pos.w;
+fn phase_count() -> u32 {
+    return 1u;
+}
+
+fn max_pixels() -> u32 {
+    return p.n * p.hout * p.wout;
+}
+
+fn phase_shape(phase: u32) -> Shape {
     let kk = p.k * p.k;
-    var sum = 0.0;
-    for (var i = 0u; i < p.cin; i++) {
-        let x_base = (b * p.cin + i) * p.hin * p.win;
-        let w_base = (o * p.cin + i) * kk;
-        for (var ky = 0u; ky < p.k; ky++) {
-            let iy = i32(oy * p.stride + ky) - i32(p.pad);
-            if iy < 0 || iy >= i32(p.hin) {
-                continue;
-            }
-            for (var kx = 0u; kx < p.k; kx++) {
-                let ix = i32(ox * p.stride + kx) - i32(p.pad);
-                if ix < 0 || ix >= i32(p.win) {
-                    continue;
-                }
-                sum += w[w_base + ky * p.k + kx] * x[x_base + u32(iy) * p.win + u32(ix)];
-            }
-        }
-    }
-    if p.has_bias == 1u {
-        sum += bias[o];
-    }
-    var a = 0.0;
-    if p.mode == 2u {
-        a = aux[idx];
-    }
-    y[idx] = finish(sum, p.mode, p.act, p.slope, a);
+    return Shape(max_pixels(), p.cin * kk, p.cin * kk, p.hout, p.wout, 0u, 0u, p.k, p.k);
+}
+
+// Pixel m = (b, oy, ox) reads rows oy*s - p + ky and columns ox*s - p + kx.
+fn pixel(s: Shape, m: u32) -> vec4<i32> {
+    let plane = p.hout * p.wout;
+    let b = m / plane;
+    let oy = (m % plane) / p.wout;
+    let ox = m % p.wout;
+    return vec4<i32>(
+        i32(b * p.cin * p.hin * p.win),
+        i32(oy * p.stride) - i32(p.pad),
+        i32(ox * p.stride) - i32(p.pad),
+        i32(b * p.cout * plane + oy * p.wout + ox),
+    );
+}
+
+// Tap t = (i, ky, kx).
+fn tap(s: Shape, t: u32) -> vec4<i32> {
+    let kk = p.k * p.k;
+    let i = t / kk;
+    let r = t % kk;
+    return vec4<i32>(i32(i * p.hin * p.win), i32(r / p.k), i32(r % p.k), i32(t));
+}
+
+@compute @workgroup_size(TM / RM * (TN / RN))
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+    conv_tiled(workgroup_index(wid, groups), lid);
 }

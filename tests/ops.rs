@@ -20,6 +20,7 @@ use gan_bias::ops::covariance::{ColumnMean, CovArgs, Covariance};
 use gan_bias::ops::noise_update::{NoiseUpdate, UpdateRule};
 use gan_bias::ops::record::Record;
 use gan_bias::ops::seed_grad::SeedGrad;
+use gan_bias::ops::tiling::{GemmShape, TILES, Tile};
 use gan_bias::ops::{Op, OpError};
 use gan_bias::probe::{chain, evaluate};
 
@@ -218,12 +219,23 @@ impl ConvBatch {
 
     /// Runs the batch on both backends and compares every output; returns the worst difference.
     fn compare(&self) -> Worst {
+        self.compare_tiled(None)
+    }
+
+    /// [`ConvBatch::compare`] with every convolution run on the GPU in `tile` (`None`: the tile
+    /// the backend picks).
+    fn compare_tiled(&self, tile: Option<Tile>) -> Worst {
         let ids: Vec<BufId> = self.outs.iter().map(|(_, id)| *id).collect();
         let cpu = run_once(&mut CpuBackend::new(), &self.p, &self.init, params(0, 0, 0), &ids);
-        let gpu = with_gpu(|g| run_once(g, &self.p, &self.init, params(0, 0, 0), &ids));
+        let gpu = with_gpu(|g| {
+            g.force_tile = tile;
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_once(g, &self.p, &self.init, params(0, 0, 0), &ids)));
+            g.force_tile = None;
+            out.unwrap_or_else(|e| std::panic::resume_unwind(e))
+        });
         let mut worst = Worst::default();
         for (((label, _), c), g) in self.outs.iter().zip(&cpu).zip(&gpu) {
-            worst = worst.max(gpu_matches_cpu(label, g, c));
+            worst = worst.max(gpu_matches_cpu(&format!("{label} (tile {tile:?})"), g, c));
         }
         worst
     }
@@ -289,21 +301,94 @@ fn conv_transpose2d_gpu_matches_cpu() {
     report("conv_transpose2d", w);
 }
 
-/// More than 65535 workgroups of 64: the dispatch spills into y, the last row partly idle.
+/// More than 65535 workgroups (of the smallest tile): the dispatch spills into y, the last
+/// row partly idle.
 #[test]
 fn conv_large_dispatch_spills_into_y() {
     let mut rng = Rng::new(3);
     let mut batch = ConvBatch::new();
-    // 2 * 65 * 253 * 253 = 8,321,170 outputs: 130,019 workgroups, not a multiple of anything.
-    let d = ConvDims { n: 2, cin: 2, hin: 253, win: 253, cout: 65, hout: 253, wout: 253, k: 1, stride: 1, pad: 0 };
-    assert!(d.out_len() as u64 > 65535 * 64);
+    // 2 * 761 * 761 = 1,158,242 pixels by 3 channels: 72,391 tiles of 16 x 16, not a multiple
+    // of anything.
+    let d = ConvDims { n: 2, cin: 2, hin: 761, win: 761, cout: 3, hout: 761, wout: 761, k: 1, stride: 1, pad: 0 };
+    let tile = TILES[TILES.len() - 1];
+    let groups = tile.workgroups(&GemmShape { phases: 1, m: (d.n * d.hout * d.wout) as u64, n: d.cout as u64 });
+    assert!(groups > 65535, "{groups} workgroups");
     batch.add(&mut rng, Kind::Conv, d, true, Epilogue::Forward(Act::Tanh));
     let limit = with_gpu(|g| g.ctx.limits.max_compute_workgroups_per_dimension) as u64;
-    if limit * 64 >= d.out_len() as u64 {
-        println!("note: this adapter runs {} workgroups in x; the y spill is not exercised", d.out_len().div_ceil(64));
+    if limit >= groups {
+        println!("note: this adapter runs {groups} workgroups in x; the y spill is not exercised");
     }
-    let w = batch.compare();
-    report("conv2d (8.3M outputs)", w);
+    let w = batch.compare_tiled(Some(tile));
+    report("conv2d (72k workgroups)", w);
+}
+
+/// The tiles' edges: every tile the kernels are built for, forced in turn, on shapes whose M
+/// (pixels), N (output channels) and K (taps) are multiples of no tile, with one input channel,
+/// 1 x 1 kernels, strides 1 and 3 (a transposed kernel smaller than its stride leaves phases
+/// no tap reaches), and enough of each to need several tiles and K slices.
+fn tile_edges(kind: Kind) -> Worst {
+    let mut rng = Rng::new(if kind == Kind::Conv { 11 } else { 12 });
+    let mut batch = ConvBatch::new();
+    // (n, cin, hin, win, cout, k, stride, pad)
+    let shapes = [
+        (2, 19, 13, 11, 70, 3, 1, 1), // M, N, K over one tile and multiples of none
+        (3, 1, 9, 10, 5, 3, 2, 1),    // one input channel
+        (2, 17, 5, 7, 33, 1, 1, 0),   // 1 x 1 kernel: K = cin
+        (2, 6, 11, 10, 9, 4, 3, 1),   // stride 3
+        (2, 5, 7, 8, 7, 2, 3, 0),     // stride 3, k < stride
+        (2, 40, 9, 9, 130, 3, 1, 1),  // several tiles each way, K = 360
+        (1, 3, 64, 64, 4, 4, 2, 1),   // many pixels, few channels
+    ];
+    for (j, &(n, cin, hin, win, cout, k, stride, pad)) in shapes.iter().enumerate() {
+        let hout = out_size(kind, hin, k, stride, pad, 0).unwrap();
+        let wout = out_size(kind, win, k, stride, pad, 0).unwrap();
+        let d = ConvDims { n, cin, hin, win, cout, hout, wout, k, stride, pad };
+        batch.add(&mut rng, kind, d, true, EPILOGUES[2 + j % 2]);
+        batch.add(&mut rng, kind, d, false, EPILOGUES[5 + j % 3]);
+    }
+    let mut worst = Worst::default();
+    for tile in TILES {
+        worst = worst.max(batch.compare_tiled(Some(tile)));
+    }
+    worst.max(batch.compare())
+}
+
+#[test]
+fn conv2d_tile_edges_gpu_match_cpu() {
+    report("conv2d tile edges", tile_edges(Kind::Conv));
+}
+
+#[test]
+fn conv_transpose2d_tile_edges_gpu_match_cpu() {
+    report("conv_transpose2d tile edges", tile_edges(Kind::Transpose));
+}
+
+/// Which tile the backend picks for the shapes of the DCGAN layers, and the error when no tile
+/// fits an adapter.
+#[test]
+fn tiles_follow_the_shape_and_the_adapter() {
+    use gan_bias::ops::tiling::{WorkgroupLimits, choose};
+    let adapter = with_gpu(|g| WorkgroupLimits::from(&g.ctx.limits));
+    for t in TILES {
+        assert!(t.fits(&adapter), "{t:?} does not fit {adapter:?}");
+    }
+    // A generator's last layer: 3 output channels.
+    let rgb = GemmShape { phases: 4, m: 8 * 32 * 32, n: 3 };
+    assert!(choose(&rgb, &adapter).unwrap().tn <= 4);
+    // A forced tile the adapter cannot run is refused when the program loads.
+    let mut rng = Rng::new(13);
+    let mut batch = ConvBatch::new();
+    let d = ConvDims { n: 1, cin: 2, hin: 4, win: 4, cout: 2, hout: 4, wout: 4, k: 1, stride: 1, pad: 0 };
+    batch.add(&mut rng, Kind::Conv, d, false, EPILOGUES[0]);
+    let huge = Tile { tm: 4096, tn: 4096, tk: 64 };
+    let err = with_gpu(|g| {
+        g.force_tile = Some(huge);
+        let r = g.load(&batch.p);
+        g.force_tile = None;
+        r.err()
+    });
+    let msg = err.map(|e| e.to_string()).unwrap_or_default();
+    assert!(msg.contains("conv2d") && msg.contains("no tile fits"), "{msg:?}");
 }
 
 /// <conv2d(x), y> == <x, conv_transpose2d(y)> with the same weights, on the CPU (reference

@@ -1,7 +1,8 @@
 //! Static checks of the WGSL kernels, with no adapter: every shader parses and validates with
 //! naga, every file in `shaders/` is part of some shader, every storage binding documents its
-//! shape, and every op's dispatch matches the bindings, entry point and workgroup size of its
-//! shader.
+//! shape, every op's dispatch matches the bindings, entry point and workgroup size of its
+//! shader, and the tiled kernels validate specialised for every tile, within the workgroup
+//! memory the tile claims.
 
 use std::path::Path;
 
@@ -13,7 +14,8 @@ use gan_bias::ops::covariance::{ColumnMean, CovArgs, Covariance};
 use gan_bias::ops::noise_update::{NoiseUpdate, UpdateRule};
 use gan_bias::ops::record::Record;
 use gan_bias::ops::seed_grad::SeedGrad;
-use gan_bias::ops::{Bind, Op, all_shaders};
+use gan_bias::ops::tiling::TILES;
+use gan_bias::ops::{Bind, Op, Work, all_shaders};
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
 fn parse(name: &str, source: &str) -> naga::Module {
@@ -109,8 +111,20 @@ fn sample_ops() -> Vec<Op> {
     ]
 }
 
+/// The module of `source` with its `override` constants set to `constants`, validated.
+fn specialise(name: &str, source: &str, entry: &str, constants: &[(&'static str, u32)]) -> naga::Module {
+    let module = parse(name, source);
+    let info = Validator::new(ValidationFlags::all(), Capabilities::default()).validate(&module).unwrap();
+    let values: naga::back::PipelineConstants = constants.iter().map(|&(k, v)| (k.to_string(), v as f64)).collect();
+    let (module, _) = naga::back::pipeline_constants::process_overrides(&module, &info, Some((naga::ShaderStage::Compute, entry)), &values)
+        .unwrap_or_else(|e| panic!("{name} with {constants:?}: {e}"));
+    module.into_owned()
+}
+
 /// Every op's binds have the kinds, order and sizes its shader declares; its entry point is a
-/// compute shader of workgroup size (64, 1, 1), which the GPU backend's dispatch assumes.
+/// compute shader of workgroup size (64, 1, 1) for per-item work, which the GPU backend's
+/// dispatch assumes, and for tiled work, specialised for every tile, of one invocation per
+/// 4 x 4 block of the tile, with no more workgroup memory than the tile claims.
 #[test]
 fn dispatches_match_their_shaders() {
     let mut used = std::collections::BTreeSet::new();
@@ -121,7 +135,23 @@ fn dispatches_match_their_shaders() {
         let module = parse(d.shader.name, d.shader.source);
         let ep = module.entry_points.iter().find(|e| e.name == d.entry).unwrap_or_else(|| panic!("{name}: no entry point {}", d.entry));
         assert_eq!(ep.stage, naga::ShaderStage::Compute, "{name}: not a compute entry point");
-        assert_eq!(ep.workgroup_size, [64, 1, 1], "{name}: workgroup size");
+        match d.work {
+            Work::Items(_) => assert_eq!(ep.workgroup_size, [64, 1, 1], "{name}: workgroup size"),
+            Work::Tiled(_) => {
+                for tile in TILES {
+                    let m = specialise(&name, d.shader.source, d.entry, &tile.constants());
+                    let ep = &m.entry_points[0];
+                    assert_eq!(ep.workgroup_size, [tile.invocations(), 1, 1], "{name}: workgroup size for {tile:?}");
+                    let shared: u32 = m
+                        .global_variables
+                        .iter()
+                        .filter(|(_, g)| g.space == naga::AddressSpace::WorkGroup)
+                        .map(|(_, g)| m.types[g.ty].inner.size(m.to_ctx()))
+                        .sum();
+                    assert_eq!(shared, tile.storage_bytes(), "{name}: bytes of workgroup memory for {tile:?}");
+                }
+            }
+        }
         let globals: Vec<&naga::GlobalVariable> = module.global_variables.iter().map(|(_, g)| g).filter(|g| g.binding.is_some()).collect();
         assert_eq!(
             globals.len(),

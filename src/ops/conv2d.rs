@@ -1,11 +1,13 @@
-//! `conv2d`: direct 2-D correlation with a fused epilogue (`shaders/conv2d.wgsl`).
+//! `conv2d`: 2-D correlation with a fused epilogue, on the GPU a tiled implicit GEMM
+//! (`shaders/conv2d.wgsl`, `shaders/conv_common.wgsl`).
 //!
 //! Forward it is `nn.Conv2d`; backward it is the input-gradient of `nn.ConvTranspose2d`
 //! (same weights, roles of the two channel axes swapped). [`ConvArgs`] is shared with
 //! [`super::conv_transpose2d`], the adjoint kernel.
 
 use super::act::Epilogue;
-use super::{Bind, Cost, CpuMemory, Dispatch, Kernel, OpError, Shader, distinct, need, word};
+use super::tiling::GemmShape;
+use super::{Bind, Cost, CpuMemory, Dispatch, Kernel, OpError, Shader, Work, distinct, need, word};
 use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader =
@@ -59,8 +61,9 @@ impl ConvArgs {
         if [d.n, d.cin, d.hin, d.win, d.cout, d.hout, d.wout, d.k, d.stride].contains(&0) {
             return Err(err(format!("zero-sized dimension in {d:?}")));
         }
-        if d.out_len() > u32::MAX as usize || d.in_len() > u32::MAX as usize {
-            return Err(err("more than 2^32 elements in one call; split the batch".into()));
+        // The kernels index with 32-bit signed offsets.
+        if [d.out_len(), d.in_len(), d.weight_len()].iter().any(|&l| l > i32::MAX as usize) {
+            return Err(err("more than 2^31 - 1 elements in one tensor; split the batch".into()));
         }
         distinct(op, &self.label, self.output, &[Some(self.input), Some(self.weight), self.bias, self.aux])?;
         need(op, &self.label, "input", len(self.input), d.in_len())?;
@@ -84,7 +87,7 @@ impl ConvArgs {
         Cost { flop: 2.0 * macs as f64, bytes: 4.0 * floats as f64 }
     }
 
-    pub(crate) fn dispatch_with(&self, shader: &'static Shader) -> Dispatch {
+    pub(crate) fn dispatch_with(&self, shader: &'static Shader, gemm: GemmShape) -> Dispatch {
         let d = &self.dims;
         let act = self.epilogue.act();
         let params = vec![
@@ -116,7 +119,7 @@ impl ConvArgs {
                 Bind::Read(self.aux),
                 Bind::Write(self.output),
             ],
-            threads: d.out_len() as u64,
+            work: Work::Tiled(gemm),
         }
     }
 
@@ -151,7 +154,7 @@ impl ConvArgs {
 #[derive(Debug, Clone)]
 pub struct Conv(pub ConvArgs);
 
-/// The sum of `conv2d.wgsl` for one output element, in the same order.
+/// The sum of `conv2d.wgsl` for one output element, in the same order of taps.
 fn gather(d: &ConvDims, b: usize, o: usize, oy: usize, ox: usize, x: &[f32], w: &[f32]) -> f32 {
     let kk = d.k * d.k;
     let mut sum = 0.0f32;
@@ -188,8 +191,11 @@ impl Kernel for Conv {
         super::conv_gemm::run(&self.0, super::conv_gemm::Form::Conv, mem);
     }
 
+    /// One product of M = n * hout * wout pixels by N = cout channels (K = cin * k * k taps).
     fn dispatch(&self) -> Dispatch {
-        self.0.dispatch_with(&SHADER)
+        let d = &self.0.dims;
+        let gemm = GemmShape { phases: 1, m: (d.n * d.hout * d.wout) as u64, n: d.cout as u64 };
+        self.0.dispatch_with(&SHADER, gemm)
     }
 
     fn cost(&self) -> Cost {

@@ -1,9 +1,11 @@
-//! `conv_transpose2d`: the adjoint of [`super::conv2d`], gathered per output element
-//! (`shaders/conv_transpose2d.wgsl`).
+//! `conv_transpose2d`: the adjoint of [`super::conv2d`], gathered per output element, on the
+//! GPU one tiled implicit GEMM per output phase (`shaders/conv_transpose2d.wgsl`,
+//! `shaders/conv_common.wgsl`).
 //!
 //! Forward it is `nn.ConvTranspose2d`; backward it is the input-gradient of `nn.Conv2d`.
 
 use super::conv2d::{ConvArgs, ConvDims};
+use super::tiling::GemmShape;
 use super::{Cost, CpuMemory, Dispatch, Kernel, OpError, Shader};
 use crate::backend::{BufId, StepParams};
 
@@ -16,7 +18,7 @@ pub static SHADER: Shader = Shader {
 #[derive(Debug, Clone)]
 pub struct ConvTranspose(pub ConvArgs);
 
-/// The sum of `conv_transpose2d.wgsl` for one output element, in the same order.
+/// The sum of `conv_transpose2d.wgsl` for one output element, in the same order of taps.
 fn gather(d: &ConvDims, b: usize, o: usize, oy: usize, ox: usize, x: &[f32], w: &[f32]) -> f32 {
     let kk = d.k * d.k;
     let mut sum = 0.0f32;
@@ -52,8 +54,13 @@ impl Kernel for ConvTranspose {
         super::conv_gemm::run(&self.0, super::conv_gemm::Form::Transpose, mem);
     }
 
+    /// stride^2 products, one per output phase, the largest of M = n * ceil(hout / s) *
+    /// ceil(wout / s) pixels by N = cout channels (K = cin * ceil(k / s)^2 taps at most).
     fn dispatch(&self) -> Dispatch {
-        self.0.dispatch_with(&SHADER)
+        let d = &self.0.dims;
+        let s = d.stride.max(1);
+        let gemm = GemmShape { phases: (s * s) as u64, m: (d.n * d.hout.div_ceil(s) * d.wout.div_ceil(s)) as u64, n: d.cout as u64 };
+        self.0.dispatch_with(&SHADER, gemm)
     }
 
     fn cost(&self) -> Cost {

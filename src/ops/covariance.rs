@@ -1,7 +1,7 @@
 //! `covariance`: np.cov of the recorded changes, features as variables, ddof 1
 //! (`shaders/covariance.wgsl`: entry points `column_mean`, then `covariance`).
 
-use super::{Bind, Cost, CpuMemory, Dispatch, Kernel, OpError, Shader, distinct, need};
+use super::{Bind, Cost, CpuMemory, Dispatch, Kernel, OpError, Shader, Work, distinct, need};
 use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader = Shader { name: "covariance", source: include_str!("../../shaders/covariance.wgsl") };
@@ -41,7 +41,7 @@ impl CovArgs {
                 Bind::Write(self.mean),
                 Bind::Write(self.cov),
             ],
-            threads: threads as u64,
+            work: Work::Items(threads as u64),
         }
     }
 

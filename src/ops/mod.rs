@@ -9,6 +9,7 @@ pub mod covariance;
 pub mod noise_update;
 pub mod record;
 pub mod seed_grad;
+pub mod tiling;
 
 use crate::backend::{BufId, StepParams};
 
@@ -41,13 +42,24 @@ pub enum Bind {
     Write(BufId),
 }
 
-/// How the GPU runs an op: one dispatch of `threads` invocations of `entry`.
+/// How the GPU runs an op: one dispatch of `entry`, its size given by `work`.
 #[derive(Debug)]
 pub struct Dispatch {
     pub shader: &'static Shader,
     pub entry: &'static str,
     pub binds: Vec<Bind>,
-    pub threads: u64,
+    pub work: Work,
+}
+
+/// The size of a dispatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    /// One invocation per item, in workgroups of 64 (`@workgroup_size(64)`).
+    Items(u64),
+    /// A tiled implicit GEMM (`shaders/conv_common.wgsl`): the backend picks the tile that
+    /// suits the shape and fits the adapter ([`tiling::choose`]), which sets the shader's
+    /// `override` constants and the number of workgroups.
+    Tiled(tiling::GemmShape),
 }
 
 /// The f32 buffers the CPU backend works on.
@@ -83,9 +95,12 @@ pub trait Kernel {
     /// The GPU dispatch.
     fn dispatch(&self) -> Dispatch;
     /// Work of one run, counted from the shapes (for benchmarks). By default an elementwise
-    /// op: one FLOP per invocation, three floats moved.
+    /// op: one FLOP per item, three floats moved.
     fn cost(&self) -> Cost {
-        let t = self.dispatch().threads as f64;
+        let t = match self.dispatch().work {
+            Work::Items(n) => n as f64,
+            Work::Tiled(g) => (g.phases * g.m * g.n) as f64,
+        };
         Cost { flop: t, bytes: 12.0 * t }
     }
 }

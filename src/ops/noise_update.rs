@@ -1,6 +1,6 @@
 //! `noise_update`: one step of the noise along the target's gradient (`shaders/noise_update.wgsl`).
 
-use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, distinct, need};
+use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, Work, distinct, need};
 use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader = Shader { name: "noise_update", source: include_str!("../../shaders/noise_update.wgsl") };
@@ -73,7 +73,7 @@ impl Kernel for NoiseUpdate {
                 Bind::Write(self.acc),
                 Bind::Write(self.z),
             ],
-            threads: (self.capacity * self.zdim) as u64,
+            work: Work::Items((self.capacity * self.zdim) as u64),
         }
     }
 }

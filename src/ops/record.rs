@@ -1,7 +1,7 @@
 //! `record`: this step's logits minus the starting logits, into the history
 //! (`shaders/record.wgsl`, which documents the layout).
 
-use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, distinct, need};
+use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, Work, distinct, need};
 use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader = Shader { name: "record", source: include_str!("../../shaders/record.wgsl") };
@@ -63,7 +63,7 @@ impl Kernel for Record {
                 Bind::Write(self.start),
                 Bind::Write(self.history),
             ],
-            threads: (self.capacity * self.features) as u64,
+            work: Work::Items((self.capacity * self.features) as u64),
         }
     }
 }

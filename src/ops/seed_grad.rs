@@ -1,6 +1,6 @@
 //! `seed_grad`: d mean_over_images(logits[:, target]) / d logits (`shaders/seed_grad.wgsl`).
 
-use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, need, word};
+use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, Work, need, word};
 use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader = Shader { name: "seed_grad", source: include_str!("../../shaders/seed_grad.wgsl") };
@@ -43,7 +43,7 @@ impl Kernel for SeedGrad {
                 Bind::Params(vec![self.rows as u32, self.features as u32, self.target as u32, word(self.scale)]),
                 Bind::Write(self.out),
             ],
-            threads: (self.rows * self.features) as u64,
+            work: Work::Items((self.rows * self.features) as u64),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! One GPU context: adapter, device, queue, a pipeline cache keyed by shader and entry point,
-//! and the one readback helper.
+//! One GPU context: adapter, device, queue, a pipeline cache keyed by shader, entry point and
+//! specialisation (the values of the shader's `override` constants), and the one readback
+//! helper.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -150,6 +151,9 @@ pub struct Pipeline {
     pub layout: wgpu::BindGroupLayout,
 }
 
+/// What a pipeline is cached by: shader, entry point and the values of its `override` constants.
+type PipelineKey = (&'static str, &'static str, Vec<(&'static str, u32)>);
+
 /// Adapter, device, queue and the pipelines made so far.
 pub struct GpuContext {
     pub info: wgpu::AdapterInfo,
@@ -158,7 +162,8 @@ pub struct GpuContext {
     pub features: wgpu::Features,
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
-    pipelines: Mutex<HashMap<(&'static str, &'static str), Arc<Pipeline>>>,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
+    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
     /// The first validation error wgpu reported, if any.
     errors: Arc<Mutex<Option<String>>>,
 }
@@ -187,7 +192,7 @@ impl GpuContext {
             let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert_with(|| e.to_string());
         }));
-        Ok(GpuContext { info, limits, features, device, queue, pipelines: Mutex::new(HashMap::new()), errors })
+        Ok(GpuContext { info, limits, features, device, queue, pipelines: Mutex::new(HashMap::new()), modules: Mutex::new(HashMap::new()), errors })
     }
 
     /// Fails with the first error wgpu reported since the context was made.
@@ -198,11 +203,33 @@ impl GpuContext {
         }
     }
 
-    /// The pipeline for `entry` of `shader`, whose bindings have the kinds of `binds`.
-    pub fn pipeline(&self, shader: &'static Shader, entry: &'static str, binds: &[Bind]) -> Arc<Pipeline> {
+    /// The compiled module of `shader` (one per shader, whatever its specialisations).
+    fn module(&self, shader: &'static Shader) -> wgpu::ShaderModule {
+        let mut cache = self.modules.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .entry(shader.name)
+            .or_insert_with(|| {
+                self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(shader.name),
+                    source: wgpu::ShaderSource::Wgsl(shader.source.into()),
+                })
+            })
+            .clone()
+    }
+
+    /// The pipeline for `entry` of `shader` with its `override` constants set to `constants`,
+    /// whose bindings have the kinds of `binds`.
+    pub fn pipeline(
+        &self,
+        shader: &'static Shader,
+        entry: &'static str,
+        binds: &[Bind],
+        constants: &[(&'static str, u32)],
+    ) -> Arc<Pipeline> {
+        let module = self.module(shader);
         let mut cache = self.pipelines.lock().unwrap_or_else(|p| p.into_inner());
         cache
-            .entry((shader.name, entry))
+            .entry((shader.name, entry, constants.to_vec()))
             .or_insert_with(|| {
                 let entries: Vec<wgpu::BindGroupLayoutEntry> = binds
                     .iter()
@@ -229,16 +256,14 @@ impl GpuContext {
                     bind_group_layouts: &[Some(&layout)],
                     immediate_size: 0,
                 });
-                let module = self.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(shader.name),
-                    source: wgpu::ShaderSource::Wgsl(shader.source.into()),
-                });
+                let values: Vec<(&str, f64)> = constants.iter().map(|&(name, v)| (name, v as f64)).collect();
                 let pipeline = self.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                     label: Some(entry),
                     layout: Some(&pipeline_layout),
                     module: &module,
                     entry_point: Some(entry),
-                    compilation_options: Default::default(),
+                    // No kernel reads workgroup memory before writing it.
+                    compilation_options: wgpu::PipelineCompilationOptions { constants: &values, zero_initialize_workgroup_memory: false },
                     cache: None,
                 });
                 Arc::new(Pipeline { pipeline, layout })

@@ -10,7 +10,8 @@ use std::sync::Arc;
 pub use context::{BackendChoice, GpuContext};
 
 use super::{AdapterIdentity, Backend, BackendError, BufId, DeviceTimer, DeviceTimes, MemoryLimits, PHASES, Phase, Program, StepParams};
-use crate::ops::Bind;
+use crate::ops::tiling::{self, Tile, WorkgroupLimits};
+use crate::ops::{Bind, Work};
 
 /// Why the GPU could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,12 @@ pub enum GpuError {
     Map(String),
     #[error("timing {ops} ops needs {queries} timestamp queries, more than the {max} a query set holds")]
     TooManyQueries { ops: usize, queries: u32, max: u32 },
+    #[error(
+        "{kernel}: no tile fits this adapter's workgroups ({} bytes of workgroup memory, {} invocations)",
+        limits.storage_bytes,
+        limits.invocations.min(limits.size_x)
+    )]
+    NoTile { kernel: &'static str, limits: WorkgroupLimits },
 }
 
 /// A recorded dispatch: pipeline, bind group and workgroup counts.
@@ -56,14 +63,17 @@ pub struct GpuBackend {
     queries: Option<Queries>,
     /// The most bytes of buffers held at once.
     peak_bytes: u64,
+    /// Run every tiled kernel with this tile instead of the one [`tiling::choose`] picks (for
+    /// tests and tile comparisons); it must fit the adapter all the same.
+    pub force_tile: Option<Tile>,
 }
 
-/// Workgroup width of every kernel (`@workgroup_size(64)`).
+/// Workgroup width of every kernel run as [`Work::Items`] (`@workgroup_size(64)`).
 const WORKGROUP: u64 = 64;
 
-/// Workgroup counts for `threads` invocations, spilling into y past the per-dimension limit.
-fn groups_for(threads: u64, max_per_dim: u32) -> (u32, u32) {
-    let groups = threads.div_ceil(WORKGROUP).max(1);
+/// Workgroup counts for `groups` workgroups, spilling into y past the per-dimension limit.
+fn groups_for(groups: u64, max_per_dim: u32) -> (u32, u32) {
+    let groups = groups.max(1);
     let x = groups.min(max_per_dim as u64);
     (x as u32, groups.div_ceil(x) as u32)
 }
@@ -95,6 +105,7 @@ impl GpuBackend {
             timer,
             queries: None,
             peak_bytes: 32,
+            force_tile: None,
         }
     }
 
@@ -139,9 +150,29 @@ impl GpuBackend {
         Ok(GpuBackend::new(GpuContext::new(adapter)?))
     }
 
-    fn prepare(&self, program: &Program, dispatch: crate::ops::Dispatch) -> Prepared {
+    fn prepare(&self, program: &Program, dispatch: crate::ops::Dispatch) -> Result<Prepared, GpuError> {
         let device = &self.ctx.device;
-        let pipeline = self.ctx.pipeline(dispatch.shader, dispatch.entry, &dispatch.binds);
+        let (groups, constants) = match dispatch.work {
+            Work::Items(n) => (n.div_ceil(WORKGROUP), Vec::new()),
+            Work::Tiled(gemm) => {
+                let limits = WorkgroupLimits::from(&self.ctx.limits);
+                let tile = match self.force_tile {
+                    Some(t) => Some(t).filter(|t| t.fits(&limits)),
+                    None => tiling::choose(&gemm, &limits),
+                };
+                let tile = tile.ok_or(GpuError::NoTile { kernel: dispatch.shader.name, limits })?;
+                log::debug!(
+                    "{}: {gemm:?} in {}x{}x{} tiles, {} workgroups",
+                    program_label(program, &dispatch),
+                    tile.tm,
+                    tile.tn,
+                    tile.tk,
+                    tile.workgroups(&gemm)
+                );
+                (tile.workgroups(&gemm), tile.constants())
+            }
+        };
+        let pipeline = self.ctx.pipeline(dispatch.shader, dispatch.entry, &dispatch.binds, &constants);
         // Parameter uniforms live as long as the bind group that holds them.
         let uniforms: Vec<Option<wgpu::Buffer>> = dispatch
             .binds
@@ -181,12 +212,12 @@ impl GpuBackend {
             entries: &entries,
         });
         let uniform_bytes = uniforms.iter().flatten().map(wgpu::Buffer::size).sum();
-        Prepared {
+        Ok(Prepared {
             pipeline,
             bind_group,
-            groups: groups_for(dispatch.threads, self.ctx.limits.max_compute_workgroups_per_dimension),
+            groups: groups_for(groups, self.ctx.limits.max_compute_workgroups_per_dimension),
             uniform_bytes,
-        }
+        })
     }
 }
 
@@ -339,7 +370,7 @@ impl Backend for GpuBackend {
             self.buffers.push((buffer, bytes));
         }
         for phase in PHASES {
-            let prepared = program.ops(phase).iter().map(|op| self.prepare(program, op.kernel().dispatch())).collect();
+            let prepared = program.ops(phase).iter().map(|op| self.prepare(program, op.kernel().dispatch())).collect::<Result<_, _>>()?;
             self.phases.insert(phase, prepared);
         }
         self.peak_bytes = self.peak_bytes.max(self.held_bytes());
