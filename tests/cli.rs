@@ -633,9 +633,15 @@ fn bundled_weights_are_the_default() {
 #[test]
 fn planted_worlds_that_do_not_fit_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    // The tiny classifier's features are not the world's.
-    let world = p(&bundled("demo-world.json"));
-    fails(&probe_args(&["--planted".into(), world.clone()]), &["demo-world.json", "features"]);
+    // A world of other features than the classifier's (the tiny classifier has the CelebA 40).
+    let mut world: Value = serde_json::from_str(&std::fs::read_to_string(bundled("demo-world.json")).unwrap()).unwrap();
+    world["features"] = Value::Array((0..40).map(|i| Value::String(format!("attr{i}"))).collect());
+    let other = dir.path().join("other-world.json");
+    std::fs::write(&other, world.to_string()).unwrap();
+    fails(&probe_args(&["--planted".into(), p(&other)]), &["other-world.json", "features"]);
+    // The bundled world grades a run of classifiers with its features.
+    let out = succeeds(&probe_args(&["--planted".into(), p(&bundled("demo-world.json"))]));
+    assert!(out.contains("planted world"), "{out}");
     let broken = dir.path().join("broken.json");
     std::fs::write(&broken, "{\"features\": [\"a\"]}").unwrap();
     fails(&probe_args(&["--planted".into(), p(&broken)]), &["broken.json"]);
