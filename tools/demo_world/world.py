@@ -19,18 +19,15 @@ nothing from them.
 """
 
 import math
+import os
+import sys
 
 import numpy as np
 
-FEATURES = [
-    "5oClockShadow", "ArchedEyebrows", "Attractive", "BagsUnderEyes", "Bald", "Bangs",
-    "BigLips", "BigNose", "BlackHair", "BlondHair", "Blurry", "BrownHair", "BushyEyebrows",
-    "Chubby", "DoubleChin", "Eyeglasses", "Goatee", "GrayHair", "HeavyMakeup",
-    "HighCheekbones", "Male", "MouthSlightlyOpen", "Mustache", "NarrowEyes", "NoBeard",
-    "OvalFace", "PaleSkin", "PointyNose", "RecedingHairline", "RosyCheeks", "Sideburn",
-    "Smiling", "StraightHair", "WavyHair", "WearingEarrings", "WearingHat",
-    "WearingLipstick", "WearingNecklace", "WearingNecktie", "Young",
-]
+# The 40 CelebA attributes in the notebook classifier's order (shared with the other tools).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from gan_models import FEATURE_NAMES as FEATURES  # noqa: E402
+
 F = {name: i for i, name in enumerate(FEATURES)}
 
 FACTORS = ["sex", "age", "expression"]
