@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Output;
 
 use assert_cmd::Command;
-use common::fixture;
+use common::{fixture, probe_args};
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::plots::{self, regression, t_quantile, x_bins};
@@ -133,18 +133,6 @@ fn kept_changes_change_no_number_and_fit_like_nalgebra() {
 
 fn gan(args: &[String]) -> Output {
     Command::cargo_bin("gan-bias").expect("the gan-bias binary").args(args).output().expect("running gan-bias")
-}
-
-fn probe_args(extra: &[&str]) -> Vec<String> {
-    let mut a: Vec<String> = ["probe", "--backend", "cpu", "--images", "3", "--steps", "4", "--feature", "Male", "--generator"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    a.push(fixture("tiny_coursera_gen.safetensors").display().to_string());
-    a.push("--classifier".into());
-    a.push(fixture("tiny_classifier.safetensors").display().to_string());
-    a.extend(extra.iter().map(|s| s.to_string()));
-    a
 }
 
 fn succeeds(args: &[String]) -> String {

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use assert_cmd::Command;
-use common::fixture;
+use common::{fixture, probe_args};
 use gan_bias::pictures::RgbImage;
 use gan_bias::plots::canvas::{Anchor, Canvas, Rect, TextStyle};
 use gan_bias::plots::font::{self, ROWS};
@@ -299,18 +299,6 @@ fn odd_numbers_draw_without_panicking() {
 
 // ---------------------------------------------------------------------------------------------
 // The command
-
-fn probe_args(extra: &[&str]) -> Vec<String> {
-    let mut a: Vec<String> = ["probe", "--backend", "cpu", "--images", "3", "--steps", "4", "--feature", "Male", "--generator"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    a.push(fixture("tiny_coursera_gen.safetensors").display().to_string());
-    a.push("--classifier".into());
-    a.push(fixture("tiny_classifier.safetensors").display().to_string());
-    a.extend(extra.iter().map(|s| s.to_string()));
-    a
-}
 
 fn s(p: &Path) -> String {
     p.display().to_string()

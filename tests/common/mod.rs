@@ -93,3 +93,16 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], rtol: f32, atol: f32)
 pub fn max_abs(v: &[f32]) -> f32 {
     v.iter().fold(0.0, |m, x| m.max(x.abs()))
 }
+
+/// `probe` on the tiny fixture models (CPU backend, 3 images x 4 steps, target Male), then `extra`.
+pub fn probe_args(extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = ["probe", "--backend", "cpu", "--images", "3", "--steps", "4", "--feature", "Male", "--generator"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    a.push(fixture("tiny_coursera_gen.safetensors").display().to_string());
+    a.push("--classifier".into());
+    a.push(fixture("tiny_classifier.safetensors").display().to_string());
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}

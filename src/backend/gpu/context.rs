@@ -192,7 +192,16 @@ impl GpuContext {
             let mut slot = sink.lock().unwrap_or_else(|p| p.into_inner());
             slot.get_or_insert_with(|| e.to_string());
         }));
-        Ok(GpuContext { info, limits, features, device, queue, pipelines: Mutex::new(HashMap::new()), modules: Mutex::new(HashMap::new()), errors })
+        Ok(GpuContext {
+            info,
+            limits,
+            features,
+            device,
+            queue,
+            pipelines: Mutex::new(HashMap::new()),
+            modules: Mutex::new(HashMap::new()),
+            errors,
+        })
     }
 
     /// Fails with the first error wgpu reported since the context was made.
