@@ -360,10 +360,7 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
         max_batch: args.max_batch,
     };
     let bar = progress_bar(quiet, "image-steps");
-    let mut report_progress = |done: u64, total: u64| {
-        bar.set_length(total);
-        bar.set_position(done);
-    };
+    let mut report_progress = report_to(&bar);
     let progress: Option<gan_bias::probe::Progress<'_>> = if bar.is_hidden() { None } else { Some(&mut report_progress) };
     let outcome = run_probe_with(
         backend.as_mut(),
@@ -449,6 +446,14 @@ pub(crate) fn progress_bar(quiet: bool, unit: &str) -> indicatif::ProgressBar {
     let template = format!("{{bar:40}} {{pos}}/{{len}} {unit}, {{per_sec}}, {{eta}} left");
     indicatif::ProgressBar::new(0)
         .with_style(indicatif::ProgressStyle::with_template(&template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()))
+}
+
+/// A progress callback (`done`, `total`) that moves `bar`.
+pub(crate) fn report_to(bar: &indicatif::ProgressBar) -> impl FnMut(u64, u64) + '_ {
+    |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    }
 }
 
 /// The planted world to grade against: `--planted`, else the bundled one when both models are bundled.

@@ -71,10 +71,7 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
         let features = if args.wall_clock { wgpu::Features::empty() } else { TIMESTAMP_FEATURES };
         let mut backend = args.device.open_with(features)?;
         let bar = crate::cli::progress_bar(quiet, "timed runs");
-        let mut report = |done: u64, total: u64| {
-            bar.set_length(total);
-            bar.set_position(done);
-        };
+        let mut report = crate::cli::report_to(&bar);
         let progress: Option<gan_bias::probe::Progress<'_>> = if bar.is_hidden() { None } else { Some(&mut report) };
         let run = bench::bench_with(backend.as_mut(), &generator, &classifier, settings, progress)?;
         bar.finish_and_clear();

@@ -65,12 +65,14 @@ pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
+/// Each header line as a `# ` comment.
+fn header_lines(header: &[String]) -> String {
+    header.iter().map(|h| format!("# {h}\n")).collect()
+}
+
 /// The notebook's printout, `name  covariance` per line, under a header naming the run.
 pub fn table(header: &[String], top: &[TopEntry]) -> String {
-    let mut s = String::new();
-    for h in header {
-        s.push_str(&format!("# {h}\n"));
-    }
+    let mut s = header_lines(header);
     let width = top.iter().map(|t| t.name.len()).max().unwrap_or(0);
     for t in top {
         s.push_str(&format!("{:<width$}  {:>10.6}\n", t.name, t.covariance));
@@ -80,10 +82,7 @@ pub fn table(header: &[String], top: &[TopEntry]) -> String {
 
 /// The top table with each feature's measured correlation with the target and the planted one.
 pub fn planted_table(header: &[String], top: &[TopEntry], measured: &[f64], planted: &[f64]) -> String {
-    let mut s = String::new();
-    for h in header {
-        s.push_str(&format!("# {h}\n"));
-    }
+    let mut s = header_lines(header);
     let width = top.iter().map(|t| t.name.len()).max().unwrap_or(0).max("feature".len());
     s.push_str(&format!("{:<width$}  {:>10}  {:>8}  {:>8}\n", "feature", "covariance", "corr", "planted"));
     for t in top {
