@@ -1,5 +1,5 @@
 """Dev-time check, in PyTorch, of how well the trained demo weights recover the planted
-correlations: check_recovery.py [--work DIR] [--generator FILE] [--images N] [--steps S].
+correlations: check_recovery.py [--work DIR] [--generator FILE] [--classifier FILE] [--images N] [--steps S].
 
 Runs the notebook's probe for every feature a factor loads on and prints, per target, the
 Pearson correlation of the measured correlation row with the planted one, the wrong signs
@@ -21,6 +21,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", default=os.path.join(train.ROOT, "target", "demo_world"))
     ap.add_argument("--generator", default="generator.pt")
+    ap.add_argument("--classifier", default="classifier.pt")
     ap.add_argument("--images", type=int, default=24)
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--threads", type=int, default=2)
@@ -33,7 +34,7 @@ def main():
     g.load_state_dict(torch.load(os.path.join(args.work, args.generator)))
     g.eval()
     c = Classifier(n_classes=40)
-    c.load_state_dict(torch.load(os.path.join(args.work, "classifier.pt")))
+    c.load_state_dict(torch.load(os.path.join(args.work, args.classifier)))
     c.eval()
     torch.manual_seed(0)
     noise = torch.randn(args.images, world.Z_DIM)

@@ -13,7 +13,8 @@ deterministic function of the intensity, so an ideal observer of the picture kno
 
 Hair colour is one choice among black, blond, brown and an unnamed auburn, taken by the
 largest score; gray hair (driven by age) overrides it, as CelebA's annotators would say.
-NoBeard is the absence of goatee, mustache and stubble. Attractive, PointyNose and
+NoBeard is the absence of goatee, mustache and stubble. A bald head has no bangs, receding
+hairline, waves or hair colour: those labels are 0 on it, since the picture shows none. Attractive, PointyNose and
 StraightHair are labels with no visual cue and no factor: a classifier can only learn
 nothing from them.
 """
@@ -89,6 +90,7 @@ PREVALENCE = {
 }
 NOT_DRAWN = ["Attractive", "PointyNose", "StraightHair"]
 HAIR = ["BlackHair", "BlondHair", "BrownHair"]
+HIDDEN_BY_BALDNESS = ["Bangs", "RecedingHairline", "WavyHair"] + HAIR
 GAIN = 4.0  # intensity = sigmoid(GAIN * (u - threshold))
 
 
@@ -139,6 +141,13 @@ def attributes(z):
     for k, h in enumerate(HAIR):
         intensity[:, F[h]] = weights[:, k]
         labels[:, F[h]] = (choice == k) * (1 - gray)
+
+    # A bald head shows no fringe, no hairline, no waves and no hair colour (the renderer draws
+    # none), so those labels are 0 on it, as an annotator would mark them. A label the picture
+    # cannot show would teach the classifier to guess it from its partners' cues instead.
+    bald = labels[:, F["Bald"]]
+    for h in HIDDEN_BY_BALDNESS:
+        labels[:, F[h]] *= 1 - bald
 
     beards = [F["Goatee"], F["Mustache"], F["5oClockShadow"]]
     intensity[:, F["NoBeard"]] = 1 - intensity[:, beards].max(1)
