@@ -123,10 +123,13 @@ fn layers() -> Vec<Layer> {
         .collect()
 }
 
+/// A program, what to write into its buffers, and its outputs by name.
+type Built = (Program, Vec<(BufId, Vec<f32>)>, Vec<(String, BufId)>);
+
 /// The program of every layer's forward op and input-gradient, on weights `weights(layer)`;
 /// `bound`: every weight and input by its absolute value, no bias, no activation, which gives
 /// each output's sum of |w x| (what rounding the weights can move it by, over F16_EPS).
-fn program(layers: &[Layer], weights: impl Fn(&Layer) -> Vec<f32>, bound: bool) -> (Program, Vec<(BufId, Vec<f32>)>, Vec<(String, BufId)>) {
+fn program(layers: &[Layer], weights: impl Fn(&Layer) -> Vec<f32>, bound: bool) -> Built {
     let mut p = Program::default();
     let (mut init, mut outs) = (Vec::new(), Vec::new());
     let abs = |v: &[f32]| -> Vec<f32> { if bound { v.iter().map(|x| x.abs()).collect() } else { v.to_vec() } };
