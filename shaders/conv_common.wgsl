@@ -1,6 +1,8 @@
 // conv_common.wgsl: what the two convolution kernels share, prepended to conv2d.wgsl and
 // conv_transpose2d.wgsl when they are loaded: their parameters, the tiled implicit-GEMM loop,
-// and the epilogue every convolution ends with.
+// and the epilogue every convolution ends with. Between the two comes one of
+// conv_weights_f32.wgsl and conv_weights_f16.wgsl, which declares the weights binding w and
+// `fn weight(i) -> f32`, the one function that reads it.
 //
 // A convolution runs as one matrix product per output phase (conv2d has one phase, a
 // transposed convolution of stride s has s * s, see conv_transpose2d.wgsl):
@@ -13,8 +15,8 @@
 //
 // A (the patch matrix) is never stored: A[m, t] = x[image, channel, py + ty, px + tx], 0 outside
 // the input, where pixel m gives (py, px) and tap t gives (channel, ty, tx). B is the weight
-// tensor read in place: B[t, o] = w[tw + o * w_stride]. Each kernel file declares the bindings
-// p, x, w, bias, aux and y, and provides
+// tensor read in place: B[t, o] = weight(tw + o * w_stride). Each kernel file declares the bindings
+// p, x, bias, aux and y (w comes from the weights file), and provides
 //
 //   fn phase_count() -> u32                 phases of the dispatch
 //   fn max_pixels() -> u32                  M of the largest phase
@@ -30,6 +32,8 @@
 // output channels) shares no pixel between invocations, so there A is not staged: each
 // invocation reads its own pixels' values of A from x. Every load is bounds-checked, so M, N
 // and K need not be multiples of the tile.
+// Weights are read only as B is staged, through weight(i): f32 as loaded, or f16 widened to
+// f32 (conv_weights_f16.wgsl). Workgroup memory, registers, sums and epilogue are f32 either way.
 
 struct Params {
     n: u32, cin: u32, hin: u32, win: u32,
@@ -158,7 +162,7 @@ fn conv_tiled(group: u32, lid: u32) {
             let tw = taps[e / TN].w;
             var v = 0.0;
             if tw >= 0 && o < p.cout {
-                v = w[u32(tw) + o * s.w_stride];
+                v = weight(u32(tw) + o * s.w_stride);
             }
             b_tile[e / 4u][e % 4u] = v;
         }

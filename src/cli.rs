@@ -7,10 +7,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use gan_bias::backend::Backend;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::backend::gpu::context::{self, BackendChoice};
-use gan_bias::backend::gpu::{GpuBackend, GpuContext, GpuError};
+use gan_bias::backend::gpu::{self, GpuBackend, GpuContext, GpuError};
+use gan_bias::backend::{Backend, WeightPrecision};
 use gan_bias::model::presets::{self, ArchKind, Role};
 use gan_bias::model::{ModelError, Network};
 use gan_bias::ops::noise_update::UpdateRule;
@@ -138,16 +138,28 @@ pub struct DeviceArgs {
     /// Use the adapter whose name contains this (case-insensitive).
     #[arg(long)]
     pub adapter: Option<String>,
+    /// Store the convolution weights on the GPU as f16 (half their memory), widened to f32 as
+    /// the kernels stage them; sums and activations stay f32. Packed two to a 32-bit word and
+    /// read with WGSL's unpack2x16float: no shader-f16 feature is requested, but wgpu allows
+    /// that builtin only where the adapter has its SHADER_F16_IN_F32 downlevel flag (all but
+    /// llvmpipe without shader-f16). WGSL backends only (the CPU backend keeps f32 weights).
+    #[arg(long)]
+    pub weights_f16: bool,
 }
 
 impl DeviceArgs {
     pub fn open(&self) -> Result<Box<dyn Backend>> {
-        open_backend(self.backend, self.adapter.as_deref())
+        self.open_with(wgpu::Features::empty())
     }
 
     /// The backend, a GPU device opened with those of `features` its adapter has.
     pub fn open_with(&self, features: wgpu::Features) -> Result<Box<dyn Backend>> {
-        open_backend_with(self.backend, self.adapter.as_deref(), features)
+        open_backend_with(self.backend, self.adapter.as_deref(), features, self.weight_precision())
+    }
+
+    /// The weight precision asked for.
+    pub fn weight_precision(&self) -> WeightPrecision {
+        if self.weights_f16 { WeightPrecision::F16 } else { WeightPrecision::F32 }
     }
 }
 
@@ -296,28 +308,41 @@ fn starting_noise(args: &ProbeArgs, z_dim: usize) -> Result<(Vec<f32>, String)> 
     Ok((t.data.clone(), format!("file {}", path.display())))
 }
 
-/// `auto`: a real GPU; else, unless `--adapter` names one, the CPU backend, which runs these
-/// kernels far faster than a software rasteriser's Vulkan or GL.
-pub(crate) fn open_backend(choice: BackendChoice, adapter: Option<&str>) -> Result<Box<dyn Backend>> {
-    open_backend_with(choice, adapter, wgpu::Features::empty())
-}
-
-/// [`open_backend`], a GPU device opened with those of `features` its adapter has (the probe
-/// asks for none; `bench` for timestamp queries).
-pub(crate) fn open_backend_with(choice: BackendChoice, adapter: Option<&str>, features: wgpu::Features) -> Result<Box<dyn Backend>> {
-    let open = |a: wgpu::Adapter| -> Result<Box<dyn Backend>> { Ok(Box::new(GpuBackend::new(GpuContext::with_features(a, features)?))) };
+/// The backend `choice` and `adapter` name, a GPU device opened with those of `features` its
+/// adapter has (the probe asks for none; `bench` for timestamp queries) and storing weights as
+/// `weights`. `auto`: a real GPU; else, unless `--adapter` names one, the CPU backend, which
+/// runs these kernels far faster than a software rasteriser's Vulkan or GL.
+pub(crate) fn open_backend_with(
+    choice: BackendChoice,
+    adapter: Option<&str>,
+    features: wgpu::Features,
+    weights: WeightPrecision,
+) -> Result<Box<dyn Backend>> {
+    let open = |a: wgpu::Adapter| -> Result<Box<dyn Backend>> {
+        if weights == WeightPrecision::F16 {
+            // Before the device opens; `load` checks again for library callers.
+            gpu::weights::check_support(&a.get_info().name, a.get_downlevel_capabilities().flags)?;
+        }
+        Ok(Box::new(GpuBackend::new(GpuContext::with_features(a, features)?).with_weights(weights)))
+    };
+    let cpu = |why: &str| -> Box<dyn Backend> {
+        log::info!("{why}; running on the CPU backend");
+        if weights != WeightPrecision::F32 {
+            log::warn!("--weights-f16 applies to the WGSL kernels only: the CPU backend keeps f32 weights");
+        }
+        Box::new(CpuBackend::fast())
+    };
     match choice {
+        BackendChoice::Cpu if weights != WeightPrecision::F32 => {
+            bail!(
+                "--weights-f16 applies to the WGSL kernels only; the CPU backend keeps f32 weights (use --backend vulkan, metal, dx12 or gl)"
+            )
+        }
         BackendChoice::Cpu => Ok(Box::new(CpuBackend::fast())),
         BackendChoice::Auto => match context::pick_adapter(choice, adapter) {
             Ok(a) if adapter.is_some() || a.get_info().device_type != wgpu::DeviceType::Cpu => open(a),
-            Ok(a) => {
-                log::info!("only a software adapter ({}); running on the CPU backend", a.get_info().name);
-                Ok(Box::new(CpuBackend::fast()))
-            }
-            Err(GpuError::NoAdapter { .. }) if adapter.is_none() => {
-                log::info!("no adapter found; running on the CPU backend");
-                Ok(Box::new(CpuBackend::fast()))
-            }
+            Ok(a) => Ok(cpu(&format!("only a software adapter ({})", a.get_info().name))),
+            Err(GpuError::NoAdapter { .. }) if adapter.is_none() => Ok(cpu("no adapter found")),
             Err(e) => Err(e.into()),
         },
         _ => open(context::pick_adapter(choice, adapter)?),
@@ -376,7 +401,11 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
     let names = &classifier.features;
     let top = stats::top_covarying(&outcome.cov, names, target, args.top);
     let plot_pictures = args.plots.render(&outcome, names, target, args.steps, plot_features)?;
-    let adapter = backend.describe();
+    let precision = backend.weight_precision();
+    let adapter = match precision {
+        WeightPrecision::F32 => backend.describe(),
+        WeightPrecision::F16 => format!("{}; weights stored as f16, sums in f32", backend.describe()),
+    };
     let flops = 2.0 * 2.0 * (generator.macs() + classifier.macs()) as f64 * (2 * outcome.images * args.steps) as f64;
 
     // Everything is computed; now the outputs, each whole or not at all.
@@ -393,7 +422,7 @@ fn probe(args: ProbeArgs, quiet: bool) -> Result<()> {
             "update": update, "noise": noise_source, "top": args.top,
             "generator": {"path": generator.source, "arch": generator.arch.name(), "z_dim": generator.input[0]},
             "classifier": {"path": classifier.source, "arch": classifier.arch.name(), "features": names.len()},
-            "backend": args.device.backend.name(), "adapter": adapter,
+            "backend": args.device.backend.name(), "adapter": adapter, "weight_precision": precision.name(),
             "batches": outcome.batches, "batch_rows": outcome.batch_rows,
         });
         let timings = json!({"probe_seconds": outcome.seconds, "gflop": flops / 1e9, "gflop_per_second": flops / 1e9 / outcome.seconds});

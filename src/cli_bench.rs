@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::backend::gpu::context::{self, TIMESTAMP_FEATURES};
 use gan_bias::backend::gpu::{GpuBackend, GpuContext};
-use gan_bias::backend::{AdapterIdentity, Backend};
+use gan_bias::backend::{AdapterIdentity, Backend, WeightPrecision};
 use gan_bias::bench::{self, BenchFile, BenchRun, BenchSettings, Failure, compare};
 use gan_bias::model::Network;
 use gan_bias::report;
@@ -66,7 +66,7 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     let classifier = args.classifier_args.load(Some(&generator))?;
     let settings = BenchSettings { images: args.images, warmup: args.warmup, repeats: args.repeats };
     let file = if args.all_adapters {
-        all_adapters(&generator, &classifier, settings, args.wall_clock)
+        all_adapters(&generator, &classifier, settings, args.wall_clock, args.device.weight_precision())
     } else {
         let features = if args.wall_clock { wgpu::Features::empty() } else { TIMESTAMP_FEATURES };
         let mut backend = args.device.open_with(features)?;
@@ -106,7 +106,14 @@ impl Sections {
 }
 
 /// The CPU backend, then every adapter of every backend wgpu was built with.
-fn all_adapters(generator: &Network, classifier: &Network, settings: BenchSettings, wall_clock: bool) -> BenchFile {
+/// GPU adapters store their weights as `weights`; the CPU backend keeps f32.
+fn all_adapters(
+    generator: &Network,
+    classifier: &Network,
+    settings: BenchSettings,
+    wall_clock: bool,
+    weights: WeightPrecision,
+) -> BenchFile {
     let (mut runs, mut failures) = (Vec::new(), Vec::new());
     let mut sections = Sections { first: true };
     let mut record = |adapter: AdapterIdentity, result: Result<BenchRun, String>| match result {
@@ -127,7 +134,7 @@ fn all_adapters(generator: &Network, classifier: &Network, settings: BenchSettin
         log::info!("measuring {}", identity.describe());
         let result = guarded(move || {
             let features = if wall_clock { wgpu::Features::empty() } else { TIMESTAMP_FEATURES };
-            let mut gpu = GpuBackend::new(GpuContext::with_features(adapter, features)?);
+            let mut gpu = GpuBackend::new(GpuContext::with_features(adapter, features)?).with_weights(weights);
             Ok(bench::bench(&mut gpu, generator, classifier, settings)?)
         });
         record(identity, result);

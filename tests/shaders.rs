@@ -1,8 +1,9 @@
 //! Static checks of the WGSL kernels, with no adapter: every shader parses and validates with
 //! naga, every file in `shaders/` is part of some shader, every storage binding documents its
 //! shape, every op's dispatch matches the bindings, entry point and workgroup size of its
-//! shader, and the tiled kernels validate specialised for every tile, within the workgroup
-//! memory the tile claims.
+//! shader (and of its f16-weight twin), the tiled kernels validate specialised for every tile,
+//! within the workgroup memory the tile claims, and only the f16-weight twins need more than
+//! naga's default capabilities.
 
 use std::path::Path;
 
@@ -15,21 +16,46 @@ use gan_bias::ops::noise_update::{NoiseUpdate, UpdateRule};
 use gan_bias::ops::record::Record;
 use gan_bias::ops::seed_grad::SeedGrad;
 use gan_bias::ops::tiling::TILES;
-use gan_bias::ops::{Bind, Op, Work, all_shaders};
+use gan_bias::ops::{Bind, Op, Shader, Work, all_shaders};
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
 fn parse(name: &str, source: &str) -> naga::Module {
     naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{name}: WGSL does not parse:\n{}", e.emit_to_string(source)))
 }
 
+/// Whether `shader` is the f16-weight twin of another.
+fn is_f16_twin(shader: &Shader) -> bool {
+    all_shaders().iter().any(|s| s.f16_weights.is_some_and(|t| std::ptr::eq(t, shader)))
+}
+
+/// What `shader` needs of naga: the defaults, and for an f16-weight twin `unpack2x16float`
+/// (which wgpu grants where the adapter has the downlevel flag SHADER_F16_IN_F32).
+fn capabilities(shader: &Shader) -> Capabilities {
+    if is_f16_twin(shader) { Capabilities::default() | Capabilities::SHADER_FLOAT16_IN_FLOAT32 } else { Capabilities::default() }
+}
+
 #[test]
 fn every_shader_parses_and_validates() {
     for shader in all_shaders() {
         let module = parse(shader.name, shader.source);
-        Validator::new(ValidationFlags::all(), Capabilities::default())
+        Validator::new(ValidationFlags::all(), capabilities(shader))
             .validate(&module)
             .unwrap_or_else(|e| panic!("{}: WGSL does not validate:\n{}", shader.name, e.emit_to_string(shader.source)));
         assert!(!module.entry_points.is_empty(), "{}: no entry point", shader.name);
+    }
+}
+
+/// The f16-weight twins need `unpack2x16float`, and only they: the f32 kernels, separate
+/// modules, run on every adapter.
+#[test]
+fn only_the_f16_weight_twins_need_unpack2x16float() {
+    let twins: Vec<&str> = all_shaders().iter().filter(|s| is_f16_twin(s)).map(|s| s.name).collect();
+    assert_eq!(twins, ["conv2d_f16_weights", "conv_transpose2d_f16_weights"]);
+    for shader in all_shaders().into_iter().filter(|s| is_f16_twin(s)) {
+        let module = parse(shader.name, shader.source);
+        let err = Validator::new(ValidationFlags::all(), Capabilities::default()).validate(&module).expect_err(shader.name);
+        assert!(format!("{err:?}").contains("SHADER_FLOAT16_IN_FLOAT32"), "{}: {err:?}", shader.name);
+        assert!(!shader.source.lines().any(|l| l.trim_start().starts_with("enable")), "{}: enables an extension", shader.name);
     }
 }
 
@@ -111,10 +137,10 @@ fn sample_ops() -> Vec<Op> {
     ]
 }
 
-/// The module of `source` with its `override` constants set to `constants`, validated.
-fn specialise(name: &str, source: &str, entry: &str, constants: &[(&'static str, u32)]) -> naga::Module {
-    let module = parse(name, source);
-    let info = Validator::new(ValidationFlags::all(), Capabilities::default()).validate(&module).unwrap();
+/// The module of `shader` with its `override` constants set to `constants`, validated.
+fn specialise(name: &str, shader: &Shader, entry: &str, constants: &[(&'static str, u32)]) -> naga::Module {
+    let module = parse(name, shader.source);
+    let info = Validator::new(ValidationFlags::all(), capabilities(shader)).validate(&module).unwrap();
     let values: naga::back::PipelineConstants = constants.iter().map(|&(k, v)| (k.to_string(), v as f64)).collect();
     let (module, _) = naga::back::pipeline_constants::process_overrides(&module, &info, Some((naga::ShaderStage::Compute, entry)), &values)
         .unwrap_or_else(|e| panic!("{name} with {constants:?}: {e}"));
@@ -124,22 +150,36 @@ fn specialise(name: &str, source: &str, entry: &str, constants: &[(&'static str,
 /// Every op's binds have the kinds, order and sizes its shader declares; its entry point is a
 /// compute shader of workgroup size (64, 1, 1) for per-item work, which the GPU backend's
 /// dispatch assumes, and for tiled work, specialised for every tile, of one invocation per
-/// 4 x 4 block of the tile, with no more workgroup memory than the tile claims.
+/// 4 x 4 block of the tile, with no more workgroup memory than the tile claims. The same for
+/// the f16-weight twin of a shader, whose weights are `array<u32>` where the shader's are
+/// `array<f32>`.
 #[test]
 fn dispatches_match_their_shaders() {
     let mut used = std::collections::BTreeSet::new();
     for op in sample_ops() {
         let d = op.kernel().dispatch();
-        let name = format!("{} ({})", d.shader.name, d.entry);
-        used.insert(d.shader.name);
-        let module = parse(d.shader.name, d.shader.source);
+        for shader in [d.shader].into_iter().chain(d.shader.f16_weights) {
+            check_dispatch(&d, shader);
+            used.insert(shader.name);
+        }
+    }
+    for s in all_shaders() {
+        assert!(used.contains(s.name), "shader {} is not used by any op", s.name);
+    }
+}
+
+/// [`dispatches_match_their_shaders`] for one dispatch run with `shader`.
+fn check_dispatch(d: &gan_bias::ops::Dispatch, shader: &Shader) {
+    let name = format!("{} ({})", shader.name, d.entry);
+    {
+        let module = parse(shader.name, shader.source);
         let ep = module.entry_points.iter().find(|e| e.name == d.entry).unwrap_or_else(|| panic!("{name}: no entry point {}", d.entry));
         assert_eq!(ep.stage, naga::ShaderStage::Compute, "{name}: not a compute entry point");
         match d.work {
             Work::Items(_) => assert_eq!(ep.workgroup_size, [64, 1, 1], "{name}: workgroup size"),
             Work::Tiled(_) => {
                 for tile in TILES {
-                    let m = specialise(&name, d.shader.source, d.entry, &tile.constants());
+                    let m = specialise(&name, shader, d.entry, &tile.constants());
                     let ep = &m.entry_points[0];
                     assert_eq!(ep.workgroup_size, [tile.invocations(), 1, 1], "{name}: workgroup size for {tile:?}");
                     let shared: u32 = m
@@ -180,14 +220,23 @@ fn dispatches_match_their_shaders() {
                         "{name}: binding {i} ({gname}) is read_write, the op binds it read-only"
                     )
                 }
+                (Bind::Weights(_), naga::AddressSpace::Storage { access }) => {
+                    assert!(
+                        !access.contains(naga::StorageAccess::STORE),
+                        "{name}: binding {i} ({gname}) is read_write, the op binds weights"
+                    );
+                    let naga::TypeInner::Array { base, .. } = module.types[g.ty].inner else {
+                        panic!("{name}: weights {gname} not an array")
+                    };
+                    // f32 values, or (the twin) two packed f16 values per 32-bit word.
+                    let want = if is_f16_twin(shader) { naga::Scalar::U32 } else { naga::Scalar::F32 };
+                    assert_eq!(module.types[base].inner, naga::TypeInner::Scalar(want), "{name}: weights {gname}");
+                }
                 (Bind::Write(_), naga::AddressSpace::Storage { access }) => {
                     assert!(access.contains(naga::StorageAccess::STORE), "{name}: binding {i} ({gname}) is read-only, the op writes it")
                 }
                 (b, space) => panic!("{name}: binding {i} ({gname}) is {space:?}, the op binds {b:?}"),
             }
         }
-    }
-    for s in all_shaders() {
-        assert!(used.contains(s.name), "shader {} is not used by any op", s.name);
     }
 }

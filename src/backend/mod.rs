@@ -103,6 +103,27 @@ impl Program {
     }
 }
 
+/// How a backend stores the convolution weights. Accumulation and activations are f32 either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightPrecision {
+    /// f32, as loaded (every backend).
+    #[default]
+    F32,
+    /// Rounded to f16 (round to nearest even) and stored packed, two to a 32-bit word,
+    /// widened back to f32 as the kernels stage them (GPU backend only).
+    F16,
+}
+
+impl WeightPrecision {
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightPrecision::F32 => "f32",
+            WeightPrecision::F16 => "f16",
+        }
+    }
+}
+
 /// Why a backend could not run a program.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -196,6 +217,10 @@ pub trait Backend {
     /// The most bytes of buffers this backend has held for programs at once (device memory
     /// on a GPU, host memory on the CPU backend).
     fn buffer_bytes(&self) -> u64;
+    /// How this backend stores the convolution weights of the programs it loads.
+    fn weight_precision(&self) -> WeightPrecision {
+        WeightPrecision::F32
+    }
     /// How this backend can time ops on the device, if it can.
     fn device_timer(&self) -> Option<DeviceTimer> {
         None

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{BenchFile, BenchRun, FORMAT, ModelInfo, TimingMethod, VERSION, one_line};
-use crate::backend::AdapterIdentity;
+use crate::backend::{AdapterIdentity, WeightPrecision};
 use crate::report::csv_field;
 
 /// Why files could not be compared. Every message names the file.
@@ -59,13 +59,15 @@ pub fn parse(name: &str, text: &str) -> Result<BenchFile, CompareError> {
 /// One column of the comparison: a run of one file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Column {
-    /// The adapter's name and backend, and the file when two columns would share it.
+    /// The adapter's name and backend, `f16 weights` for such a run, and the file when two
+    /// columns would share it.
     pub label: String,
     pub file: String,
     /// 1-based index of the run within its file.
     pub run: usize,
     pub adapter: AdapterIdentity,
     pub timing: TimingMethod,
+    pub weight_precision: WeightPrecision,
     pub images: usize,
     pub rows: usize,
     pub image_steps_per_s: f64,
@@ -172,11 +174,15 @@ pub fn compare(files: &[(String, BenchFile)]) -> Result<Comparison, CompareError
             row.cells[col] = Some(cell);
         }
         columns.push(Column {
-            label: run.adapter.label(),
+            label: match run.weight_precision {
+                WeightPrecision::F32 => run.adapter.label(),
+                WeightPrecision::F16 => format!("{} f16 weights", run.adapter.label()),
+            },
             file: path.clone(),
             run: index + 1,
             adapter: run.adapter.clone(),
             timing: run.step.timing,
+            weight_precision: run.weight_precision,
             images: w.images,
             rows: w.rows,
             image_steps_per_s: run.image_steps_per_s,
@@ -211,12 +217,13 @@ pub fn table(c: &Comparison) -> String {
     let mut s = String::new();
     for (i, col) in c.columns.iter().enumerate() {
         s.push_str(&format!(
-            "# [{}] {}: {} run {}, {}, {} images per direction, {} rows\n",
+            "# [{}] {}: {} run {}, {}, {} weights, {} images per direction, {} rows\n",
             i + 1,
             col.adapter.label(),
             col.file,
             col.run,
             col.timing.name(),
+            col.weight_precision.name(),
             col.images,
             col.rows
         ));

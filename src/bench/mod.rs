@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{AdapterIdentity, Backend, DeviceTimer, Phase, StepParams};
+use crate::backend::{AdapterIdentity, Backend, DeviceTimer, Phase, StepParams, WeightPrecision};
 use crate::model::Network;
 use crate::ops::Op;
 use crate::ops::noise_update::UpdateRule;
@@ -116,6 +116,10 @@ pub struct BenchRun {
     pub workload: Workload,
     pub warmup: usize,
     pub repeats: usize,
+    /// How the convolution weights were stored (sums and activations are f32 either way).
+    /// Files written before this field existed are f32.
+    #[serde(default)]
+    pub weight_precision: WeightPrecision,
     #[serde(default)]
     pub kernels: Vec<Timing>,
     pub step: Timing,
@@ -309,6 +313,7 @@ pub fn bench_with(
         workload: Workload { generator: ModelInfo::of(generator), classifier: ModelInfo::of(classifier), images, rows: capacity },
         warmup,
         repeats,
+        weight_precision: backend.weight_precision(),
         image_steps_per_s: capacity as f64 / (step.median_ms / 1e3).max(1e-12),
         kernels,
         step,
@@ -351,7 +356,7 @@ pub fn table(r: &BenchRun) -> String {
         .flatten()
         .collect::<Vec<_>>();
     let mut s = format!(
-        "# adapter: {}\n# workload: {} generator {} + {} {}, {} images per direction, {} rows; {} warm-up + {} timed runs each\n# timing: {} ({})\n# memory: {}\n",
+        "# adapter: {}\n# workload: {} generator {} + {} {}, {} images per direction, {} rows; {} warm-up + {} timed runs each\n# precision: {}\n# timing: {} ({})\n# memory: {}\n",
         r.adapter.describe(),
         w.generator.arch,
         w.generator.file,
@@ -361,6 +366,7 @@ pub fn table(r: &BenchRun) -> String {
         w.rows,
         r.warmup,
         r.repeats,
+        precision_detail(r.weight_precision),
         r.timing.name(),
         r.timing_detail,
         if memory.is_empty() { "not measured".into() } else { memory.join(", ") },
@@ -389,6 +395,14 @@ pub fn table(r: &BenchRun) -> String {
     s
 }
 
+/// The precision of a run, in words.
+pub fn precision_detail(weights: WeightPrecision) -> &'static str {
+    match weights {
+        WeightPrecision::F32 => "weights f32, sums and activations f32",
+        WeightPrecision::F16 => "weights f16 (packed, widened to f32 as staged), sums and activations f32",
+    }
+}
+
 /// An adapter that failed, as a table section.
 pub fn failure_table(f: &Failure) -> String {
     format!("# adapter: {}\n# failed: {}\n", f.adapter.describe(), one_line(&f.error))
@@ -400,7 +414,7 @@ pub fn one_line(text: &str) -> String {
 }
 
 /// The header of [`csv`].
-pub const CSV_HEADER: &str = "adapter,backend,device_type,vendor_id,vendor_name,device_id,driver,driver_info,images,rows,buffer_bytes,peak_rss_bytes,image_steps_per_s,op,kernel,timing,median_ms,min_ms,max_ms,wall_median_ms,gflop,gflop_per_s,gb_per_s,error";
+pub const CSV_HEADER: &str = "adapter,backend,device_type,vendor_id,vendor_name,device_id,driver,driver_info,images,rows,buffer_bytes,peak_rss_bytes,image_steps_per_s,op,kernel,timing,median_ms,min_ms,max_ms,wall_median_ms,gflop,gflop_per_s,gb_per_s,error,weight_precision";
 
 fn identity_fields(a: &AdapterIdentity) -> String {
     [
@@ -417,7 +431,8 @@ fn identity_fields(a: &AdapterIdentity) -> String {
 }
 
 /// Every run as CSV: one row per kernel and one for the step, each with its run's adapter,
-/// workload size and memory, empty fields where a value was not measured; then one row per
+/// workload size, memory and weight precision (the last column, added after the others so
+/// their positions stay), empty fields where a value was not measured; then one row per
 /// failed adapter, with only its identity and the error.
 pub fn csv(f: &BenchFile) -> String {
     let opt = |v: Option<String>| v.unwrap_or_default();
@@ -434,7 +449,7 @@ pub fn csv(f: &BenchFile) -> String {
         .join(",");
         for t in r.kernels.iter().chain([&r.step]) {
             s.push_str(&format!(
-                "{run},{},{},{},{},{},{},{},{},{},{},\n",
+                "{run},{},{},{},{},{},{},{},{},{},{},,{}\n",
                 csv_field(&t.name),
                 csv_field(&t.kernel),
                 t.timing.name(),
@@ -445,11 +460,12 @@ pub fn csv(f: &BenchFile) -> String {
                 t.gflop,
                 t.gflop_per_s,
                 opt(t.gb_per_s.map(|v| v.to_string())),
+                r.weight_precision.name(),
             ));
         }
     }
     for failure in &f.failures {
-        s.push_str(&format!("{}{},{}\n", identity_fields(&failure.adapter), ",".repeat(15), csv_field(&one_line(&failure.error))));
+        s.push_str(&format!("{}{},{},\n", identity_fields(&failure.adapter), ",".repeat(15), csv_field(&one_line(&failure.error))));
     }
     s
 }
@@ -477,8 +493,8 @@ mod tests {
         let csv = csv(&f);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 2, "{csv}");
-        assert_eq!(lines[1], format!("llvmpipe,Gl,Cpu,0x10005,Mesa,0x0000,llvmpipe,\"4.5, Mesa\"{},cannot open a device", ",".repeat(15)));
-        assert_eq!(CSV_HEADER.split(',').count(), 8 + 15 + 1);
+        assert_eq!(lines[1], format!("llvmpipe,Gl,Cpu,0x10005,Mesa,0x0000,llvmpipe,\"4.5, Mesa\"{},cannot open a device,", ",".repeat(15)));
+        assert_eq!(CSV_HEADER.split(',').count(), 8 + 15 + 1 + 1);
         let back: BenchFile = serde_json::from_str(&f.to_json()).unwrap();
         assert_eq!(back, f);
         assert_eq!(

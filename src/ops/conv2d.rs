@@ -10,8 +10,25 @@ use super::tiling::GemmShape;
 use super::{Bind, Cost, CpuMemory, Dispatch, Kernel, OpError, Shader, Work, distinct, need, word};
 use crate::backend::{BufId, StepParams};
 
-pub static SHADER: Shader =
-    Shader { name: "conv2d", source: concat!(include_str!("../../shaders/conv_common.wgsl"), include_str!("../../shaders/conv2d.wgsl")) };
+pub static SHADER: Shader = Shader {
+    name: "conv2d",
+    source: concat!(
+        include_str!("../../shaders/conv_common.wgsl"),
+        include_str!("../../shaders/conv_weights_f32.wgsl"),
+        include_str!("../../shaders/conv2d.wgsl")
+    ),
+    f16_weights: Some(&SHADER_F16),
+};
+
+/// [`SHADER`] reading its weights as packed f16 (`shaders/conv_weights_f16.wgsl`).
+pub static SHADER_F16: Shader = Shader::new(
+    "conv2d_f16_weights",
+    concat!(
+        include_str!("../../shaders/conv_common.wgsl"),
+        include_str!("../../shaders/conv_weights_f16.wgsl"),
+        include_str!("../../shaders/conv2d.wgsl")
+    ),
+);
 
 /// Sizes of one convolution call: `n` images of `(cin, hin, win)` to `(cout, hout, wout)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,7 +131,7 @@ impl ConvArgs {
             binds: vec![
                 Bind::Params(params),
                 Bind::Read(Some(self.input)),
-                Bind::Read(Some(self.weight)),
+                Bind::Weights(self.weight),
                 Bind::Read(self.bias),
                 Bind::Read(self.aux),
                 Bind::Write(self.output),

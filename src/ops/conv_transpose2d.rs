@@ -11,8 +11,23 @@ use crate::backend::{BufId, StepParams};
 
 pub static SHADER: Shader = Shader {
     name: "conv_transpose2d",
-    source: concat!(include_str!("../../shaders/conv_common.wgsl"), include_str!("../../shaders/conv_transpose2d.wgsl")),
+    source: concat!(
+        include_str!("../../shaders/conv_common.wgsl"),
+        include_str!("../../shaders/conv_weights_f32.wgsl"),
+        include_str!("../../shaders/conv_transpose2d.wgsl")
+    ),
+    f16_weights: Some(&SHADER_F16),
 };
+
+/// [`SHADER`] reading its weights as packed f16 (`shaders/conv_weights_f16.wgsl`).
+pub static SHADER_F16: Shader = Shader::new(
+    "conv_transpose2d_f16_weights",
+    concat!(
+        include_str!("../../shaders/conv_common.wgsl"),
+        include_str!("../../shaders/conv_weights_f16.wgsl"),
+        include_str!("../../shaders/conv_transpose2d.wgsl")
+    ),
+);
 
 /// `nn.ConvTranspose2d` forward / `nn.Conv2d` input-gradient. Weight `(cin, cout, k, k)`.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 use super::{Bind, Cost, CpuMemory, Dispatch, Kernel, OpError, Shader, Work, distinct, need};
 use crate::backend::{BufId, StepParams};
 
-pub static SHADER: Shader = Shader { name: "covariance", source: include_str!("../../shaders/covariance.wgsl") };
+pub static SHADER: Shader = Shader::new("covariance", include_str!("../../shaders/covariance.wgsl"));
 
 /// Rows summed before a partial sum joins the total (as in the shader).
 const BLOCK: usize = 256;

@@ -27,6 +27,15 @@ pub struct OpError {
 pub struct Shader {
     pub name: &'static str,
     pub source: &'static str,
+    /// The same kernel reading its [`Bind::Weights`] buffer as packed f16, where it has one.
+    pub f16_weights: Option<&'static Shader>,
+}
+
+impl Shader {
+    /// A shader with no f16-weight twin.
+    pub const fn new(name: &'static str, source: &'static str) -> Shader {
+        Shader { name, source, f16_weights: None }
+    }
 }
 
 /// One binding of a kernel, in binding order from 0.
@@ -38,6 +47,10 @@ pub enum Bind {
     Step,
     /// A storage buffer read by the kernel; `None` binds a placeholder (unused input).
     Read(Option<BufId>),
+    /// A read-only storage buffer of convolution weights: f32 for the dispatch's shader, or
+    /// packed f16 for its [`Shader::f16_weights`] twin (the GPU backend decides, per buffer;
+    /// see `src/backend/gpu/weights.rs`).
+    Weights(BufId),
     /// A storage buffer written by the kernel.
     Write(BufId),
 }
@@ -138,9 +151,18 @@ impl Op {
     }
 }
 
-/// Every shader, for validation and pipeline warm-up.
-pub fn all_shaders() -> [&'static Shader; 6] {
-    [&conv2d::SHADER, &conv_transpose2d::SHADER, &seed_grad::SHADER, &record::SHADER, &noise_update::SHADER, &covariance::SHADER]
+/// Every shader, for validation and pipeline warm-up: the f16-weight twins last.
+pub fn all_shaders() -> [&'static Shader; 8] {
+    [
+        &conv2d::SHADER,
+        &conv_transpose2d::SHADER,
+        &seed_grad::SHADER,
+        &record::SHADER,
+        &noise_update::SHADER,
+        &covariance::SHADER,
+        &conv2d::SHADER_F16,
+        &conv_transpose2d::SHADER_F16,
+    ]
 }
 
 /// Fails with a message naming the buffer when `len(id) < need`.

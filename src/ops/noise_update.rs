@@ -3,7 +3,7 @@
 use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, Work, distinct, need};
 use crate::backend::{BufId, StepParams};
 
-pub static SHADER: Shader = Shader { name: "noise_update", source: include_str!("../../shaders/noise_update.wgsl") };
+pub static SHADER: Shader = Shader::new("noise_update", include_str!("../../shaders/noise_update.wgsl"));
 
 /// How the noise moves each step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

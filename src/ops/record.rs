@@ -4,7 +4,7 @@
 use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, Work, distinct, need};
 use crate::backend::{BufId, StepParams};
 
-pub static SHADER: Shader = Shader { name: "record", source: include_str!("../../shaders/record.wgsl") };
+pub static SHADER: Shader = Shader::new("record", include_str!("../../shaders/record.wgsl"));
 
 #[derive(Debug, Clone)]
 pub struct Record {

@@ -3,7 +3,7 @@
 use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, Work, need, word};
 use crate::backend::{BufId, StepParams};
 
-pub static SHADER: Shader = Shader { name: "seed_grad", source: include_str!("../../shaders/seed_grad.wgsl") };
+pub static SHADER: Shader = Shader::new("seed_grad", include_str!("../../shaders/seed_grad.wgsl"));
 
 /// Writes `scale` (1/n) into column `target` of every row of `out`, 0 elsewhere.
 #[derive(Debug, Clone)]

@@ -160,6 +160,8 @@ pub struct GpuContext {
     pub limits: wgpu::Limits,
     /// The optional features the device was opened with.
     pub features: wgpu::Features,
+    /// What the adapter lacks of full WebGPU (e.g. `SHADER_F16_IN_F32`, which f16 weights need).
+    pub downlevel: wgpu::DownlevelFlags,
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
     pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
@@ -179,6 +181,7 @@ impl GpuContext {
         let info = adapter.get_info();
         let limits = adapter.limits();
         let features = adapter.features() & wanted;
+        let downlevel = adapter.get_downlevel_capabilities().flags;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("gan-bias device"),
             required_features: features,
@@ -196,6 +199,7 @@ impl GpuContext {
             info,
             limits,
             features,
+            downlevel,
             device,
             queue,
             pipelines: Mutex::new(HashMap::new()),
@@ -249,7 +253,7 @@ impl GpuContext {
                         ty: wgpu::BindingType::Buffer {
                             ty: match b {
                                 Bind::Params(_) | Bind::Step => wgpu::BufferBindingType::Uniform,
-                                Bind::Read(_) => wgpu::BufferBindingType::Storage { read_only: true },
+                                Bind::Read(_) | Bind::Weights(_) => wgpu::BufferBindingType::Storage { read_only: true },
                                 Bind::Write(_) => wgpu::BufferBindingType::Storage { read_only: false },
                             },
                             has_dynamic_offset: false,

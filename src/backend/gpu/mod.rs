@@ -3,13 +3,17 @@
 //! one compute pass and one submit.
 
 pub mod context;
+pub mod weights;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use context::{BackendChoice, GpuContext};
 
-use super::{AdapterIdentity, Backend, BackendError, BufId, DeviceTimer, DeviceTimes, MemoryLimits, PHASES, Phase, Program, StepParams};
+use super::{
+    AdapterIdentity, Backend, BackendError, BufId, DeviceTimer, DeviceTimes, MemoryLimits, PHASES, Phase, Program, StepParams,
+    WeightPrecision,
+};
 use crate::ops::tiling::{self, Tile, WorkgroupLimits};
 use crate::ops::{Bind, Work};
 
@@ -34,6 +38,25 @@ pub enum GpuError {
         limits.invocations.min(limits.size_x)
     )]
     NoTile { kernel: &'static str, limits: WorkgroupLimits },
+    #[error(
+        "{adapter} cannot read f16 weights: its shaders lack unpack2x16float (wgpu's downlevel flag SHADER_F16_IN_F32, which llvmpipe has only with the shader-f16 feature); keep the weights in f32"
+    )]
+    NoF16Weights { adapter: String },
+    #[error("{label}: value {value} at index {index} is beyond the range of f16 (65504); keep these weights in f32")]
+    F16Range { label: String, index: usize, value: f32 },
+    #[error("{label} holds f16 values packed two to a word; a write of {given} values must cover whole words or the whole buffer")]
+    PackedWrite { label: String, given: usize },
+}
+
+/// One buffer of the loaded program.
+struct Held {
+    buffer: wgpu::Buffer,
+    /// Bytes allocated.
+    bytes: u64,
+    /// Values it holds (f32, or f16 when `f16`).
+    len: usize,
+    /// Stored as packed f16 ([`weights`]).
+    f16: bool,
 }
 
 /// A recorded dispatch: pipeline, bind group and workgroup counts.
@@ -54,7 +77,7 @@ struct Queries {
 
 pub struct GpuBackend {
     pub ctx: GpuContext,
-    buffers: Vec<(wgpu::Buffer, u64)>,
+    buffers: Vec<Held>,
     labels: Vec<String>,
     phases: HashMap<Phase, Vec<Prepared>>,
     step: wgpu::Buffer,
@@ -66,6 +89,8 @@ pub struct GpuBackend {
     /// Run every tiled kernel with this tile instead of the one [`tiling::choose`] picks (for
     /// tests and tile comparisons); it must fit the adapter all the same.
     pub force_tile: Option<Tile>,
+    /// How the convolution weights of the next programs loaded are stored ([`weights`]).
+    pub weights: WeightPrecision,
 }
 
 /// Workgroup width of every kernel run as [`Work::Items`] (`@workgroup_size(64)`).
@@ -106,6 +131,7 @@ impl GpuBackend {
             queries: None,
             peak_bytes: 32,
             force_tile: None,
+            weights: WeightPrecision::F32,
         }
     }
 
@@ -116,9 +142,15 @@ impl GpuBackend {
         Ok(GpuBackend::new(GpuContext::with_features(adapter, context::TIMESTAMP_FEATURES)?))
     }
 
+    /// This backend, storing the convolution weights of the programs it loads as `precision`.
+    pub fn with_weights(mut self, precision: WeightPrecision) -> Self {
+        self.weights = precision;
+        self
+    }
+
     /// Bytes of the buffers held now.
     fn held_bytes(&self) -> u64 {
-        let programs: u64 = self.buffers.iter().map(|(_, b)| b.next_multiple_of(4)).sum();
+        let programs: u64 = self.buffers.iter().map(|h| h.bytes.next_multiple_of(4)).sum();
         let uniforms: u64 = self.phases.values().flatten().map(|p| p.uniform_bytes).sum();
         let queries = self.queries.as_ref().map_or(0, |q| q.count as u64 * 8);
         programs + uniforms + queries + 32
@@ -172,7 +204,14 @@ impl GpuBackend {
                 (tile.workgroups(&gemm), tile.constants())
             }
         };
-        let pipeline = self.ctx.pipeline(dispatch.shader, dispatch.entry, &dispatch.binds, &constants);
+        // Packed f16 weights: the kernel's twin, its own module and pipelines (the cache is keyed
+        // by shader name). `weights::packed_buffers` packs only buffers whose kernels have one.
+        let packed = dispatch.binds.iter().any(|b| matches!(b, Bind::Weights(id) if self.buffers[id.0].f16));
+        let shader = match dispatch.shader.f16_weights {
+            Some(twin) if packed => twin,
+            _ => dispatch.shader,
+        };
+        let pipeline = self.ctx.pipeline(shader, dispatch.entry, &dispatch.binds, &constants);
         // Parameter uniforms live as long as the bind group that holds them.
         let uniforms: Vec<Option<wgpu::Buffer>> = dispatch
             .binds
@@ -202,7 +241,7 @@ impl GpuBackend {
                     Bind::Params(_) => u.as_ref().map(|u| u.as_entire_binding()).unwrap_or_else(|| self.step.as_entire_binding()),
                     Bind::Step => self.step.as_entire_binding(),
                     Bind::Read(None) => self.placeholder.as_entire_binding(),
-                    Bind::Read(Some(id)) | Bind::Write(id) => self.buffers[id.0].0.as_entire_binding(),
+                    Bind::Read(Some(id)) | Bind::Write(id) | Bind::Weights(id) => self.buffers[id.0].buffer.as_entire_binding(),
                 },
             })
             .collect();
@@ -334,6 +373,10 @@ impl Backend for GpuBackend {
         self.peak_bytes
     }
 
+    fn weight_precision(&self) -> WeightPrecision {
+        self.weights
+    }
+
     fn device_timer(&self) -> Option<DeviceTimer> {
         self.timer
     }
@@ -353,8 +396,12 @@ impl Backend for GpuBackend {
         self.phases.clear();
         self.buffers.clear();
         self.labels = program.buffers.iter().map(|b| b.label.clone()).collect();
-        for spec in &program.buffers {
-            let bytes = (spec.len as u64 * 4).max(4);
+        let packed = weights::packed_buffers(program, self.weights);
+        if packed.contains(&true) {
+            weights::check_support(&self.ctx.info.name, self.ctx.downlevel)?;
+        }
+        for (spec, &f16) in program.buffers.iter().zip(&packed) {
+            let bytes = if f16 { weights::packed_bytes(spec.len) } else { (spec.len as u64 * 4).max(4) };
             if bytes > max {
                 return Err(GpuError::TooLarge { label: spec.label.clone(), bytes, limit: max }.into());
             }
@@ -364,10 +411,17 @@ impl Backend for GpuBackend {
                 usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
                 mapped_at_creation: false,
             });
-            if let Some(data) = &spec.init {
-                self.ctx.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(data.as_slice()));
+            match (&spec.init, f16) {
+                (Some(data), true) => self.ctx.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(&weights::pack(&spec.label, data)?)),
+                (Some(data), false) => self.ctx.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(data.as_slice())),
+                (None, _) => {}
             }
-            self.buffers.push((buffer, bytes));
+            self.buffers.push(Held { buffer, bytes, len: spec.len, f16 });
+        }
+        let saved: u64 =
+            program.buffers.iter().zip(&packed).filter(|(_, p)| **p).map(|(b, _)| b.len as u64 * 4 - weights::packed_bytes(b.len)).sum();
+        if saved > 0 {
+            log::info!("weights stored as f16: {} buffer(s), {saved} bytes fewer than f32", packed.iter().filter(|p| **p).count());
         }
         for phase in PHASES {
             let prepared = program.ops(phase).iter().map(|op| self.prepare(program, op.kernel().dispatch())).collect::<Result<_, _>>()?;
@@ -379,12 +433,22 @@ impl Backend for GpuBackend {
     }
 
     fn write(&mut self, id: BufId, data: &[f32]) -> Result<(), BackendError> {
-        let (buffer, bytes) = &self.buffers[id.0];
-        if data.len() as u64 * 4 > *bytes {
-            return Err(BackendError::Write { label: self.labels[id.0].clone(), len: (*bytes / 4) as usize, given: data.len() });
+        let held = self.buffers.get(id.0).ok_or(BackendError::NotLoaded)?;
+        let label = &self.labels[id.0];
+        let room = (held.bytes / if held.f16 { 2 } else { 4 }) as usize;
+        if data.len() > room {
+            return Err(BackendError::Write { label: label.clone(), len: room, given: data.len() });
         }
-        if !data.is_empty() {
-            self.ctx.queue.write_buffer(buffer, 0, bytemuck::cast_slice(data));
+        if held.f16 && data.len() % 2 == 1 && data.len() < held.len {
+            return Err(GpuError::PackedWrite { label: label.clone(), given: data.len() }.into());
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        if held.f16 {
+            self.ctx.queue.write_buffer(&held.buffer, 0, bytemuck::cast_slice(&weights::pack(label, data)?));
+        } else {
+            self.ctx.queue.write_buffer(&held.buffer, 0, bytemuck::cast_slice(data));
         }
         Ok(())
     }
@@ -404,7 +468,11 @@ impl Backend for GpuBackend {
     }
 
     fn read(&mut self, id: BufId) -> Result<Vec<f32>, BackendError> {
-        let (buffer, bytes) = self.buffers.get(id.0).ok_or(BackendError::NotLoaded)?;
-        Ok(self.ctx.read_buffer(buffer, *bytes)?)
+        let held = self.buffers.get(id.0).ok_or(BackendError::NotLoaded)?;
+        if held.f16 {
+            let words: Vec<u32> = bytemuck::pod_collect_to_vec(&self.ctx.read_bytes(&held.buffer, held.bytes)?);
+            return Ok(weights::unpack(&words, held.len));
+        }
+        Ok(self.ctx.read_buffer(&held.buffer, held.bytes)?)
     }
 }
