@@ -281,6 +281,18 @@ fn f16_weights_take_half_the_bytes_read_back_rounded_and_are_written_whole() {
 }
 
 #[test]
+fn unknown_buffer_ids_are_errors_on_both_backends() {
+    let (p, ..) = buffer_program();
+    let backends: [Box<dyn Backend>; 2] = [Box::new(CpuBackend::new()), Box::new(gpu())];
+    for mut b in backends {
+        b.load(&p).unwrap();
+        let far = BufId(10_000);
+        assert!(matches!(b.read(far), Err(BackendError::NotLoaded)), "{}: read of an unknown buffer", b.describe());
+        assert!(matches!(b.write(far, &[1.0]), Err(BackendError::NotLoaded)), "{}: write to an unknown buffer", b.describe());
+    }
+}
+
+#[test]
 fn weights_beyond_f16_are_refused_naming_the_buffer() {
     let (mut p, a, ..) = buffer_program();
     let mut big = p.buffers[a.0].init.as_deref().unwrap().clone();

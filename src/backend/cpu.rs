@@ -95,7 +95,7 @@ impl Backend for CpuBackend {
 
     fn write(&mut self, id: BufId, data: &[f32]) -> Result<(), BackendError> {
         let program = self.program.as_ref().ok_or(BackendError::NotLoaded)?;
-        let buf = &mut self.mem.bufs[id.0];
+        let buf = self.mem.bufs.get_mut(id.0).ok_or(BackendError::NotLoaded)?;
         if data.len() > buf.len() {
             return Err(BackendError::Write { label: program.buffers[id.0].label.clone(), len: buf.len(), given: data.len() });
         }
@@ -114,6 +114,6 @@ impl Backend for CpuBackend {
 
     fn read(&mut self, id: BufId) -> Result<Vec<f32>, BackendError> {
         self.program.as_ref().ok_or(BackendError::NotLoaded)?;
-        Ok(self.mem.bufs[id.0].clone())
+        self.mem.bufs.get(id.0).cloned().ok_or(BackendError::NotLoaded)
     }
 }
