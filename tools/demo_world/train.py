@@ -130,13 +130,17 @@ def train_classifier(work):
             step += 1
             if step % 100 == 0:
                 log(f"classifier step {step}/{steps} loss {loss.item():.4f} ({time.time() - t0:.0f} s)")
-    seconds = time.time() - t0
+    save_classifier(clf, images, labels, work, "classifier", {"seconds": time.time() - t0, "steps": steps})
+
+
+def save_classifier(clf, images, labels, work, stem, record):
+    """Saves `clf` as work/stem.pt and its validation AUCs with `record` as work/stem.json."""
     scores = predict(clf, images[N_TRAIN:])
     aucs = {name: auc(scores[:, i], labels[N_TRAIN:, i]) for i, name in enumerate(world.FEATURES)}
-    torch.save(clf.state_dict(), os.path.join(work, "classifier.pt"))
-    with open(os.path.join(work, "classifier.json"), "w") as f:
-        json.dump({"val_auc": aucs, "seconds": seconds, "steps": steps}, f, indent=1)
-    log("classifier AUC:", " ".join(f"{k}={v:.3f}" for k, v in aucs.items()))
+    torch.save(clf.state_dict(), os.path.join(work, stem + ".pt"))
+    with open(os.path.join(work, stem + ".json"), "w") as f:
+        json.dump({"val_auc": aucs, **record}, f, indent=1)
+    log(stem, "AUC:", " ".join(f"{k}={v:.3f}" for k, v in aucs.items()))
 
 
 def refresh_batchnorm(model, batches):
@@ -223,13 +227,7 @@ def tune_classifier(work):
         sched.step()
         if step % 100 == 0:
             log(f"tuning step {step}/{TUNE_STEPS} loss {loss.item():.4f} ({time.time() - t0:.0f} s)")
-    seconds = time.time() - t0
-    scores = predict(clf, images[N_TRAIN:])
-    aucs = {name: auc(scores[:, i], labels[N_TRAIN:, i]) for i, name in enumerate(world.FEATURES)}
-    torch.save(clf.state_dict(), os.path.join(work, "classifier_tuned.pt"))
-    with open(os.path.join(work, "tuning.json"), "w") as f:
-        json.dump({"val_auc": aucs, "seconds": seconds, "steps": TUNE_STEPS}, f, indent=1)
-    log("tuned classifier AUC:", " ".join(f"{k}={v:.3f}" for k, v in aucs.items()))
+    save_classifier(clf, images, labels, work, "classifier_tuned", {"seconds": time.time() - t0, "steps": TUNE_STEPS})
 
 
 def save_safetensors(state, path, arch):
@@ -252,7 +250,7 @@ def export(work):
         clf_info = json.load(f)
     with open(os.path.join(work, "generator.json")) as f:
         gen_info = json.load(f)
-    with open(os.path.join(work, "tuning.json")) as f:
+    with open(os.path.join(work, "classifier_tuned.json")) as f:
         tune_info = json.load(f)
 
     # The classifier on the generator's pictures of fresh codes, against the codes' labels.
