@@ -191,6 +191,16 @@ def train_generator(work):
     log(f"generator validation mean |G(z) - render(z)| = {err:.4f}")
 
 
+def load_models(work, classifier_file):
+    """The trained generator (eval mode) and the classifier saved as work/classifier_file."""
+    g = CourseraGenerator(z_dim=world.Z_DIM)
+    g.load_state_dict(torch.load(os.path.join(work, "generator.pt")))
+    g.eval()
+    clf = Classifier(n_classes=len(world.FEATURES))
+    clf.load_state_dict(torch.load(os.path.join(work, classifier_file)))
+    return g, clf
+
+
 def tune_classifier(work):
     """The classifier, tuned on the generator's pictures: the pictures a probe shows it.
 
@@ -201,11 +211,7 @@ def tune_classifier(work):
     """
     z, labels, images = load_data(work)
     torch.manual_seed(SEED + 3)
-    g = CourseraGenerator(z_dim=world.Z_DIM)
-    g.load_state_dict(torch.load(os.path.join(work, "generator.pt")))
-    g.eval()
-    clf = Classifier(n_classes=len(world.FEATURES))
-    clf.load_state_dict(torch.load(os.path.join(work, "classifier.pt")))
+    g, clf = load_models(work, "classifier.pt")
     opt = torch.optim.Adam(clf.parameters(), lr=3e-4, betas=(0.5, 0.999))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=5e-4, total_steps=TUNE_STEPS, pct_start=0.1)
     loss_fn = nn.BCEWithLogitsLoss()
@@ -255,11 +261,7 @@ def export(work):
 
     # The classifier on the generator's pictures of fresh codes, against the codes' labels.
     torch.manual_seed(SEED + 2)
-    g = CourseraGenerator(z_dim=world.Z_DIM)
-    g.load_state_dict(torch.load(os.path.join(work, "generator.pt")))
-    g.eval()
-    clf = Classifier(n_classes=len(world.FEATURES))
-    clf.load_state_dict(torch.load(os.path.join(work, "classifier_tuned.pt")))
+    g, clf = load_models(work, "classifier_tuned.pt")
     clf.eval()
     zf = torch.randn(4000, world.Z_DIM)
     with torch.no_grad():
