@@ -237,13 +237,25 @@ def tune_classifier(work):
 
 
 def save_safetensors(state, path, arch):
-    from safetensors.torch import save_file
+    """Writes the floating-point tensors of `state` as f16 safetensors; returns the file's sha256.
 
-    tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in state.items() if v.dtype.is_floating_point}
-    meta = {"gan_bias.arch": arch, "gan_bias.features": ",".join(world.FEATURES)}
-    save_file(tensors, path, metadata=meta)
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+    Written by hand rather than with safetensors' save_file, whose header puts the metadata
+    keys in a different order from run to run: the same weights must give the same bytes.
+    Header: tensors by name, keys sorted, padded with spaces to a multiple of 8 bytes.
+    """
+    header = {"__metadata__": {"gan_bias.arch": arch, "gan_bias.features": ",".join(world.FEATURES)}}
+    blobs, offset = [], 0
+    for name in sorted(k for k, v in state.items() if v.dtype.is_floating_point):
+        data = state[name].detach().to(torch.float16).contiguous().numpy().astype("<f2").tobytes()
+        header[name] = {"dtype": "F16", "shape": list(state[name].shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    body = len(text).to_bytes(8, "little") + text + b"".join(blobs)
+    with open(path, "wb") as f:
+        f.write(body)
+    return hashlib.sha256(body).hexdigest()
 
 
 def export(work):
