@@ -11,11 +11,8 @@
 //!     factor loads on five features, so its targets have four real partners) among the
 //!     probe's top 10 (by covariance with the target, as it reports them).
 //!
-//! The bar is all three with Pearson >= 0.8 for every target; these weights meet it
-//! for 20 of 27 (the README lists each). The test holds them to what they
-//! reach, with a margin: the full bar for at least MIN_FULL targets, Pearson >= PEARSON_FLOOR
-//! for every target and >= MEAN_PEARSON on average, and at least 90% of the strong signs
-//! right. Random or untrained weights fail every one of these.
+//! Every target must meet all three with Pearson >= 0.8 (the README lists each). Random or
+//! untrained weights fail every one of these.
 //!
 //! The grading below is computed here, not by the crate's `planted` module.
 
@@ -29,11 +26,8 @@ use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::probe::{ProbeSettings, run_probe};
 use gan_bias::rng::torch_randn;
 
-const IMAGES: usize = 64;
+const IMAGES: usize = 128;
 const STEPS: usize = 10;
-const PEARSON_FLOOR: f64 = 0.55;
-const MEAN_PEARSON: f64 = 0.82;
-const MIN_FULL: usize = 17;
 
 struct World {
     features: Vec<String>,
@@ -91,7 +85,7 @@ fn bundled_weights_recover_the_planted_factors() {
     let f = w.features.len();
     let noise = torch_randn(0, IMAGES * g.input[0]);
     let mut backend = CpuBackend::fast();
-    let (mut full, mut signs_checked, mut signs_wrong, mut pearsons, mut low) = (0, 0, 0, Vec::new(), Vec::new());
+    let (mut failed, mut pearsons) = (Vec::new(), Vec::new());
     for name in &w.loaded {
         let target = w.features.iter().position(|n| n == name).unwrap();
         let settings = ProbeSettings { target, steps: STEPS, update: UpdateRule::Notebook, max_batch: None };
@@ -113,25 +107,17 @@ fn bundled_weights_recover_the_planted_factors() {
             .filter(|&i| planted[i].abs() >= 0.1 && !measured_top.contains(&i))
             .map(|i| w.features[i].as_str())
             .collect();
-        eprintln!(
-            "{name:>18}: pearson {r:.3}, wrong signs {wrong_sign:?} of {}, planted top 5 missing from the measured top 10 {missing:?}",
+        let verdict = format!(
+            "{name}: pearson {r:.3}, wrong signs {wrong_sign:?} of {}, planted top 5 missing from the measured top 10 {missing:?}",
             strong.len()
         );
-        full += usize::from(r >= 0.8 && wrong_sign.is_empty() && missing.is_empty());
-        signs_checked += strong.len();
-        signs_wrong += wrong_sign.len();
-        if r < PEARSON_FLOOR {
-            low.push(format!("{name} {r:.3}"));
+        eprintln!("{verdict}");
+        if r < 0.8 || !wrong_sign.is_empty() || !missing.is_empty() {
+            failed.push(verdict);
         }
         pearsons.push(r);
     }
     let mean = pearsons.iter().sum::<f64>() / pearsons.len() as f64;
-    eprintln!(
-        "full bar met by {full} of {} targets; mean Pearson {mean:.3}; {signs_wrong} of {signs_checked} strong signs wrong",
-        pearsons.len()
-    );
-    assert!(low.is_empty(), "Pearson correlation below {PEARSON_FLOOR}: {low:?}");
-    assert!(mean >= MEAN_PEARSON, "mean Pearson correlation over the targets {mean:.3} < {MEAN_PEARSON}");
-    assert!(full >= MIN_FULL, "only {full} targets meet the full bar (want {MIN_FULL})");
-    assert!(signs_wrong * 10 <= signs_checked, "{signs_wrong} of {signs_checked} strong signs wrong");
+    eprintln!("{} of {} targets recovered; mean Pearson {mean:.3}", pearsons.len() - failed.len(), pearsons.len());
+    assert!(failed.is_empty(), "targets not recovered:\n{}", failed.join("\n"));
 }

@@ -202,12 +202,16 @@ def load_models(work, classifier_file):
 
 
 def tune_classifier(work):
-    """The classifier, tuned on the generator's pictures: the pictures a probe shows it.
+    """The classifier, tuned on the pictures a probe shows it, to read how strongly they show
+    each attribute.
 
-    Each batch draws fresh codes z ~ N(0, I), labels them with the world's own labels of z and
-    shows the classifier G(z), mixed with a quarter of rendered training faces. A classifier
-    that only knows the renderer's crisp faces misreads the generator's softer ones, and a
-    probe then sees those misreadings as correlations the world never planted.
+    Each batch draws fresh codes z ~ N(0, I) and shows the classifier G(z), mixed with a
+    quarter of rendered training faces. The targets are soft: BCE with logits against how
+    strongly the world draws each attribute for that code (`world.shown`), whose logit is the
+    attribute's score, so the classifier's logit rises with the beard's thickness, not only
+    with its presence. A classifier that only knows hard labels of the renderer's crisp faces
+    misreads the generator's softer ones, and saturates where a probe needs it to move: a
+    probe then reports those misreadings as correlations the world never planted.
     """
     z, labels, images = load_data(work)
     torch.manual_seed(SEED + 3)
@@ -222,10 +226,10 @@ def tune_classifier(work):
         codes = torch.randn(BATCH - TUNE_RENDERED, world.Z_DIM, generator=gen)
         with torch.no_grad():
             pictures = g(codes)
-        _, code_labels, _ = world.attributes(codes.numpy())
         idx = np.sort(torch.randint(0, N_TRAIN, (TUNE_RENDERED,), generator=gen).numpy())
+        intensity, _, _ = world.attributes(np.concatenate([codes.numpy(), z[idx]]))
         x = torch.cat([pictures, to_float(images[idx])])
-        y = torch.cat([torch.from_numpy(code_labels).float(), torch.from_numpy(labels[idx])])
+        y = torch.from_numpy(world.shown(intensity).astype(np.float32))
         loss = loss_fn(clf(x).view(len(x), -1), y)
         opt.zero_grad()
         loss.backward()

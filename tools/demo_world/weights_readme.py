@@ -49,10 +49,15 @@ itself a check.
    draws this world with its planted statistics by construction; its pictures are a little
    softer than the renderer's (validation mean |G(z) - render(z)| = {gl1} on a [-1, 1] scale);
 4. the classifier again, tuned on the pictures a probe will show it: {tsteps} more steps of
-   128 images, 96 of them the generator's pictures of fresh codes z ~ N(0, I) labelled with
-   those codes' own labels, 32 rendered faces ({tmin:.0f} min). Without this step the
-   classifier misreads the generator's softer hair and skin, and a probe reports those
-   misreadings as correlations the world never planted;
+   128 images, 96 of them the generator's pictures of fresh codes z ~ N(0, I) and 32 rendered
+   faces ({tmin:.0f} min). The targets of this stage are soft: still BCE with logits, but
+   against how strongly the world draws each attribute for that code (`world.shown`: the
+   drawn intensity, with gray hair covering the colour and a bald head showing no fringe,
+   hairline, waves or colour), whose logit is the attribute's score. The classifier's logit
+   then grows with a beard's thickness instead of saturating once a beard is there. Without
+   this stage the classifier misreads the generator's softer hair and skin and saturates
+   where a probe needs it to move, and a probe reports those misreadings as correlations the
+   world never planted;
 5. exports both as f16 safetensors and writes `demo-world.json` and this file.
 
 Total training time: about {total:.0f} minutes on the 2-core development machine.
@@ -76,7 +81,8 @@ Total training time: about {total:.0f} minutes on the 2-core development machine
 
 How a probe on these weights grades against the planted truth, per target feature:
 see the main README ("The bundled demo world"), made by
-`python3 tools/demo_world/recovery_table.py --images 64 --steps 10` (run it after training).
+`python3 tools/demo_world/recovery_table.py --images 128 --steps 10`, the size
+`tests/demo_world.rs` runs (run it after training).
 """
 
 
