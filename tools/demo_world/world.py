@@ -51,7 +51,7 @@ LOADINGS = {
     "Goatee": {"sex": 0.8},
     "Mustache": {"sex": 0.8},
     "5oClockShadow": {"sex": 0.55},
-    "Bald": {"sex": 0.5},
+    "Bald": {"sex": 0.7},
     "Sideburn": {"sex": 0.5},
     "WearingNecktie": {"sex": 0.5},
     "WearingEarrings": {"sex": -0.5},
