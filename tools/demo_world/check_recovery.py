@@ -15,6 +15,7 @@ import torch
 
 import train
 import world
+from ideal_probe import grade
 from gan_models import Classifier, CourseraGenerator, probe_notebook
 
 
@@ -48,16 +49,12 @@ def main():
         r = probe_notebook(g, c, noise, t, args.steps)
         changes = (r["history"] - r["start"][None]).reshape(-1, 40)
         cov = np.cov(changes.T)
-        sd = np.sqrt(np.diag(cov))
-        row = cov[t] / (sd[t] * sd)
-        others = [i for i in range(40) if i != t]
-        p = np.corrcoef(row[others], planted[t, others])[0, 1]
-        wrong = [world.FEATURES[i] for i in others if abs(planted[t, i]) >= 0.2 and np.sign(row[i]) != np.sign(planted[t, i])]
-        mtop = sorted(others, key=lambda i: -abs(cov[t, i]))[:10]
-        ptop = [i for i in sorted(others, key=lambda i: -abs(planted[t, i]))[:5] if abs(planted[t, i]) >= 0.1]
-        missing = [world.FEATURES[i] for i in ptop if i not in mtop]
+        p, wrong, top5, _ = grade(cov, planted, t)
+        missing = [world.FEATURES[i] for i, rank in top5 if rank > 10]
         if args.only:
-            for i in sorted(others, key=lambda i: -abs(row[i])):
+            sd = np.sqrt(np.diag(cov))
+            row = cov[t] / (sd[t] * sd)
+            for i in sorted((i for i in range(40) if i != t), key=lambda i: -abs(row[i])):
                 print(f"    {world.FEATURES[i]:>18} measured {row[i]:+.3f} planted {planted[t, i]:+.3f} cov {cov[t, i]:+.4f} var {cov[i, i]:.4f}")
         ok = p >= 0.8 and not wrong and not missing
         passed += ok

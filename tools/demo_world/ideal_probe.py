@@ -53,6 +53,9 @@ def probe_covariance(z0, target, steps):
 
 
 def grade(cov, planted, t):
+    """`probe`'s verdict on a covariance matrix for target t: the Pearson correlation of the
+    correlation rows, the wrong strong signs, the planted top 5 (entries of at least 0.1) with
+    their ranks by covariance, and the margin (see the module's doc)."""
     others = [i for i in range(len(planted)) if i != t]
     sd = np.sqrt(np.maximum(np.diag(cov), 1e-30))
     row = cov[t] / (sd[t] * sd)
@@ -63,7 +66,7 @@ def grade(cov, planted, t):
     ranks = [by_cov.index(i) + 1 for i in top5]
     eleventh = abs(cov[t, by_cov[10]])
     margin = min(abs(cov[t, i]) for i in top5) / eleventh if eleventh > 1e-9 * abs(cov[t, by_cov[0]]) else np.inf
-    return r, wrong, ranks, margin
+    return r, wrong, list(zip(top5, ranks)), margin
 
 
 def main():
@@ -81,7 +84,8 @@ def main():
         z0 = np.random.default_rng(100 + seed).standard_normal((args.images, world.Z_DIM))
         for name in loaded:
             t = world.F[name]
-            r, wrong, ranks, margin = grade(probe_covariance(z0, t, args.steps), planted, t)
+            r, wrong, top5, margin = grade(probe_covariance(z0, t, args.steps), planted, t)
+            ranks = [rank for _, rank in top5]
             worst.append((margin, r, name))
             print(f"{name:>18}  {seed:4d}  {r:7.3f}  {margin:6.2f}  {str(ranks):38}  {wrong}")
     print(f"smallest margin {min(worst)[0]:.2f} ({min(worst)[2]}); smallest Pearson {min(w[1] for w in worst):.3f}")
