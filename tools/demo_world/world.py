@@ -44,16 +44,18 @@ N_NUISANCE = Z_DIM - NUISANCE
 LOADINGS = {
     # sex: a core of five strong partners (with NoBeard, which the beards make), then a clear
     # step down to the rest, so that every target's five strongest planted partners stand
-    # apart from the sixth and later ones instead of ending in a near tie. Baldness loads as
-    # strongly as the beards but is rare, as in CelebA: its label correlations stay below the
-    # core's, and a probe on Bald moves the sex factor more than the hair a bald head hides
+    # apart from the sixth and later ones instead of ending in a near tie
     "Male": {"sex": 0.95},
     "WearingLipstick": {"sex": -0.85},
     "HeavyMakeup": {"sex": -0.8},
     "Goatee": {"sex": 0.8},
     "Mustache": {"sex": 0.8},
-    "5oClockShadow": {"sex": 0.55},
+    # baldness loads as strongly as the beards but is rare (PREVALENCE), as in CelebA: its label
+    # correlations stay below the core's, and a probe on Bald moves the sex factor more than
+    # the hair a bald head hides
     "Bald": {"sex": 0.8},
+    # the rest
+    "5oClockShadow": {"sex": 0.55},
     "Sideburn": {"sex": 0.5},
     "WearingNecktie": {"sex": 0.5},
     "WearingEarrings": {"sex": -0.5},
