@@ -7,13 +7,16 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use gan_bias::backend::Backend;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::backend::gpu::{BackendChoice, GpuBackend};
-use gan_bias::backend::{Backend, Phase, StepParams};
 use gan_bias::model::Network;
 use gan_bias::model::presets::{self, ArchKind, Role};
+use gan_bias::ops::StepParams;
 use gan_bias::ops::noise_update::UpdateRule;
-use gan_bias::probe::{build_program, chain, plan_capacity};
+use gan_bias::probe::plan_capacity;
+use gan_bias::program::Phase;
+use gan_bias::program::lower::{chain, probe_program};
 use gan_bias::weights::TensorFile;
 
 fn load(path: &Path, role: Role, input: Option<[usize; 3]>) -> Network {
@@ -42,10 +45,10 @@ fn models() -> (Network, Network, usize) {
 fn bench_backend(c: &mut Criterion, name: &str, backend: &mut dyn Backend, generator: &Network, classifier: &Network, images: usize) {
     let stages = chain(generator, classifier).unwrap();
     let capacity = plan_capacity(backend, &stages, 2 * images, 1, images, None).unwrap();
-    let (program, layout) = build_program(&stages, capacity, images, 1, 20, UpdateRule::Notebook);
+    let (program, layout) = probe_program(&stages, capacity, images, 1, UpdateRule::Notebook);
     backend.load(&program).unwrap();
     backend.write(layout.z, &gan_bias::rng::torch_randn(0, capacity * stages[0].in_len())).unwrap();
-    let params = StepParams { step: 0, row0: 0, rows: capacity as u32, _pad: 0 };
+    let params = StepParams::new(0, 0, capacity, 20, 1);
     backend.run(Phase::Setup, params).unwrap();
     let mut group = c.benchmark_group(name);
     group.sample_size(10);

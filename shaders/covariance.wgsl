@@ -5,14 +5,23 @@
 // Sums run in blocks of 256 rows, each block's partial sum added to the total, which keeps
 // the f32 rounding error small for tens of thousands of rows.
 
+// The rows are those of the run: rows_per_step (2 n, both directions) times the run's step
+// count, a step parameter.
+
 struct Params {
-    rows: u32, features: u32, _p0: u32, _p1: u32,
+    rows_per_step: u32, features: u32, _p0: u32, _p1: u32,
+}
+
+struct Step {
+    step: u32, row0: u32, rows: u32, column: u32,
+    steps: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;             // (rows, features)
-@group(0) @binding(2) var<storage, read_write> mean: array<f32>;    // (features)
-@group(0) @binding(3) var<storage, read_write> cov: array<f32>;     // (features, features)
+@group(0) @binding(1) var<uniform> s: Step;
+@group(0) @binding(2) var<storage, read> x: array<f32>;             // (rows, features)
+@group(0) @binding(3) var<storage, read_write> mean: array<f32>;    // (features)
+@group(0) @binding(4) var<storage, read_write> cov: array<f32>;     // (features, features)
 
 const BLOCK: u32 = 256u;
 
@@ -22,15 +31,16 @@ fn column_mean(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workg
     if j >= p.features {
         return;
     }
+    let rows = p.rows_per_step * s.steps;
     var total = 0.0;
-    for (var r0 = 0u; r0 < p.rows; r0 += BLOCK) {
+    for (var r0 = 0u; r0 < rows; r0 += BLOCK) {
         var part = 0.0;
-        for (var r = r0; r < min(r0 + BLOCK, p.rows); r++) {
+        for (var r = r0; r < min(r0 + BLOCK, rows); r++) {
             part += x[r * p.features + j];
         }
         total += part;
     }
-    mean[j] = total / f32(p.rows);
+    mean[j] = total / f32(rows);
 }
 
 @compute @workgroup_size(64)
@@ -43,13 +53,14 @@ fn covariance(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgr
     let j = idx % p.features;
     let mi = mean[i];
     let mj = mean[j];
+    let rows = p.rows_per_step * s.steps;
     var total = 0.0;
-    for (var r0 = 0u; r0 < p.rows; r0 += BLOCK) {
+    for (var r0 = 0u; r0 < rows; r0 += BLOCK) {
         var part = 0.0;
-        for (var r = r0; r < min(r0 + BLOCK, p.rows); r++) {
+        for (var r = r0; r < min(r0 + BLOCK, rows); r++) {
             part += (x[r * p.features + i] - mi) * (x[r * p.features + j] - mj);
         }
         total += part;
     }
-    cov[idx] = total / f32(p.rows - 1u);
+    cov[idx] = total / f32(rows - 1u);
 }

@@ -3,14 +3,16 @@
 // mode 0 (notebook): acc += grad; z += d * acc / steps   (the notebook never zeroes the noise's
 //                    gradient, so it accumulates across steps)
 // mode 1 (sgd):      z += d * grad / steps
+// (steps: the run's step count, a step parameter)
 // d = +1 for global rows < n (the additive direction), -1 for the others.
 
 struct Params {
-    n: u32, steps: u32, zdim: u32, mode: u32,
+    n: u32, zdim: u32, mode: u32, _p0: u32,
 }
 
 struct Step {
-    step: u32, row0: u32, rows: u32, _p0: u32,
+    step: u32, row0: u32, rows: u32, column: u32,
+    steps: u32, _p0: u32, _p1: u32, _p2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -31,7 +33,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         delta = acc[idx] + delta;
         acc[idx] = delta;
     }
-    delta = delta / f32(p.steps);
+    delta = delta / f32(s.steps);
     if s.row0 + local < p.n {
         z[idx] = z[idx] + delta;
     } else {

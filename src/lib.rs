@@ -2,9 +2,10 @@
 //!
 //! Data flows one way, one module per stage:
 //! [`weights`] (files -> named tensors) -> [`model`] (tensors -> fused stages) ->
-//! [`probe`] (the notebook's probe as a program of ops, run by a [`backend`]) ->
-//! [`stats`] (covariance -> top features) -> [`report`] (tables, CSV, JSON).
-//! Each op in [`ops`] keeps its WGSL (in `shaders/`), its dispatch and its CPU twin together.
+//! [`program`] (stages -> a program of ops) -> [`backend`] (runs programs) ->
+//! [`probe`] (the notebook's probe, batch by batch) -> [`stats`] (covariance -> top features)
+//! -> [`report`] (tables, CSV, JSON). [`ops`] is the leaf every stage builds on: each op keeps
+//! its WGSL (in `shaders/`), its uniform struct, its dispatch and its CPU twin together.
 
 pub mod backend;
 pub mod bench;
@@ -17,6 +18,7 @@ pub mod pictures;
 pub mod planted;
 pub mod plots;
 pub mod probe;
+pub mod program;
 pub mod report;
 pub mod rng;
 pub mod stats;

@@ -10,8 +10,10 @@ use assert_cmd::Command;
 use common::fixture;
 use gan_bias::backend::gpu::context::{self, TIMESTAMP_FEATURES};
 use gan_bias::backend::gpu::{BackendChoice, GpuBackend, GpuContext};
-use gan_bias::backend::{Backend, DeviceTimer, Phase, StepParams};
+use gan_bias::backend::{Backend, DeviceTimer};
 use gan_bias::bench::{self, BenchSettings, TimingMethod};
+use gan_bias::ops::StepParams;
+use gan_bias::program::Phase;
 use serde_json::Value;
 
 fn gan(args: &[String]) -> Output {
@@ -234,7 +236,7 @@ fn device_times_are_positive_and_finite_in_both_timer_modes() {
             assert!(wall.is_finite() && wall > 0.0, "{mode:?} {}: {t:?}", t.name);
         }
         // The ops of one step, timed together: each op inside the step's span.
-        let times = gpu.run_timed(Phase::Step, 0..run.kernels.len() - 2, StepParams { rows: 2, ..Default::default() }).unwrap();
+        let times = gpu.run_timed(Phase::Step, 0..run.kernels.len() - 2, StepParams { rows: 2, steps: 1, ..Default::default() }).unwrap();
         assert_eq!(times.ops.len(), run.kernels.len() - 2);
         for (i, &t) in times.ops.iter().enumerate() {
             assert!(t.is_finite() && t >= 0.0 && t <= times.total, "{mode:?} op {i}: {t} of {}", times.total);

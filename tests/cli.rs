@@ -794,7 +794,7 @@ fn tiny_images(z: &[f32]) -> Vec<f32> {
     use gan_bias::backend::cpu::CpuBackend;
     let g = common::generator(&fixture("tiny_coursera_gen.safetensors"));
     let c = common::classifier(&fixture("tiny_classifier.safetensors"));
-    let stages = gan_bias::probe::chain(&g, &c).unwrap();
+    let stages = gan_bias::program::lower::chain(&g, &c).unwrap();
     gan_bias::probe::evaluate(&mut CpuBackend::new(), &stages, z, 0).unwrap().outputs.swap_remove(g.stages.len() - 1)
 }
 

@@ -14,14 +14,16 @@ use assert_cmd::Command;
 use common::*;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::backend::gpu::{GpuBackend, GpuError, weights};
-use gan_bias::backend::{Backend, BackendError, BufId, Phase, Program, StepParams, WeightPrecision};
+use gan_bias::backend::{Backend, BackendError, WeightPrecision};
 use gan_bias::model::Network;
 use gan_bias::ops::Op;
 use gan_bias::ops::act::{Act, Epilogue};
 use gan_bias::ops::conv_transpose2d::ConvTranspose;
 use gan_bias::ops::conv2d::{Conv, ConvArgs, ConvDims};
 use gan_bias::ops::covariance::{ColumnMean, CovArgs};
+use gan_bias::ops::{BufId, StepParams};
 use gan_bias::probe::{ProbeSettings, run_probe};
+use gan_bias::program::{Phase, Program};
 use gan_bias::stats::top_covarying;
 use half::f16;
 use serde_json::Value;
@@ -66,7 +68,7 @@ fn run(b: &mut dyn Backend, p: &Program, init: &[(BufId, Vec<f32>)], outs: &[Buf
     for (id, data) in init {
         b.write(*id, data).unwrap();
     }
-    b.run(Phase::Step, StepParams::default()).unwrap();
+    b.run(Phase::Step, StepParams::new(0, 0, 0, 0, 1)).unwrap();
     outs.iter().map(|&id| b.read(id).unwrap()).collect()
 }
 
@@ -248,7 +250,7 @@ fn buffer_program() -> (Program, BufId, BufId, Vec<f32>, Vec<f32>) {
     };
     p.push(Phase::Step, conv(a, y1, "packed"));
     p.push(Phase::Step, conv(b, y2, "shared"));
-    p.push(Phase::Step, Op::ColumnMean(ColumnMean(CovArgs { rows: 27, features: 5, x: b, mean, cov })));
+    p.push(Phase::Step, Op::ColumnMean(ColumnMean(CovArgs { rows_per_step: 27, steps: 1, features: 5, x: b, mean, cov })));
     (p, a, b, w1, w2)
 }
 
@@ -329,7 +331,7 @@ fn f16_and_f32_weights_alternate_on_one_backend() {
 fn rounded_network(net: &Network) -> Network {
     let mut net = net.clone();
     for s in &mut net.stages {
-        s.weight = rounded(&s.weight);
+        s.weight = std::sync::Arc::new(rounded(&s.weight));
     }
     net
 }

@@ -7,7 +7,8 @@ use common::*;
 use gan_bias::backend::Backend;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::ops::noise_update::UpdateRule;
-use gan_bias::probe::{ProbeSettings, chain, evaluate, run_probe};
+use gan_bias::probe::{ProbeSettings, evaluate, run_probe};
+use gan_bias::program::lower::chain;
 use gan_bias::stats::top_covarying;
 
 fn backends() -> Vec<(&'static str, Box<dyn Backend>)> {

@@ -11,7 +11,7 @@ use std::sync::{Mutex, OnceLock};
 use common::*;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::backend::gpu::GpuBackend;
-use gan_bias::backend::{Backend, BackendError, BufId, Phase, Program, StepParams};
+use gan_bias::backend::{Backend, BackendError};
 use gan_bias::model::{ConvKind, Stage};
 use gan_bias::ops::act::{Act, Epilogue};
 use gan_bias::ops::conv_transpose2d::ConvTranspose;
@@ -21,8 +21,10 @@ use gan_bias::ops::noise_update::{NoiseUpdate, UpdateRule};
 use gan_bias::ops::record::Record;
 use gan_bias::ops::seed_grad::SeedGrad;
 use gan_bias::ops::tiling::{GemmShape, TILES, Tile};
-use gan_bias::ops::{Op, OpError};
-use gan_bias::probe::{chain, evaluate};
+use gan_bias::ops::{BufId, Op, OpError, StepParams};
+use gan_bias::probe::evaluate;
+use gan_bias::program::lower::chain;
+use gan_bias::program::{Phase, Program};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -75,8 +77,10 @@ fn with_gpu<R>(f: impl FnOnce(&mut GpuBackend) -> R) -> R {
     f(&mut gpu)
 }
 
-fn params(step: usize, row0: usize, rows: usize) -> StepParams {
-    StepParams { step: step as u32, row0: row0 as u32, rows: rows as u32, _pad: 0 }
+/// Step `step` of a batch of `rows` rows from global row `row0`, in a run of `steps` steps
+/// following `target`.
+fn params(step: usize, row0: usize, rows: usize, target: usize, steps: usize) -> StepParams {
+    StepParams::new(step, row0, rows, target, steps)
 }
 
 /// Loads `p`, writes `init`, runs the step phase once and reads `outs` back.
@@ -226,10 +230,11 @@ impl ConvBatch {
     /// the backend picks).
     fn compare_tiled(&self, tile: Option<Tile>) -> Worst {
         let ids: Vec<BufId> = self.outs.iter().map(|(_, id)| *id).collect();
-        let cpu = run_once(&mut CpuBackend::new(), &self.p, &self.init, params(0, 0, 0), &ids);
+        let cpu = run_once(&mut CpuBackend::new(), &self.p, &self.init, params(0, 0, 0, 0, 1), &ids);
         let gpu = with_gpu(|g| {
             g.force_tile = tile;
-            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_once(g, &self.p, &self.init, params(0, 0, 0), &ids)));
+            let out =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_once(g, &self.p, &self.init, params(0, 0, 0, 0, 1), &ids)));
             g.force_tile = None;
             out.unwrap_or_else(|e| std::panic::resume_unwind(e))
         });
@@ -367,8 +372,8 @@ fn conv_transpose2d_tile_edges_gpu_match_cpu() {
 /// fits an adapter.
 #[test]
 fn tiles_follow_the_shape_and_the_adapter() {
-    use gan_bias::ops::tiling::{WorkgroupLimits, choose};
-    let adapter = with_gpu(|g| WorkgroupLimits::from(&g.ctx.limits));
+    use gan_bias::ops::tiling::choose;
+    let adapter = with_gpu(|g| gan_bias::backend::gpu::tiles::workgroup_limits(&g.ctx.limits));
     for t in TILES {
         assert!(t.fits(&adapter), "{t:?} does not fit {adapter:?}");
     }
@@ -441,9 +446,9 @@ fn convolutions_are_adjoint() {
         p.push(Phase::Step, conv_op(kind, plain("forward", fwd, x, ax)));
         p.push(Phase::Step, conv_op(back, plain("adjoint", adj, y, aty)));
         let init = vec![(x, rng.vec(fwd.in_len(), 1.0)), (y, rng.vec(fwd.out_len(), 1.0))];
-        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0), &[ax, aty]);
-        let fast = run_once(&mut CpuBackend::fast(), &p, &init, params(0, 0, 0), &[ax, aty]);
-        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0), &[ax, aty]));
+        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0, 0, 1), &[ax, aty]);
+        let fast = run_once(&mut CpuBackend::fast(), &p, &init, params(0, 0, 0, 0, 1), &[ax, aty]);
+        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0, 0, 1), &[ax, aty]));
         for (name, out) in [("cpu", &cpu), ("cpu fast", &fast), ("gpu", &gpu)] {
             let (lhs, lhs_abs) = dot64(&out[0], &init[1].1);
             let (rhs, rhs_abs) = dot64(&init[0].1, &out[1]);
@@ -646,11 +651,11 @@ fn seed_grad_gpu_matches_cpu() {
         // Longer than needed: the tail must stay as it was.
         let out = p.buffer("seed", rows * features + 5);
         let scale = 1.0 / rows as f32;
-        p.push(Phase::Step, Op::SeedGrad(SeedGrad { rows, features, target, scale, out }));
+        p.push(Phase::Step, Op::SeedGrad(SeedGrad { rows, features, scale, out }));
         let garbage = rng.vec(rows * features + 5, 10.0);
         let init = vec![(out, garbage.clone())];
-        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0), &[out]).remove(0);
-        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0), &[out])).remove(0);
+        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0, target, 1), &[out]).remove(0);
+        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0, target, 1), &[out])).remove(0);
         let mut want = garbage;
         for (i, v) in want[..rows * features].iter_mut().enumerate() {
             *v = if i % features == target { scale } else { 0.0 };
@@ -684,7 +689,7 @@ fn record_gpu_matches_cpu() {
     for g in 0..2 * n {
         for step in 0..steps {
             for f in 0..features {
-                assert_eq!(rec.history_index(g, step, f), history_at(g, step, f));
+                assert_eq!(rec.history_index(g, step, steps, f), history_at(g, step, f));
             }
         }
     }
@@ -718,7 +723,7 @@ fn record_gpu_matches_cpu() {
                 let mut outs = Vec::new();
                 for b in [&mut cpu as &mut dyn Backend, gpu] {
                     b.write(logits, &y).unwrap();
-                    b.run(Phase::Step, params(step, row0, rows)).unwrap();
+                    b.run(Phase::Step, params(step, row0, rows, 0, steps)).unwrap();
                     outs.push((b.read(start).unwrap(), b.read(history).unwrap()));
                 }
                 let [(cs, ch), (gs, gh)] = <[_; 2]>::try_from(outs).ok().unwrap();
@@ -749,7 +754,7 @@ fn noise_update(rule: UpdateRule) -> Worst {
     let grad = p.buffer("grad", capacity * zdim);
     let acc = p.buffer("acc", capacity * zdim);
     let z = p.buffer("z", capacity * zdim);
-    p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n, steps, zdim, capacity, rule, grad, acc, z }));
+    p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n, zdim, capacity, rule, grad, acc, z }));
     let mut cpu = CpuBackend::new();
     cpu.load(&p).unwrap();
     let mut worst = Worst::default();
@@ -782,7 +787,7 @@ fn noise_update(rule: UpdateRule) -> Worst {
                 let mut outs = Vec::new();
                 for b in [&mut cpu as &mut dyn Backend, gpu] {
                     b.write(grad, &g).unwrap();
-                    b.run(Phase::Step, params(step, row0, rows)).unwrap();
+                    b.run(Phase::Step, params(step, row0, rows, 0, steps)).unwrap();
                     outs.push((b.read(z).unwrap(), b.read(acc).unwrap()));
                 }
                 let [(cz, ca), (gz, ga)] = <[_; 2]>::try_from(outs).ok().unwrap();
@@ -843,12 +848,12 @@ fn column_mean_and_covariance_gpu_match_cpu_and_f64() {
         let xb = p.constant("changes", x.clone());
         let mean = p.buffer("mean", features);
         let cov = p.buffer("cov", features * features);
-        let args = CovArgs { rows, features, x: xb, mean, cov };
+        let args = CovArgs { rows_per_step: rows, steps: 1, features, x: xb, mean, cov };
         p.push(Phase::Step, Op::ColumnMean(ColumnMean(args.clone())));
         p.push(Phase::Step, Op::Covariance(Covariance(args)));
         let init = vec![(mean, rng.vec(features, 9.0)), (cov, rng.vec(features * features, 9.0))];
-        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0), &[mean, cov]);
-        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0), &[mean, cov]));
+        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0, 0, 1), &[mean, cov]);
+        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0, 0, 1), &[mean, cov]));
         let what = format!("{rows} rows x {features} features");
         worst_mean = worst_mean.max(gpu_matches_cpu(&format!("column_mean {what}"), &gpu[0], &cpu[0]));
         worst_cov = worst_cov.max(gpu_matches_cpu(&format!("covariance {what}"), &gpu[1], &cpu[1]));
@@ -946,12 +951,10 @@ fn undersized_buffers_are_refused_before_running() {
     // seed_grad
     let mut p = Program::default();
     let out = p.buffer("seed", 3 * 4 - 1);
-    p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: 3, features: 4, target: 1, scale: 1.0, out }));
+    p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: 3, features: 4, scale: 1.0, out }));
     assert_refused(&p, "seed_grad", &["seed_grad", "gradient", "needs 12"]);
-    let mut p = Program::default();
-    let out = p.buffer("seed", 12);
-    p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: 3, features: 4, target: 4, scale: 1.0, out }));
-    assert_refused(&p, "seed_grad", &["seed_grad", "target 4"]);
+    // (A target out of range is a run's parameter now, refused by the probe before it runs:
+    // tests/probe_targets.rs.)
 
     // record: logits and start hold a batch, the history every step of both directions.
     let (n, steps, features, capacity) = (3, 2, 5, 4);
@@ -973,7 +976,7 @@ fn undersized_buffers_are_refused_before_running() {
         let mut p = Program::default();
         let ids: Vec<BufId> = lens.iter().map(|&l| p.buffer("b", l)).collect();
         let rule = UpdateRule::Notebook;
-        p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n, steps, zdim, capacity, rule, grad: ids[0], acc: ids[1], z: ids[2] }));
+        p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n, zdim, capacity, rule, grad: ids[0], acc: ids[1], z: ids[2] }));
         assert_refused(&p, "noise_update", &["noise_update", what, &format!("needs {}", capacity * zdim)]);
     }
 
@@ -986,14 +989,17 @@ fn undersized_buffers_are_refused_before_running() {
         for mean_first in [true, false] {
             let mut p = Program::default();
             let ids: Vec<BufId> = lens.iter().map(|&l| p.buffer("b", l)).collect();
-            let args = CovArgs { rows, features, x: ids[0], mean: ids[1], cov: ids[2] };
+            let args = CovArgs { rows_per_step: rows, steps: 1, features, x: ids[0], mean: ids[1], cov: ids[2] };
             p.push(Phase::Finish, if mean_first { Op::ColumnMean(ColumnMean(args)) } else { Op::Covariance(Covariance(args)) });
             assert_refused(&p, "covariance", &["covariance", what, &format!("needs {}", need[i])]);
         }
     }
     let mut p = Program::default();
     let ids: Vec<BufId> = [3, 3, 9].iter().map(|&l| p.buffer("b", l)).collect();
-    p.push(Phase::Finish, Op::Covariance(Covariance(CovArgs { rows: 1, features: 3, x: ids[0], mean: ids[1], cov: ids[2] })));
+    p.push(
+        Phase::Finish,
+        Op::Covariance(Covariance(CovArgs { rows_per_step: 1, steps: 1, features: 3, x: ids[0], mean: ids[1], cov: ids[2] })),
+    );
     assert_refused(&p, "covariance", &["at least 2 rows"]);
 }
 
@@ -1050,13 +1056,10 @@ fn output_aliasing_any_other_buffer_is_refused() {
     assert_refused(&p, "record", &["aliases"]);
     let mut p = Program::default();
     let (x, y) = (b(&mut p), b(&mut p));
-    p.push(
-        Phase::Step,
-        Op::NoiseUpdate(NoiseUpdate { n: 2, steps: 2, zdim: 3, capacity: 4, rule: UpdateRule::Notebook, grad: x, acc: y, z: y }),
-    );
+    p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n: 2, zdim: 3, capacity: 4, rule: UpdateRule::Notebook, grad: x, acc: y, z: y }));
     assert_refused(&p, "noise_update", &["aliases"]);
     let mut p = Program::default();
     let (x, y) = (b(&mut p), b(&mut p));
-    p.push(Phase::Step, Op::Covariance(Covariance(CovArgs { rows: 4, features: 3, x, mean: y, cov: y })));
+    p.push(Phase::Step, Op::Covariance(Covariance(CovArgs { rows_per_step: 4, steps: 1, features: 3, x, mean: y, cov: y })));
     assert_refused(&p, "covariance", &["aliases"]);
 }

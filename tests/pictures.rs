@@ -119,7 +119,7 @@ fn generate_matches_the_forward_pass_of_evaluate_across_batches() {
     let z = torch_randn(3, rows * g.input[0]);
     let stages: Vec<&Stage> = g.stages.iter().collect();
     let images = probe::generate(&mut CpuBackend::new(), &stages, &z).unwrap();
-    let chained = probe::chain(&g, &c).unwrap();
+    let chained = gan_bias::program::lower::chain(&g, &c).unwrap();
     let ev = evaluate(&mut CpuBackend::new(), &chained, &z, 0).unwrap();
     assert_close("generated images", &images, &ev.outputs[g.stages.len() - 1], 1e-5, 1e-6);
     let again = probe::generate(&mut CpuBackend::fast(), &stages, &z[..5 * g.input[0]]).unwrap();
@@ -147,7 +147,7 @@ fn kept_noise_is_the_start_and_each_update_and_changes_no_number() {
         assert_eq!(dir[0], z0[..2 * zdim]);
     }
     // One SGD step: z1 = z0 +- grad(mean over the n images of the target logit) / steps.
-    let chained = probe::chain(&g, &c).unwrap();
+    let chained = gan_bias::program::lower::chain(&g, &c).unwrap();
     let grad = evaluate(&mut CpuBackend::new(), &chained, &z0, 20).unwrap().input_grad;
     let up: Vec<f32> = (0..2 * zdim).map(|i| z0[i] + grad[i] / steps as f32).collect();
     let down: Vec<f32> = (0..2 * zdim).map(|i| z0[i] - grad[i] / steps as f32).collect();

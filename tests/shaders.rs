@@ -7,7 +7,6 @@
 
 use std::path::Path;
 
-use gan_bias::backend::{BufId, StepParams};
 use gan_bias::ops::act::{Act, Epilogue};
 use gan_bias::ops::conv_transpose2d::ConvTranspose;
 use gan_bias::ops::conv2d::{Conv, ConvArgs, ConvDims};
@@ -16,7 +15,8 @@ use gan_bias::ops::noise_update::{NoiseUpdate, UpdateRule};
 use gan_bias::ops::record::Record;
 use gan_bias::ops::seed_grad::SeedGrad;
 use gan_bias::ops::tiling::TILES;
-use gan_bias::ops::{Bind, Op, Shader, Work, all_shaders};
+use gan_bias::ops::{Bind, Field, Op, Shader, Uniform, Work, all_shaders};
+use gan_bias::ops::{BufId, StepParams};
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
 fn parse(name: &str, source: &str) -> naga::Module {
@@ -114,27 +114,40 @@ fn sample_ops() -> Vec<Op> {
         output: BufId(3),
         epilogue,
     };
-    let cov = CovArgs { rows: 10, features: 3, x: BufId(0), mean: BufId(1), cov: BufId(2) };
+    let cov = CovArgs { rows_per_step: 10, steps: 1, features: 3, x: BufId(0), mean: BufId(1), cov: BufId(2) };
     vec![
         Op::Conv2d(Conv(conv(Epilogue::Forward(Act::Relu), Some(BufId(2)), None))),
         Op::Conv2d(Conv(conv(Epilogue::GradMask(Act::Tanh), None, Some(BufId(4))))),
         Op::ConvTranspose2d(ConvTranspose(conv(Epilogue::Forward(Act::LeakyRelu(0.2)), Some(BufId(2)), None))),
         Op::ConvTranspose2d(ConvTranspose(conv(Epilogue::GradMask(Act::Relu), None, Some(BufId(4))))),
-        Op::SeedGrad(SeedGrad { rows: 4, features: 3, target: 1, scale: 0.25, out: BufId(0) }),
+        Op::SeedGrad(SeedGrad { rows: 4, features: 3, scale: 0.25, out: BufId(0) }),
         Op::Record(Record { n: 2, steps: 3, features: 3, capacity: 4, logits: BufId(0), start: BufId(1), history: BufId(2) }),
-        Op::NoiseUpdate(NoiseUpdate {
-            n: 2,
-            steps: 3,
-            zdim: 5,
-            capacity: 4,
-            rule: UpdateRule::Notebook,
-            grad: BufId(0),
-            acc: BufId(1),
-            z: BufId(2),
-        }),
+        Op::NoiseUpdate(NoiseUpdate { n: 2, zdim: 5, capacity: 4, rule: UpdateRule::Notebook, grad: BufId(0), acc: BufId(1), z: BufId(2) }),
         Op::ColumnMean(ColumnMean(cov.clone())),
         Op::Covariance(Covariance(cov)),
     ]
+}
+
+/// The WGSL struct `ty` of `module` is the one named `wgsl_struct`, with exactly `fields`: the
+/// same names in the same order, at the same byte offsets, of the same scalar types.
+fn check_uniform(name: &str, module: &naga::Module, ty: naga::Handle<naga::Type>, wgsl_struct: &str, fields: &[Field]) {
+    let t = &module.types[ty];
+    assert_eq!(t.name.as_deref(), Some(wgsl_struct), "{name}: the uniform's WGSL struct");
+    let naga::TypeInner::Struct { members, .. } = &t.inner else { panic!("{name}: uniform {wgsl_struct} is not a struct") };
+    let wgsl: Vec<(String, usize, &str)> = members
+        .iter()
+        .map(|m| {
+            let ty = match module.types[m.ty].inner {
+                naga::TypeInner::Scalar(naga::Scalar::U32) => "u32",
+                naga::TypeInner::Scalar(naga::Scalar::I32) => "i32",
+                naga::TypeInner::Scalar(naga::Scalar::F32) => "f32",
+                ref other => panic!("{name}: {wgsl_struct}.{:?} is {other:?}, not a 32-bit scalar", m.name),
+            };
+            (m.name.clone().unwrap_or_default(), m.offset as usize, ty)
+        })
+        .collect();
+    let rust: Vec<(String, usize, &str)> = fields.iter().map(|f| (f.name.to_string(), f.offset, f.ty)).collect();
+    assert_eq!(rust, wgsl, "{name}: the Rust mirror of {wgsl_struct} (left) differs from the shader's (right)");
 }
 
 /// The module of `shader` with its `override` constants set to `constants`, validated.
@@ -208,11 +221,18 @@ fn check_dispatch(d: &gan_bias::ops::Dispatch, shader: &Shader) {
             let gname = g.name.clone().unwrap_or_default();
             let size = module.types[g.ty].inner.size(module.to_ctx()) as usize;
             match (bind, g.space) {
-                (Bind::Params(words), naga::AddressSpace::Uniform) => {
-                    assert_eq!(size, words.len() * 4, "{name}: binding {i} ({gname}) is {size} bytes, the op packs {} words", words.len())
+                (Bind::Params(block), naga::AddressSpace::Uniform) => {
+                    assert_eq!(
+                        size,
+                        block.bytes.len(),
+                        "{name}: binding {i} ({gname}) is {size} bytes, the op packs {}",
+                        block.bytes.len()
+                    );
+                    check_uniform(&name, &module, g.ty, block.wgsl_struct, &block.fields);
                 }
                 (Bind::Step, naga::AddressSpace::Uniform) => {
-                    assert_eq!(size, std::mem::size_of::<StepParams>(), "{name}: binding {i} ({gname}) is not StepParams-sized")
+                    assert_eq!(size, std::mem::size_of::<StepParams>(), "{name}: binding {i} ({gname}) is not StepParams-sized");
+                    check_uniform(&name, &module, g.ty, StepParams::WGSL_STRUCT, &StepParams::fields());
                 }
                 (Bind::Read(_), naga::AddressSpace::Storage { access }) => {
                     assert!(

@@ -1,8 +1,11 @@
 //! The CPU backend: every op's plain-Rust twin, run in program order. It is the reference
 //! the WGSL kernels are tested against, and the fallback where no adapter exists.
 
-use super::{AdapterIdentity, Backend, BackendError, BufId, MemoryLimits, Phase, Program, StepParams};
-use crate::ops::CpuMemory;
+use std::sync::Arc;
+
+use super::{AdapterIdentity, Backend, BackendError, MemoryLimits, Uploads};
+use crate::ops::{BufId, CpuMemory, StepParams};
+use crate::program::{Phase, Program};
 
 pub struct CpuBackend {
     program: Option<Program>,
@@ -10,12 +13,13 @@ pub struct CpuBackend {
     fast: bool,
     /// The most bytes the program buffers have taken at once.
     peak_bytes: u64,
+    uploads: Uploads,
 }
 
 impl CpuBackend {
     /// The reference: every op's plain loops, in its shader's order, on one thread.
     pub fn new() -> Self {
-        CpuBackend { program: None, mem: CpuMemory { bufs: Vec::new() }, fast: false, peak_bytes: 0 }
+        CpuBackend { program: None, mem: CpuMemory::default(), fast: false, peak_bytes: 0, uploads: Uploads::default() }
     }
 
     /// The fast path: convolutions as matrix products over all cores.
@@ -46,6 +50,10 @@ impl Default for CpuBackend {
 }
 
 impl Backend for CpuBackend {
+    fn uploads(&self) -> Uploads {
+        self.uploads
+    }
+
     fn describe(&self) -> String {
         if self.fast { "cpu (matrix products on all cores)".into() } else { "cpu (plain Rust reference loops)".into() }
     }
@@ -79,27 +87,34 @@ impl Backend for CpuBackend {
 
     fn load(&mut self, program: &Program) -> Result<(), BackendError> {
         program.validate()?;
-        self.mem.bufs = program
-            .buffers
-            .iter()
-            .map(|b| match &b.init {
-                Some(data) => data.as_ref().clone(),
-                None => vec![0.0; b.len],
-            })
-            .collect();
-        let bytes: u64 = self.mem.bufs.iter().map(|b| b.len() as u64 * 4).sum();
-        self.peak_bytes = self.peak_bytes.max(bytes);
+        // Constants are shared with the program, not copied: "uploading" them is free here,
+        // but counted as a GPU backend would count it.
+        self.mem = CpuMemory::new(
+            program
+                .buffers
+                .iter()
+                .map(|b| match &b.init {
+                    Some(data) => Arc::clone(data),
+                    None => Arc::new(vec![0.0; b.len]),
+                })
+                .collect(),
+        );
+        self.peak_bytes = self.peak_bytes.max(program.bytes());
+        self.uploads.loads += 1;
+        self.uploads.constant_bytes += program.constant_bytes();
         self.program = Some(program.clone());
         Ok(())
     }
 
     fn write(&mut self, id: BufId, data: &[f32]) -> Result<(), BackendError> {
         let program = self.program.as_ref().ok_or(BackendError::NotLoaded)?;
-        let buf = self.mem.bufs.get_mut(id.0).ok_or(BackendError::NotLoaded)?;
-        if data.len() > buf.len() {
-            return Err(BackendError::Write { label: program.buffers[id.0].label.clone(), len: buf.len(), given: data.len() });
+        let len = self.mem.try_get(id).ok_or(BackendError::NotLoaded)?.len();
+        if data.len() > len {
+            return Err(BackendError::Write { label: program.buffers[id.0].label.clone(), len, given: data.len() });
         }
-        buf[..data.len()].copy_from_slice(data);
+        self.mem.get_mut(id)[..data.len()].copy_from_slice(data);
+        self.uploads.writes += 1;
+        self.uploads.written_bytes += data.len() as u64 * 4;
         Ok(())
     }
 
@@ -114,6 +129,6 @@ impl Backend for CpuBackend {
 
     fn read(&mut self, id: BufId) -> Result<Vec<f32>, BackendError> {
         self.program.as_ref().ok_or(BackendError::NotLoaded)?;
-        self.mem.bufs.get(id.0).cloned().ok_or(BackendError::NotLoaded)
+        self.mem.try_get(id).map(<[f32]>::to_vec).ok_or(BackendError::NotLoaded)
     }
 }

@@ -15,11 +15,13 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{AdapterIdentity, Backend, DeviceTimer, Phase, StepParams, WeightPrecision};
+use crate::backend::{AdapterIdentity, Backend, DeviceTimer, WeightPrecision};
 use crate::model::Network;
-use crate::ops::Op;
 use crate::ops::noise_update::UpdateRule;
-use crate::probe::{ProbeError, build_program, chain, plan_capacity};
+use crate::ops::{Op, StepParams};
+use crate::probe::{ProbeError, plan_capacity};
+use crate::program::Phase;
+use crate::program::lower::{chain, probe_program};
 use crate::report::csv_field;
 
 /// The `format` of every bench JSON file.
@@ -252,11 +254,11 @@ pub fn bench_with(
     let rows = 2 * images;
     let capacity = plan_capacity(backend, &stages, rows, 1, images, None)?;
     let target = 20.min(classifier.output[0].saturating_sub(1));
-    let (program, layout) = build_program(&stages, capacity, images, 1, target, UpdateRule::Notebook);
+    let (program, layout) = probe_program(&stages, capacity, images, 1, UpdateRule::Notebook);
     backend.load(&program)?;
     let z = crate::rng::torch_randn(0, capacity * stages[0].in_len());
     backend.write(layout.z, &z)?;
-    let params = StepParams { step: 0, row0: 0, rows: capacity as u32, _pad: 0 };
+    let params = StepParams::new(0, 0, capacity, target, 1);
     backend.run(Phase::Setup, params)?;
     let repeats = repeats.max(1);
     let timer = backend.device_timer();

@@ -4,8 +4,13 @@
 //! a [`Network`] checks every tensor's presence and shape against that list, folds each
 //! eval-mode BatchNorm into the convolution before it, and attaches each activation to the
 //! stage before it, so a stage is `act(conv(x) + bias)`: exactly what one kernel computes.
+//!
+//! Owns: architectures, shape checks, BatchNorm folding. Must not touch: programs, backends,
+//! the probe (it knows what a network is, not how it runs).
 
 pub mod presets;
+
+use std::sync::Arc;
 
 use crate::ops::act::Act;
 use crate::weights::{TensorFile, WeightsError};
@@ -88,8 +93,9 @@ pub struct Stage {
     pub hout: usize,
     pub wout: usize,
     /// PyTorch layout: `(cout, cin, k, k)` for Conv, `(cin, cout, k, k)` for Transpose.
-    pub weight: Vec<f32>,
-    pub bias: Option<Vec<f32>>,
+    /// Shared with every program built from this stage, never copied.
+    pub weight: Arc<Vec<f32>>,
+    pub bias: Option<Arc<Vec<f32>>>,
     pub act: Act,
 }
 
@@ -150,8 +156,8 @@ impl Network {
                         ((h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1)
                     };
                     let wshape = if transpose { [*cin, *cout, *k, *k] } else { [*cout, *cin, *k, *k] };
-                    let weight = file.get(&format!("{name}.weight"), &wshape)?.data.clone();
-                    let bias = if *bias { Some(file.get(&format!("{name}.bias"), &[*cout])?.data.clone()) } else { None };
+                    let weight = Arc::new(file.get(&format!("{name}.weight"), &wshape)?.data.clone());
+                    let bias = if *bias { Some(Arc::new(file.get(&format!("{name}.bias"), &[*cout])?.data.clone())) } else { None };
                     stages.push(Stage {
                         label: name.clone(),
                         kind: if transpose { ConvKind::Transpose } else { ConvKind::Conv },
@@ -213,13 +219,14 @@ fn open_stage<'a>(stages: &'a mut [Stage], path: &str, what: &str) -> Result<&'a
 fn fold_batch_norm(stage: &mut Stage, gamma: &[f32], beta: &[f32], mean: &[f32], var: &[f32], eps: f32) {
     let kk = stage.k * stage.k;
     let scale: Vec<f64> = (0..stage.cout).map(|o| gamma[o] as f64 / (var[o] as f64 + eps as f64).sqrt()).collect();
-    for (i, w) in stage.weight.iter_mut().enumerate() {
-        let o = match stage.kind {
-            ConvKind::Conv => i / (stage.cin * kk),
-            ConvKind::Transpose => (i / kk) % stage.cout,
+    let (cin, cout, kind) = (stage.cin, stage.cout, stage.kind);
+    for (i, w) in Arc::make_mut(&mut stage.weight).iter_mut().enumerate() {
+        let o = match kind {
+            ConvKind::Conv => i / (cin * kk),
+            ConvKind::Transpose => (i / kk) % cout,
         };
         *w = (*w as f64 * scale[o]) as f32;
     }
-    let old = stage.bias.take().unwrap_or_else(|| vec![0.0; stage.cout]);
-    stage.bias = Some((0..stage.cout).map(|o| ((old[o] as f64 - mean[o] as f64) * scale[o] + beta[o] as f64) as f32).collect());
+    let old = stage.bias.take().map_or_else(|| vec![0.0; cout], |b| b.to_vec());
+    stage.bias = Some(Arc::new((0..cout).map(|o| ((old[o] as f64 - mean[o] as f64) * scale[o] + beta[o] as f64) as f32).collect()));
 }

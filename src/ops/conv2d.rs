@@ -7,8 +7,7 @@
 
 use super::act::Epilogue;
 use super::tiling::GemmShape;
-use super::{Bind, Cost, CpuMemory, Dispatch, Kernel, OpError, Shader, Work, distinct, need, word};
-use crate::backend::{BufId, StepParams};
+use super::{Bind, BufId, Cost, CpuMemory, Dispatch, Kernel, OpError, ParamBlock, Shader, StepParams, Work, distinct, need, uniform};
 
 pub static SHADER: Shader = Shader {
     name: "conv2d",
@@ -29,6 +28,31 @@ pub static SHADER_F16: Shader = Shader::new(
         include_str!("../../shaders/conv2d.wgsl")
     ),
 );
+
+uniform! {
+    /// The uniform of both convolution kernels (`Params` in `shaders/conv_common.wgsl`).
+    pub struct ConvParams mirrors "Params" {
+        pub n: u32,
+        pub cin: u32,
+        pub hin: u32,
+        pub win: u32,
+        pub cout: u32,
+        pub hout: u32,
+        pub wout: u32,
+        pub k: u32,
+        pub stride: u32,
+        pub pad: u32,
+        /// [`Epilogue::mode`].
+        pub mode: u32,
+        /// [`super::act::Act::code`].
+        pub act: u32,
+        pub has_bias: u32,
+        /// The leaky ReLU's negative slope.
+        pub slope: f32,
+        pub _p0: u32,
+        pub _p1: u32,
+    }
+}
 
 /// Sizes of one convolution call: `n` images of `(cin, hin, win)` to `(cout, hout, wout)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,29 +131,28 @@ impl ConvArgs {
     pub(crate) fn dispatch_with(&self, shader: &'static Shader, gemm: GemmShape) -> Dispatch {
         let d = &self.dims;
         let act = self.epilogue.act();
-        let params = vec![
-            d.n as u32,
-            d.cin as u32,
-            d.hin as u32,
-            d.win as u32,
-            d.cout as u32,
-            d.hout as u32,
-            d.wout as u32,
-            d.k as u32,
-            d.stride as u32,
-            d.pad as u32,
-            self.epilogue.mode(),
-            act.code(),
-            self.bias.is_some() as u32,
-            word(act.slope()),
-            0,
-            0,
-        ];
+        let params = ConvParams {
+            n: d.n as u32,
+            cin: d.cin as u32,
+            hin: d.hin as u32,
+            win: d.win as u32,
+            cout: d.cout as u32,
+            hout: d.hout as u32,
+            wout: d.wout as u32,
+            k: d.k as u32,
+            stride: d.stride as u32,
+            pad: d.pad as u32,
+            mode: self.epilogue.mode(),
+            act: act.code(),
+            has_bias: self.bias.is_some() as u32,
+            slope: act.slope(),
+            ..Default::default()
+        };
         Dispatch {
             shader,
             entry: "main",
             binds: vec![
-                Bind::Params(params),
+                Bind::Params(ParamBlock::of(&params)),
                 Bind::Read(Some(self.input)),
                 Bind::Weights(self.weight),
                 Bind::Read(self.bias),

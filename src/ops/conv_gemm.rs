@@ -186,12 +186,12 @@ fn finish(args: &ConvArgs, d: &ConvDims, y: &mut [f32], aux: Option<&[f32]>, bia
 
 #[cfg(test)]
 mod tests {
-    use crate::backend::cpu::CpuBackend;
-    use crate::backend::{Backend, Phase, Program, StepParams};
-    use crate::ops::Op;
+    use std::sync::Arc;
+
     use crate::ops::act::{Act, Epilogue};
     use crate::ops::conv_transpose2d::ConvTranspose;
     use crate::ops::conv2d::{Conv, ConvArgs, ConvDims};
+    use crate::ops::{BufId, CpuMemory, Kernel, StepParams};
 
     /// A small deterministic generator of values in [-1, 1).
     fn values(seed: u64, len: usize) -> Vec<f32> {
@@ -213,22 +213,25 @@ mod tests {
             for transpose in [false, true] {
                 let (hout, cin_w) = if transpose { ((h - 1) * stride + k - 2 * pad, cin) } else { ((h + 2 * pad - k) / stride + 1, cin) };
                 let d = ConvDims { n, cin: cin_w, hin: h, win: h, cout, hout, wout: hout, k, stride, pad };
-                let mut p = Program::default();
-                let x = p.constant("x", values(case as u64, d.in_len()));
-                let w = p.constant("w", values(case as u64 + 100, d.weight_len()));
-                let b = p.constant("b", values(case as u64 + 200, cout));
-                let aux = p.constant("aux", values(case as u64 + 300, d.out_len()));
-                let out = p.buffer("y", d.out_len());
+                let mem = || {
+                    let bufs = [
+                        values(case as u64, d.in_len()),
+                        values(case as u64 + 100, d.weight_len()),
+                        values(case as u64 + 200, cout),
+                        values(case as u64 + 300, d.out_len()),
+                        vec![0.0; d.out_len()],
+                    ];
+                    CpuMemory::new(bufs.into_iter().map(Arc::new).collect())
+                };
+                let (x, w, b, aux, out) = (BufId(0), BufId(1), BufId(2), BufId(3), BufId(4));
                 let epilogue = if case % 2 == 0 { Epilogue::Forward(Act::LeakyRelu(0.2)) } else { Epilogue::GradMask(Act::Tanh) };
                 let aux = matches!(epilogue, Epilogue::GradMask(_)).then_some(aux);
                 let args = ConvArgs { label: "t".into(), dims: d, input: x, weight: w, bias: Some(b), aux, output: out, epilogue };
-                p.push(Phase::Step, if transpose { Op::ConvTranspose2d(ConvTranspose(args)) } else { Op::Conv2d(Conv(args)) });
-                let mut results = Vec::new();
-                for mut backend in [CpuBackend::new(), CpuBackend::fast()] {
-                    backend.load(&p).unwrap();
-                    backend.run(Phase::Step, StepParams::default()).unwrap();
-                    results.push(backend.read(out).unwrap());
-                }
+                let kernel: Box<dyn Kernel> = if transpose { Box::new(ConvTranspose(args)) } else { Box::new(Conv(args)) };
+                let (mut plain, mut fast) = (mem(), mem());
+                kernel.run_cpu(&mut plain, StepParams::default());
+                kernel.run_cpu_fast(&mut fast, StepParams::default());
+                let results = [plain.get(out).to_vec(), fast.get(out).to_vec()];
                 let scale = results[0].iter().fold(1e-6f32, |m, v| m.max(v.abs()));
                 for (i, (a, b)) in results[0].iter().zip(&results[1]).enumerate() {
                     assert!((a - b).abs() <= 1e-5 * scale, "case {case} transpose {transpose}: index {i}: {a} vs {b}");

@@ -6,8 +6,7 @@
 
 use super::conv2d::{ConvArgs, ConvDims};
 use super::tiling::GemmShape;
-use super::{Cost, CpuMemory, Dispatch, Kernel, OpError, Shader};
-use crate::backend::{BufId, StepParams};
+use super::{BufId, Cost, CpuMemory, Dispatch, Kernel, OpError, Shader, StepParams};
 
 pub static SHADER: Shader = Shader {
     name: "conv_transpose2d",

@@ -1,5 +1,10 @@
-//! The ops of the probe. Each module holds one kernel: its shape checks, the description of
-//! its WGSL dispatch (the shader itself is `shaders/<name>.wgsl`), and its CPU twin.
+//! The ops of the probe, the leaf of the crate. Each module holds one kernel: its shape
+//! checks, the description of its WGSL dispatch (the shader itself is `shaders/<name>.wgsl`),
+//! its uniform parameters as a Pod struct mirroring the shader's `Params`, and its CPU twin.
+//!
+//! Owns: buffer ids, the per-run [`StepParams`], the [`Kernel`] trait, the CPU memory the twins
+//! run on, and the tile shapes of the tiled kernels. Must not touch: models, programs,
+//! backends, wgpu (which tile fits which adapter is the GPU backend's policy).
 
 pub mod act;
 pub mod conv2d;
@@ -11,7 +16,100 @@ pub mod record;
 pub mod seed_grad;
 pub mod tiling;
 
-use crate::backend::{BufId, StepParams};
+use std::sync::Arc;
+
+/// Index of a buffer in a program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BufId(pub usize);
+
+/// A kernel's uniform parameters: a `#[repr(C)]` Pod struct whose fields mirror, in order,
+/// name and type, a WGSL struct of its shader (`tests/uniforms.rs` compares the two layouts).
+pub trait Uniform: bytemuck::Pod {
+    /// The WGSL struct this one mirrors.
+    const WGSL_STRUCT: &'static str;
+    /// Every field: name, byte offset and Rust type.
+    fn fields() -> Vec<Field>;
+}
+
+/// One field of a [`Uniform`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub offset: usize,
+    pub ty: &'static str,
+}
+
+/// Declares a [`Uniform`] struct (fields `u32`, `i32` or `f32`).
+macro_rules! uniform {
+    ($(#[$meta:meta])* pub struct $name:ident mirrors $wgsl:literal { $($(#[$fmeta:meta])* pub $field:ident: $ty:ident,)* }) => {
+        $(#[$meta])*
+        #[repr(C)]
+        #[derive(Debug, Clone, Copy, Default, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl $crate::ops::Uniform for $name {
+            const WGSL_STRUCT: &'static str = $wgsl;
+            fn fields() -> Vec<$crate::ops::Field> {
+                vec![$($crate::ops::Field { name: stringify!($field), offset: std::mem::offset_of!($name, $field), ty: stringify!($ty) },)*]
+            }
+        }
+    };
+}
+pub(crate) use uniform;
+
+uniform! {
+    /// Values that change between runs of the same op list: the step, the batch, the target
+    /// and the step count. Every kernel that needs them binds them as one small uniform
+    /// ([`Bind::Step`]), so one loaded program probes any target for any number of steps up to
+    /// the one it was built for, without rebuilding or re-uploading anything.
+    pub struct StepParams mirrors "Step" {
+        /// Index of the step within its direction, 0-based.
+        pub step: u32,
+        /// Global row (image within the doubled batch) of this batch's first row.
+        pub row0: u32,
+        /// Rows of this batch that hold real images (the rest is padding).
+        pub rows: u32,
+        /// The target: the feature (column of the logits) whose logit the noise follows.
+        /// (`target` is a reserved word in WGSL.)
+        pub column: u32,
+        /// Steps per direction of this run.
+        pub steps: u32,
+        pub _p0: u32,
+        pub _p1: u32,
+        pub _p2: u32,
+    }
+}
+
+impl StepParams {
+    /// Step `step` of a batch of `rows` real rows starting at global row `row0`, following
+    /// `target` for `steps` steps.
+    pub fn new(step: usize, row0: usize, rows: usize, target: usize, steps: usize) -> StepParams {
+        StepParams {
+            step: step as u32,
+            row0: row0 as u32,
+            rows: rows as u32,
+            column: target as u32,
+            steps: steps as u32,
+            ..Default::default()
+        }
+    }
+}
+
+/// The bytes of an op's [`Uniform`] parameters, with the layout they claim to have.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamBlock {
+    pub wgsl_struct: &'static str,
+    pub fields: Vec<Field>,
+    pub bytes: Vec<u8>,
+}
+
+impl ParamBlock {
+    pub fn of<U: Uniform>(u: &U) -> ParamBlock {
+        ParamBlock { wgsl_struct: U::WGSL_STRUCT, fields: U::fields(), bytes: bytemuck::bytes_of(u).to_vec() }
+    }
+}
 
 /// A shape or size that does not fit an op; found before anything is recorded.
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +139,8 @@ impl Shader {
 /// One binding of a kernel, in binding order from 0.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Bind {
-    /// The op's constant parameters (little-endian 32-bit words).
-    Params(Vec<u32>),
+    /// The op's constant parameters.
+    Params(ParamBlock),
     /// The per-run [`StepParams`].
     Step,
     /// A storage buffer read by the kernel; `None` binds a placeholder (unused input).
@@ -75,21 +173,45 @@ pub enum Work {
     Tiled(tiling::GemmShape),
 }
 
-/// The f32 buffers the CPU backend works on.
+/// The f32 buffers the CPU backend works on. Constants (weights) are shared with the program
+/// that holds them, never copied; a buffer is copied only if a kernel writes a shared one.
+#[derive(Default)]
 pub struct CpuMemory {
-    pub bufs: Vec<Vec<f32>>,
+    bufs: Vec<Arc<Vec<f32>>>,
 }
 
 impl CpuMemory {
+    pub fn new(bufs: Vec<Arc<Vec<f32>>>) -> CpuMemory {
+        CpuMemory { bufs }
+    }
+
+    pub fn len(&self) -> usize {
+        self.bufs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bufs.is_empty()
+    }
+
+    /// Buffer `id`; `None` when there is no such buffer.
+    pub fn try_get(&self, id: BufId) -> Option<&[f32]> {
+        self.bufs.get(id.0).map(|b| b.as_slice())
+    }
+
     pub fn get(&self, id: BufId) -> &[f32] {
         &self.bufs[id.0]
+    }
+
+    /// Buffer `id`, writable.
+    pub fn get_mut(&mut self, id: BufId) -> &mut [f32] {
+        Arc::make_mut(&mut self.bufs[id.0]).as_mut_slice()
     }
 
     /// Lends buffer `out` mutably while the others stay readable (an op never reads what it writes,
     /// except through this slice).
     pub fn with_output<R>(&mut self, out: BufId, f: impl FnOnce(&CpuMemory, &mut [f32]) -> R) -> R {
         let mut buf = std::mem::take(&mut self.bufs[out.0]);
-        let r = f(self, &mut buf);
+        let r = f(self, Arc::make_mut(&mut buf).as_mut_slice());
         self.bufs[out.0] = buf;
         r
     }
@@ -179,9 +301,4 @@ pub(crate) fn distinct(op: &'static str, label: &str, out: BufId, others: &[Opti
         return Err(OpError { op, label: label.to_string(), detail: "output buffer aliases an input".into() });
     }
     Ok(())
-}
-
-/// Packs an f32 into a parameter word.
-pub(crate) fn word(x: f32) -> u32 {
-    x.to_bits()
 }

@@ -1,9 +1,20 @@
 //! `noise_update`: one step of the noise along the target's gradient (`shaders/noise_update.wgsl`).
 
-use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, Work, distinct, need};
-use crate::backend::{BufId, StepParams};
+use super::{Bind, BufId, CpuMemory, Dispatch, Kernel, OpError, ParamBlock, Shader, StepParams, Work, distinct, need, uniform};
 
 pub static SHADER: Shader = Shader::new("noise_update", include_str!("../../shaders/noise_update.wgsl"));
+
+uniform! {
+    /// `Params` in `shaders/noise_update.wgsl`.
+    pub struct NoiseUpdateParams mirrors "Params" {
+        /// Images per direction.
+        pub n: u32,
+        pub zdim: u32,
+        /// 0: [`UpdateRule::Notebook`], 1: [`UpdateRule::Sgd`].
+        pub mode: u32,
+        pub _p0: u32,
+    }
+}
 
 /// How the noise moves each step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +28,6 @@ pub enum UpdateRule {
 #[derive(Debug, Clone)]
 pub struct NoiseUpdate {
     pub n: usize,
-    pub steps: usize,
     pub zdim: usize,
     pub capacity: usize,
     pub rule: UpdateRule,
@@ -39,7 +49,7 @@ impl Kernel for NoiseUpdate {
     fn run_cpu(&self, mem: &mut CpuMemory, s: StepParams) {
         let rows = s.rows as usize * self.zdim;
         let grad = mem.get(self.grad)[..rows].to_vec();
-        let mut acc = std::mem::take(&mut mem.bufs[self.acc.0]);
+        let mut acc = mem.get(self.acc)[..rows].to_vec();
         mem.with_output(self.z, |_, z| {
             for (idx, &g) in grad.iter().enumerate() {
                 let mut delta = g;
@@ -47,7 +57,7 @@ impl Kernel for NoiseUpdate {
                     delta += acc[idx];
                     acc[idx] = delta;
                 }
-                delta /= self.steps as f32;
+                delta /= s.steps as f32;
                 if (s.row0 as usize + idx / self.zdim) < self.n {
                     z[idx] += delta;
                 } else {
@@ -55,7 +65,9 @@ impl Kernel for NoiseUpdate {
                 }
             }
         });
-        mem.bufs[self.acc.0] = acc;
+        if self.rule == UpdateRule::Notebook {
+            mem.get_mut(self.acc)[..rows].copy_from_slice(&acc);
+        }
     }
 
     fn dispatch(&self) -> Dispatch {
@@ -67,7 +79,7 @@ impl Kernel for NoiseUpdate {
             shader: &SHADER,
             entry: "main",
             binds: vec![
-                Bind::Params(vec![self.n as u32, self.steps as u32, self.zdim as u32, mode]),
+                Bind::Params(ParamBlock::of(&NoiseUpdateParams { n: self.n as u32, zdim: self.zdim as u32, mode, _p0: 0 })),
                 Bind::Step,
                 Bind::Read(Some(self.grad)),
                 Bind::Write(self.acc),

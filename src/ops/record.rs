@@ -1,15 +1,27 @@
 //! `record`: this step's logits minus the starting logits, into the history
-//! (`shaders/record.wgsl`, which documents the layout).
+//! (`shaders/record.wgsl`, which documents the layout). The history is laid out for the run's
+//! step count ([`StepParams::steps`]), at most the [`Record::steps`] its buffer was sized for.
 
-use super::{Bind, CpuMemory, Dispatch, Kernel, OpError, Shader, Work, distinct, need};
-use crate::backend::{BufId, StepParams};
+use super::{Bind, BufId, CpuMemory, Dispatch, Kernel, OpError, ParamBlock, Shader, StepParams, Work, distinct, need, uniform};
 
 pub static SHADER: Shader = Shader::new("record", include_str!("../../shaders/record.wgsl"));
+
+uniform! {
+    /// `Params` in `shaders/record.wgsl`.
+    pub struct RecordParams mirrors "Params" {
+        /// Images per direction.
+        pub n: u32,
+        pub features: u32,
+        pub _p0: u32,
+        pub _p1: u32,
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Record {
     /// Images per direction.
     pub n: usize,
+    /// Most steps per direction the history holds.
     pub steps: usize,
     pub features: usize,
     /// Rows of the batch buffers.
@@ -20,10 +32,10 @@ pub struct Record {
 }
 
 impl Record {
-    /// Flat history index of feature `f` of global row `g` at `step`.
-    pub fn history_index(&self, g: usize, step: usize, f: usize) -> usize {
+    /// Flat history index of feature `f` of global row `g` at `step` of a run of `steps` steps.
+    pub fn history_index(&self, g: usize, step: usize, steps: usize, f: usize) -> usize {
         let (direction, image) = (g / self.n, g % self.n);
-        ((direction * self.steps + step) * self.n + image) * self.features + f
+        ((direction * steps + step) * self.n + image) * self.features + f
     }
 }
 
@@ -41,23 +53,24 @@ impl Kernel for Record {
         let rows = s.rows as usize * self.features;
         if s.step == 0 {
             let logits = mem.get(self.logits)[..rows].to_vec();
-            mem.bufs[self.start.0][..rows].copy_from_slice(&logits);
+            mem.get_mut(self.start)[..rows].copy_from_slice(&logits);
         }
         mem.with_output(self.history, |mem, h| {
             let (y, y0) = (mem.get(self.logits), mem.get(self.start));
             for idx in 0..rows {
                 let g = s.row0 as usize + idx / self.features;
-                h[self.history_index(g, s.step as usize, idx % self.features)] = y[idx] - y0[idx];
+                h[self.history_index(g, s.step as usize, s.steps as usize, idx % self.features)] = y[idx] - y0[idx];
             }
         });
     }
 
     fn dispatch(&self) -> Dispatch {
+        let params = RecordParams { n: self.n as u32, features: self.features as u32, ..Default::default() };
         Dispatch {
             shader: &SHADER,
             entry: "main",
             binds: vec![
-                Bind::Params(vec![self.n as u32, self.steps as u32, self.features as u32, 0]),
+                Bind::Params(ParamBlock::of(&params)),
                 Bind::Step,
                 Bind::Read(Some(self.logits)),
                 Bind::Write(self.start),

@@ -6,7 +6,8 @@
 //! keeps a 4 x 4 block of the tile in registers (a tile 4 channels wide, whose invocations
 //! share no pixel, reads A straight from the input instead). The shape of the tile is a pipeline
 //! specialisation (the shader's `override` constants `TM`, `TN`, `TK`), picked per dispatch
-//! from the GEMM's shape and the adapter's workgroup limits.
+//! from the GEMM's shape and the adapter's workgroup limits. Which limits an adapter has is
+//! the GPU backend's business (`backend/gpu/tiles.rs`); this module knows only the numbers.
 
 /// Register block of one invocation: pixels x channels (`RM`, `RN` in the shader).
 pub const BLOCK: u32 = 4;
@@ -42,7 +43,7 @@ pub const TILES: [Tile; 6] = [
     Tile { tm: 16, tn: 16, tk: 8 },
 ];
 
-/// What an adapter allows one workgroup (the part of `wgpu::Limits` the kernels need).
+/// What an adapter allows one workgroup (the part of its limits the kernels need).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WorkgroupLimits {
     /// `max_compute_workgroup_storage_size`, bytes.
@@ -57,16 +58,6 @@ impl Default for WorkgroupLimits {
     /// WebGPU's defaults, which every adapter meets.
     fn default() -> Self {
         WorkgroupLimits { storage_bytes: 16384, invocations: 256, size_x: 256 }
-    }
-}
-
-impl From<&wgpu::Limits> for WorkgroupLimits {
-    fn from(l: &wgpu::Limits) -> Self {
-        WorkgroupLimits {
-            storage_bytes: l.max_compute_workgroup_storage_size,
-            invocations: l.max_compute_invocations_per_workgroup,
-            size_x: l.max_compute_workgroup_size_x,
-        }
     }
 }
 

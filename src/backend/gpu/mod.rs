@@ -3,19 +3,21 @@
 //! one compute pass and one submit.
 
 pub mod context;
+mod prepare;
+pub mod tiles;
+mod timing;
 pub mod weights;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 pub use context::{BackendChoice, GpuContext};
 
-use super::{
-    AdapterIdentity, Backend, BackendError, BufId, DeviceTimer, DeviceTimes, MemoryLimits, PHASES, Phase, Program, StepParams,
-    WeightPrecision,
-};
-use crate::ops::tiling::{self, Tile, WorkgroupLimits};
-use crate::ops::{Bind, Work};
+use super::{AdapterIdentity, Backend, BackendError, DeviceTimer, DeviceTimes, MemoryLimits, Uploads, WeightPrecision};
+use crate::ops::tiling::{Tile, WorkgroupLimits};
+use crate::ops::{BufId, StepParams};
+use crate::program::{PHASES, Phase, Program};
+use prepare::Prepared;
+use timing::Queries;
 
 /// Why the GPU could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -59,22 +61,6 @@ struct Held {
     f16: bool,
 }
 
-/// A recorded dispatch: pipeline, bind group and workgroup counts.
-struct Prepared {
-    pipeline: Arc<context::Pipeline>,
-    bind_group: wgpu::BindGroup,
-    groups: (u32, u32),
-    /// Bytes of the parameter uniforms this dispatch owns.
-    uniform_bytes: u64,
-}
-
-/// A timestamp query set and the buffer its values resolve into.
-struct Queries {
-    set: wgpu::QuerySet,
-    resolve: wgpu::Buffer,
-    count: u32,
-}
-
 pub struct GpuBackend {
     pub ctx: GpuContext,
     buffers: Vec<Held>,
@@ -91,16 +77,7 @@ pub struct GpuBackend {
     pub force_tile: Option<Tile>,
     /// How the convolution weights of the next programs loaded are stored ([`weights`]).
     pub weights: WeightPrecision,
-}
-
-/// Workgroup width of every kernel run as [`Work::Items`] (`@workgroup_size(64)`).
-const WORKGROUP: u64 = 64;
-
-/// Workgroup counts for `groups` workgroups, spilling into y past the per-dimension limit.
-fn groups_for(groups: u64, max_per_dim: u32) -> (u32, u32) {
-    let groups = groups.max(1);
-    let x = groups.min(max_per_dim as u64);
-    (x as u32, groups.div_ceil(x) as u32)
+    uploads: Uploads,
 }
 
 impl GpuBackend {
@@ -108,7 +85,8 @@ impl GpuBackend {
         let uniform = |label: &str, size: u64, usage: wgpu::BufferUsages| {
             ctx.device.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size, usage, mapped_at_creation: false })
         };
-        let step = uniform("step params", 16, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST);
+        let step =
+            uniform("step params", std::mem::size_of::<StepParams>() as u64, wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST);
         let placeholder = uniform("unused input", 16, wgpu::BufferUsages::STORAGE);
         // Timestamps only where the device was opened with them and the queue has a clock.
         let f = ctx.features;
@@ -132,6 +110,7 @@ impl GpuBackend {
             peak_bytes: 32,
             force_tile: None,
             weights: WeightPrecision::F32,
+            uploads: Uploads::default(),
         }
     }
 
@@ -156,117 +135,11 @@ impl GpuBackend {
         programs + uniforms + queries + 32
     }
 
-    /// A query set of at least `count` timestamps.
-    fn queries(&mut self, count: u32) -> &Queries {
-        if self.queries.as_ref().is_none_or(|q| q.count < count) {
-            let set = self.ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
-                label: Some("bench timestamps"),
-                ty: wgpu::QueryType::Timestamp,
-                count,
-            });
-            let resolve = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("bench timestamps"),
-                size: count as u64 * 8,
-                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
-                mapped_at_creation: false,
-            });
-            self.queries = Some(Queries { set, resolve, count });
-            self.peak_bytes = self.peak_bytes.max(self.held_bytes());
-        }
-        self.queries.as_ref().expect("made above")
-    }
-
     /// Opens the adapter that `choice` and `filter` pick.
     pub fn open(choice: BackendChoice, filter: Option<&str>) -> Result<Self, GpuError> {
         let adapter = context::pick_adapter(choice, filter)?;
         Ok(GpuBackend::new(GpuContext::new(adapter)?))
     }
-
-    fn prepare(&self, program: &Program, dispatch: crate::ops::Dispatch) -> Result<Prepared, GpuError> {
-        let device = &self.ctx.device;
-        let (groups, constants) = match dispatch.work {
-            Work::Items(n) => (n.div_ceil(WORKGROUP), Vec::new()),
-            Work::Tiled(gemm) => {
-                let limits = WorkgroupLimits::from(&self.ctx.limits);
-                let tile = match self.force_tile {
-                    Some(t) => Some(t).filter(|t| t.fits(&limits)),
-                    None => tiling::choose(&gemm, &limits),
-                };
-                let tile = tile.ok_or(GpuError::NoTile { kernel: dispatch.shader.name, limits })?;
-                log::debug!(
-                    "{}: {gemm:?} in {}x{}x{} tiles, {} workgroups",
-                    program_label(program, &dispatch),
-                    tile.tm,
-                    tile.tn,
-                    tile.tk,
-                    tile.workgroups(&gemm)
-                );
-                (tile.workgroups(&gemm), tile.constants())
-            }
-        };
-        // Packed f16 weights: the kernel's twin, its own module and pipelines (the cache is keyed
-        // by shader name). `weights::packed_buffers` packs only buffers whose kernels have one.
-        let packed = dispatch.binds.iter().any(|b| matches!(b, Bind::Weights(id) if self.buffers[id.0].f16));
-        let shader = match dispatch.shader.f16_weights {
-            Some(twin) if packed => twin,
-            _ => dispatch.shader,
-        };
-        let pipeline = self.ctx.pipeline(shader, dispatch.entry, &dispatch.binds, &constants);
-        // Parameter uniforms live as long as the bind group that holds them.
-        let uniforms: Vec<Option<wgpu::Buffer>> = dispatch
-            .binds
-            .iter()
-            .map(|b| match b {
-                Bind::Params(words) => {
-                    let buf = device.create_buffer(&wgpu::BufferDescriptor {
-                        label: Some(dispatch.shader.name),
-                        size: (words.len() as u64 * 4).next_multiple_of(16),
-                        usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-                        mapped_at_creation: false,
-                    });
-                    self.ctx.queue.write_buffer(&buf, 0, bytemuck::cast_slice(words));
-                    Some(buf)
-                }
-                _ => None,
-            })
-            .collect();
-        let entries: Vec<wgpu::BindGroupEntry> = dispatch
-            .binds
-            .iter()
-            .zip(&uniforms)
-            .enumerate()
-            .map(|(i, (b, u))| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: match b {
-                    Bind::Params(_) => u.as_ref().map(|u| u.as_entire_binding()).unwrap_or_else(|| self.step.as_entire_binding()),
-                    Bind::Step => self.step.as_entire_binding(),
-                    Bind::Read(None) => self.placeholder.as_entire_binding(),
-                    Bind::Read(Some(id)) | Bind::Write(id) | Bind::Weights(id) => self.buffers[id.0].buffer.as_entire_binding(),
-                },
-            })
-            .collect();
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(&program_label(program, &dispatch)),
-            layout: &pipeline.layout,
-            entries: &entries,
-        });
-        let uniform_bytes = uniforms.iter().flatten().map(wgpu::Buffer::size).sum();
-        Ok(Prepared {
-            pipeline,
-            bind_group,
-            groups: groups_for(groups, self.ctx.limits.max_compute_workgroups_per_dimension),
-            uniform_bytes,
-        })
-    }
-}
-
-/// A bind group's label: the kernel and the buffer it writes.
-fn program_label(program: &Program, dispatch: &crate::ops::Dispatch) -> String {
-    let out = dispatch.binds.iter().rev().find_map(|b| match b {
-        Bind::Write(id) => Some(program.buffers[id.0].label.as_str()),
-        _ => None,
-    });
-    format!("{} -> {}", dispatch.shader.name, out.unwrap_or("?"))
 }
 
 impl GpuBackend {
@@ -291,76 +164,11 @@ impl GpuBackend {
     }
 }
 
-impl GpuBackend {
-    /// Ops `range` of `phase` with timestamps around each, submitted, waited for and read back.
-    fn submit_timed(&mut self, phase: Phase, range: std::ops::Range<usize>, params: StepParams) -> Result<DeviceTimes, BackendError> {
-        let timer = self.timer.ok_or(BackendError::NoTimer)?;
-        let n = range.len();
-        if self.phases.get(&phase).and_then(|ops| ops.get(range.clone())).is_none_or(|ops| ops.is_empty()) {
-            return Err(BackendError::NotLoaded);
-        }
-        let wanted = match timer {
-            DeviceTimer::InsidePasses => n + 1,
-            DeviceTimer::PerPass => 2 * n,
-        };
-        let max = wgpu::QUERY_SET_MAX_QUERIES;
-        let count = u32::try_from(wanted).ok().filter(|&c| c <= max).ok_or(GpuError::TooManyQueries {
-            ops: n,
-            queries: wanted.min(u32::MAX as usize) as u32,
-            max,
-        })?;
-        self.queries(count);
-        let (ops, queries) = (&self.phases[&phase][range], self.queries.as_ref().expect("made above"));
-        self.ctx.queue.write_buffer(&self.step, 0, bytemuck::bytes_of(&params));
-        let mut encoder = self.ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("timed phase") });
-        let dispatch = |pass: &mut wgpu::ComputePass<'_>, op: &Prepared| {
-            pass.set_pipeline(&op.pipeline.pipeline);
-            pass.set_bind_group(0, &op.bind_group, &[]);
-            pass.dispatch_workgroups(op.groups.0, op.groups.1, 1);
-        };
-        match timer {
-            DeviceTimer::InsidePasses => {
-                let mut pass =
-                    encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("timed phase"), timestamp_writes: None });
-                pass.write_timestamp(&queries.set, 0);
-                for (i, op) in ops.iter().enumerate() {
-                    dispatch(&mut pass, op);
-                    pass.write_timestamp(&queries.set, i as u32 + 1);
-                }
-            }
-            DeviceTimer::PerPass => {
-                for (i, op) in ops.iter().enumerate() {
-                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                        label: Some("timed op"),
-                        timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
-                            query_set: &queries.set,
-                            beginning_of_pass_write_index: Some(2 * i as u32),
-                            end_of_pass_write_index: Some(2 * i as u32 + 1),
-                        }),
-                    });
-                    dispatch(&mut pass, op);
-                }
-            }
-        }
-        encoder.resolve_query_set(&queries.set, 0..count, &queries.resolve, 0);
-        let start = std::time::Instant::now();
-        self.ctx.queue.submit([encoder.finish()]);
-        self.wait()?;
-        let wall = start.elapsed().as_secs_f64();
-        let queries = self.queries.as_ref().expect("made above");
-        let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&self.ctx.read_bytes(&queries.resolve, count as u64 * 8)?);
-        let period = self.ctx.queue.get_timestamp_period() as f64 * 1e-9;
-        // A clock that runs backwards between two writes reads as zero time, never as negative.
-        let span = |a: u64, b: u64| b.saturating_sub(a) as f64 * period;
-        let (op_times, total) = match timer {
-            DeviceTimer::InsidePasses => (ticks.windows(2).map(|w| span(w[0], w[1])).collect(), span(ticks[0], ticks[n])),
-            DeviceTimer::PerPass => (ticks.chunks(2).map(|c| span(c[0], c[1])).collect(), span(ticks[0], ticks[2 * n - 1])),
-        };
-        Ok(DeviceTimes { ops: op_times, total, wall })
-    }
-}
-
 impl Backend for GpuBackend {
+    fn uploads(&self) -> Uploads {
+        self.uploads
+    }
+
     fn describe(&self) -> String {
         context::describe(&self.ctx.info)
     }
@@ -416,6 +224,9 @@ impl Backend for GpuBackend {
                 (Some(data), false) => self.ctx.queue.write_buffer(&buffer, 0, bytemuck::cast_slice(data.as_slice())),
                 (None, _) => {}
             }
+            if spec.init.is_some() {
+                self.uploads.constant_bytes += bytes;
+            }
             self.buffers.push(Held { buffer, bytes, len: spec.len, f16 });
         }
         let saved: u64 =
@@ -428,6 +239,7 @@ impl Backend for GpuBackend {
             self.phases.insert(phase, prepared);
         }
         self.peak_bytes = self.peak_bytes.max(self.held_bytes());
+        self.uploads.loads += 1;
         self.ctx.check_errors()?;
         Ok(())
     }
@@ -445,11 +257,16 @@ impl Backend for GpuBackend {
         if data.is_empty() {
             return Ok(());
         }
-        if held.f16 {
-            self.ctx.queue.write_buffer(&held.buffer, 0, bytemuck::cast_slice(&weights::pack(label, data)?));
+        let bytes = if held.f16 {
+            let packed = weights::pack(label, data)?;
+            self.ctx.queue.write_buffer(&held.buffer, 0, bytemuck::cast_slice(&packed));
+            packed.len() as u64 * 4
         } else {
             self.ctx.queue.write_buffer(&held.buffer, 0, bytemuck::cast_slice(data));
-        }
+            data.len() as u64 * 4
+        };
+        self.uploads.writes += 1;
+        self.uploads.written_bytes += bytes;
         Ok(())
     }
 

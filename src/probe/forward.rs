@@ -1,0 +1,81 @@
+//! Forward-only runs: a generator's images ([`generate`]), and one forward and backward pass
+//! with every stage's output ([`evaluate`], for tests against PyTorch).
+
+use super::ProbeError;
+use crate::backend::Backend;
+use crate::model::Stage;
+use crate::ops::StepParams;
+use crate::ops::noise_update::UpdateRule;
+use crate::program::Phase;
+use crate::program::lower::{check_chain, forward_program, probe_program};
+
+/// Most rows one [`generate`] program holds.
+pub const GENERATE_BATCH: usize = 64;
+
+/// Fails unless `input` is a whole, non-empty number of finite `in_len`-long rows.
+pub(crate) fn check_rows(what: &str, input: &[f32], in_len: usize) -> Result<usize, ProbeError> {
+    if in_len == 0 || input.is_empty() || !input.len().is_multiple_of(in_len) {
+        return Err(ProbeError::Input(format!("{what} holds {} values, not a whole number of {in_len}-long rows", input.len())));
+    }
+    if let Some(i) = input.iter().position(|v| !v.is_finite()) {
+        return Err(ProbeError::Input(format!(
+            "{what} holds a non-finite value ({}) at row {}, column {}",
+            input[i],
+            i / in_len,
+            i % in_len
+        )));
+    }
+    Ok(input.len() / in_len)
+}
+
+/// The output of the last of `stages` (a generator: its images, NCHW) for every row of
+/// `input`, forward only, at most [`GENERATE_BATCH`] rows at a time.
+pub fn generate(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32]) -> Result<Vec<f32>, ProbeError> {
+    let (Some(first), Some(last)) = (stages.first(), stages.last()) else {
+        return Err(ProbeError::Input("the network has no layers".into()));
+    };
+    let (in_len, out_len) = (first.in_len(), last.out_len());
+    let rows = check_rows("the input", input, in_len)?;
+    let capacity = rows.min(GENERATE_BATCH);
+    let (program, z, out) = forward_program(stages, capacity);
+    backend.load(&program)?;
+    let mut images = Vec::with_capacity(rows * out_len);
+    for row0 in (0..rows).step_by(capacity) {
+        let batch_rows = capacity.min(rows - row0);
+        let mut chunk = input[row0 * in_len..(row0 + batch_rows) * in_len].to_vec();
+        chunk.resize(capacity * in_len, 0.0);
+        backend.write(z, &chunk)?;
+        backend.run(Phase::Step, StepParams::new(0, row0, batch_rows, 0, 1))?;
+        images.extend_from_slice(&backend.read(out)?[..batch_rows * out_len]);
+    }
+    Ok(images)
+}
+
+/// Outputs of every stage and the input-gradient of `mean(logits[:, target])`, for `rows`
+/// inputs through `stages` (a network, or a generator and classifier chained).
+pub struct Evaluation {
+    pub outputs: Vec<Vec<f32>>,
+    pub input_grad: Vec<f32>,
+}
+
+/// One forward and one backward pass (the first step of a probe, without chunking).
+pub fn evaluate(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32], target: usize) -> Result<Evaluation, ProbeError> {
+    check_chain(stages)?;
+    let in_len = stages[0].in_len();
+    if input.is_empty() || !input.len().is_multiple_of(in_len) {
+        return Err(ProbeError::Input(format!("input holds {} values, not a whole number of {in_len}-long rows", input.len())));
+    }
+    let rows = input.len() / in_len;
+    let features = stages.last().map_or(0, |s| s.out_len());
+    if target >= features {
+        return Err(ProbeError::Input(format!("target feature {target} out of range: the classifier has {features}")));
+    }
+    let (program, layout) = probe_program(stages, rows, rows, 1, UpdateRule::Sgd);
+    backend.load(&program)?;
+    backend.write(layout.z, input)?;
+    let params = StepParams::new(0, 0, rows, target, 1);
+    backend.run(Phase::Setup, params)?;
+    backend.run(Phase::Step, params)?;
+    let outputs = layout.acts.iter().map(|&a| backend.read(a)).collect::<Result<_, _>>()?;
+    Ok(Evaluation { outputs, input_grad: backend.read(layout.dz)? })
+}

@@ -1,0 +1,167 @@
+//! Lowering: a model's stages to ops. The probe's program runs, per step, every stage forward,
+//! records the logits, runs every stage's input-gradient backward (each the adjoint
+//! convolution with the same weights) and moves the noise; a forward program only the first.
+//! Weights are shared with the model ([`Program::shared`]), never copied.
+
+use super::{Phase, Program};
+use crate::model::{ConvKind, Network, Stage};
+use crate::ops::act::{Act, Epilogue};
+use crate::ops::conv_transpose2d::ConvTranspose;
+use crate::ops::conv2d::{Conv, ConvArgs, ConvDims};
+use crate::ops::covariance::{ColumnMean, CovArgs, Covariance};
+use crate::ops::noise_update::{NoiseUpdate, UpdateRule};
+use crate::ops::record::Record;
+use crate::ops::seed_grad::SeedGrad;
+use crate::ops::{BufId, Op};
+
+/// Stages that do not fit together as a generator followed by a classifier of logits.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LowerError(pub String);
+
+/// The generator's stages followed by the classifier's, checked to fit together.
+pub fn chain<'a>(generator: &'a Network, classifier: &'a Network) -> Result<Vec<&'a Stage>, LowerError> {
+    let stages: Vec<&Stage> = generator.stages.iter().chain(&classifier.stages).collect();
+    check_chain(&stages)?;
+    Ok(stages)
+}
+
+/// Fails unless the last of `stages` outputs 1x1 logits with no activation.
+pub fn check_chain(stages: &[&Stage]) -> Result<(), LowerError> {
+    let last = stages.last().ok_or_else(|| LowerError("the network has no layers".into()))?;
+    if last.act != Act::Identity {
+        return Err(LowerError(format!("the classifier's last layer {} must output logits (no activation)", last.label)));
+    }
+    if last.hout * last.wout != 1 {
+        return Err(LowerError(format!(
+            "the classifier's last layer {} outputs {}x{} maps, expected 1x1 logits",
+            last.label, last.hout, last.wout
+        )));
+    }
+    Ok(())
+}
+
+/// Buffers of a probe program.
+#[derive(Debug, Clone)]
+pub struct ProbeLayout {
+    /// Rows of every batch buffer.
+    pub capacity: usize,
+    /// Images per direction.
+    pub images: usize,
+    /// Most steps per direction the history holds.
+    pub steps: usize,
+    pub zdim: usize,
+    pub features: usize,
+    pub z: BufId,
+    /// Output of each stage; the last one holds the logits.
+    pub acts: Vec<BufId>,
+    pub start: BufId,
+    pub history: BufId,
+    pub dz: BufId,
+    pub acc: BufId,
+    pub cov: BufId,
+}
+
+impl ProbeLayout {
+    pub fn logits(&self) -> BufId {
+        *self.acts.last().expect("a network has stages")
+    }
+}
+
+/// The weight and bias buffers of every stage.
+fn weights(p: &mut Program, stages: &[&Stage]) -> Vec<(BufId, Option<BufId>)> {
+    stages
+        .iter()
+        .map(|s| {
+            let w = p.shared(format!("{} weight", s.label), s.weight.clone());
+            let b = s.bias.as_ref().map(|b| p.shared(format!("{} bias", s.label), b.clone()));
+            (w, b)
+        })
+        .collect()
+}
+
+/// The probe program for batches of `capacity` rows, `n` images per direction and at most
+/// `steps` steps each way. The target and the run's step count are step parameters.
+pub fn probe_program(stages: &[&Stage], capacity: usize, n: usize, steps: usize, update: UpdateRule) -> (Program, ProbeLayout) {
+    let mut p = Program::default();
+    let zdim = stages[0].in_len();
+    let features = stages.last().map_or(0, |s| s.out_len());
+    let z = p.buffer("noise", capacity * zdim);
+    let params = weights(&mut p, stages);
+    let acts: Vec<BufId> = stages.iter().map(|s| p.buffer(format!("{} output", s.label), capacity * s.out_len())).collect();
+    let start = p.buffer("start logits", capacity * features);
+    let history = p.buffer("history", 2 * steps * n * features);
+    let seed = p.buffer("seed gradient", capacity * features);
+    let max_in = stages.iter().skip(1).map(|s| s.in_len()).max().unwrap_or(1);
+    let grads = [p.buffer("gradient a", capacity * max_in), p.buffer("gradient b", capacity * max_in)];
+    let dz = p.buffer("noise gradient", capacity * zdim);
+    let acc = p.buffer("noise gradient sum", capacity * zdim);
+    let mean = p.buffer("change mean", features);
+    let cov = p.buffer("covariance", features * features);
+
+    p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: capacity, features, scale: 1.0 / n as f32, out: seed }));
+    for (i, s) in stages.iter().enumerate() {
+        let input = if i == 0 { z } else { acts[i - 1] };
+        p.push(Phase::Step, forward_op(s, capacity, input, params[i], acts[i]));
+    }
+    p.push(Phase::Step, Op::Record(Record { n, steps, features, capacity, logits: acts[acts.len() - 1], start, history }));
+    let mut grad = seed;
+    for (i, s) in stages.iter().enumerate().rev() {
+        let out = if i == 0 { dz } else { grads[(stages.len() - 1 - i) % 2] };
+        let (epilogue, aux) =
+            if i == 0 { (Epilogue::Forward(Act::Identity), None) } else { (Epilogue::GradMask(stages[i - 1].act), Some(acts[i - 1])) };
+        p.push(Phase::Step, backward_op(s, capacity, grad, params[i].0, aux, out, epilogue));
+        grad = out;
+    }
+    p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n, zdim, capacity, rule: update, grad: dz, acc, z }));
+    let cov_args = CovArgs { rows_per_step: 2 * n, steps, features, x: history, mean, cov };
+    p.push(Phase::Finish, Op::ColumnMean(ColumnMean(cov_args.clone())));
+    p.push(Phase::Finish, Op::Covariance(Covariance(cov_args)));
+    let layout = ProbeLayout { capacity, images: n, steps, zdim, features, z, acts, start, history, dz, acc, cov };
+    (p, layout)
+}
+
+/// A forward-only program of `stages` for batches of `capacity` rows: (program, input, output).
+pub fn forward_program(stages: &[&Stage], capacity: usize) -> (Program, BufId, BufId) {
+    let mut p = Program::default();
+    let z = p.buffer("noise", capacity * stages[0].in_len());
+    let params = weights(&mut p, stages);
+    let mut x = z;
+    for (s, w) in stages.iter().zip(params) {
+        let out = p.buffer(format!("{} output", s.label), capacity * s.out_len());
+        p.push(Phase::Step, forward_op(s, capacity, x, w, out));
+        x = out;
+    }
+    (p, z, x)
+}
+
+fn forward_op(s: &Stage, n: usize, input: BufId, (weight, bias): (BufId, Option<BufId>), output: BufId) -> Op {
+    let dims =
+        ConvDims { n, cin: s.cin, hin: s.hin, win: s.win, cout: s.cout, hout: s.hout, wout: s.wout, k: s.k, stride: s.stride, pad: s.pad };
+    let args = ConvArgs {
+        label: format!("{} forward", s.label),
+        dims,
+        input,
+        weight,
+        bias,
+        aux: None,
+        output,
+        epilogue: Epilogue::Forward(s.act),
+    };
+    match s.kind {
+        ConvKind::Conv => Op::Conv2d(Conv(args)),
+        ConvKind::Transpose => Op::ConvTranspose2d(ConvTranspose(args)),
+    }
+}
+
+/// The input-gradient of stage `s`: the adjoint convolution with the same weights, from the
+/// stage's output size back to its input size.
+fn backward_op(s: &Stage, n: usize, input: BufId, weight: BufId, aux: Option<BufId>, output: BufId, epilogue: Epilogue) -> Op {
+    let dims =
+        ConvDims { n, cin: s.cout, hin: s.hout, win: s.wout, cout: s.cin, hout: s.hin, wout: s.win, k: s.k, stride: s.stride, pad: s.pad };
+    let args = ConvArgs { label: format!("{} input-gradient", s.label), dims, input, weight, bias: None, aux, output, epilogue };
+    match s.kind {
+        ConvKind::Conv => Op::ConvTranspose2d(ConvTranspose(args)),
+        ConvKind::Transpose => Op::Conv2d(Conv(args)),
+    }
+}

@@ -1,0 +1,113 @@
+//! One loaded probe program, many targets: the target and the step count are step
+//! parameters, so probing another target re-uploads no weight and rebuilds nothing, and gives
+//! the numbers of a fresh single-target run and of PyTorch.
+
+mod common;
+
+use common::*;
+use gan_bias::backend::Backend;
+use gan_bias::backend::cpu::CpuBackend;
+use gan_bias::ops::noise_update::UpdateRule;
+use gan_bias::probe::{Keep, LoadedProbe, ProbeSettings, run_probe};
+
+fn backends() -> Vec<(&'static str, Box<dyn Backend>)> {
+    vec![("cpu", Box::new(CpuBackend::fast())), ("gpu", Box::new(gpu()))]
+}
+
+#[test]
+fn a_new_target_on_a_loaded_program_uploads_only_the_noise() {
+    let (g, meta) = golden("golden_coursera.safetensors");
+    let target: usize = meta["target"].parse().unwrap();
+    let steps: usize = meta["steps"].parse().unwrap();
+    let generator = generator(&fixture("tiny_coursera_gen.safetensors"));
+    let classifier = classifier(&fixture("tiny_classifier.safetensors"));
+    let noise = &g["noise"].1;
+    let zdim = generator.input[0];
+    let n = noise.len() / zdim;
+    let other = (target + 7) % classifier.features.len();
+    for (name, mut backend) in backends() {
+        // Three batches, the last one short: every batch writes its noise and zeroes its sum.
+        let max_batch = Some(2 * n / 3 + 1);
+        let mut loaded = LoadedProbe::load(backend.as_mut(), &generator, &classifier, n, steps, UpdateRule::Notebook, max_batch).unwrap();
+        let first = loaded.run(noise, other, steps, Keep::default(), None).unwrap();
+        let before = loaded.backend().uploads();
+        assert_eq!(before.loads, 1, "{name}: one load");
+        assert!(before.constant_bytes > 0, "{name}: the weights were uploaded once");
+        let out = loaded.run(noise, target, steps, Keep::default(), None).unwrap();
+        let after = loaded.backend().uploads();
+        let capacity = loaded.layout().capacity;
+        let batches = (2 * n).div_ceil(capacity);
+        assert_eq!(out.batches, batches, "{name}");
+        assert_eq!(after.loads, before.loads, "{name}: a new target loaded a program");
+        assert_eq!(after.constant_bytes, before.constant_bytes, "{name}: a new target uploaded weights");
+        // Per batch: the noise and the zeroed gradient sum, capacity x zdim floats each.
+        assert_eq!(after.writes - before.writes, 2 * batches as u64, "{name}: writes of a new target");
+        assert_eq!(after.written_bytes - before.written_bytes, (2 * batches * capacity * zdim * 4) as u64, "{name}: bytes of a new target");
+
+        // The numbers are PyTorch's for this target (tests/golden.rs's tolerances) ...
+        let want_cov = &g["cov_notebook_f64"].1;
+        assert_close(&format!("{name}: cov of the second target vs PyTorch"), &out.cov, want_cov, 2e-3, 1e-4 * max_abs(want_cov));
+        let means = [out.start_mean as f32, out.end_mean_up as f32, out.end_mean_down as f32];
+        let want = [g["start_mean"].1[0], g["last_mean_plus"].1[0], g["last_mean_minus"].1[0]];
+        assert_close(&format!("{name}: target means vs PyTorch"), &means, &want, 1e-3, 1e-4);
+        // ... and exactly those of fresh single-target runs, for both targets.
+        drop(loaded);
+        for (t, got) in [(other, &first), (target, &out)] {
+            let settings = ProbeSettings { target: t, steps, update: UpdateRule::Notebook, max_batch };
+            let fresh = run_probe(backend.as_mut(), &generator, &classifier, noise, &settings).unwrap();
+            assert_eq!(got.cov, fresh.cov, "{name}: target {t} on a loaded program vs a fresh run");
+            assert_eq!(
+                [got.start_mean, got.end_mean_up, got.end_mean_down],
+                [fresh.start_mean, fresh.end_mean_up, fresh.end_mean_down],
+                "{name}: target {t} means"
+            );
+        }
+    }
+}
+
+#[test]
+fn fewer_steps_on_a_loaded_program_equal_a_fresh_run_and_bad_runs_are_refused() {
+    let generator = generator(&fixture("tiny_dcgan_gen.safetensors"));
+    let classifier = classifier(&fixture("tiny_classifier.safetensors"));
+    let zdim = generator.input[0];
+    let n = 3;
+    let noise = gan_bias::rng::torch_randn(5, n * zdim);
+    let features = classifier.features.len();
+    for (name, mut backend) in backends() {
+        let mut loaded = LoadedProbe::load(backend.as_mut(), &generator, &classifier, n, 6, UpdateRule::Notebook, None).unwrap();
+        let six = loaded.run(&noise, 2, 6, Keep { noise: 0, changes: true }, None).unwrap();
+        let four = loaded.run(&noise, 3, 4, Keep { noise: 0, changes: true }, None).unwrap();
+        for (what, words, result) in [
+            (
+                "a target past the last feature",
+                vec![format!("target feature {features} out of range")],
+                loaded.run(&noise, features, 4, Keep::default(), None),
+            ),
+            ("more steps than loaded", vec!["steps must be between 1 and 6".to_string()], loaded.run(&noise, 0, 7, Keep::default(), None)),
+            ("no steps", vec!["steps must be between 1 and 6".to_string()], loaded.run(&noise, 0, 0, Keep::default(), None)),
+            ("other images", vec!["this probe was loaded for 3".to_string()], loaded.run(&noise[..2 * zdim], 0, 4, Keep::default(), None)),
+        ] {
+            let msg = result.err().unwrap_or_else(|| panic!("{name}: {what} was accepted")).to_string();
+            for w in words {
+                assert!(msg.contains(&w), "{name}: {what}: {msg:?} does not say {w:?}");
+            }
+        }
+        drop(loaded);
+        for (steps, target, got) in [(6, 2, &six), (4, 3, &four)] {
+            let settings = ProbeSettings { target, steps, update: UpdateRule::Notebook, max_batch: None };
+            let fresh = gan_bias::probe::run_probe_with(
+                backend.as_mut(),
+                &generator,
+                &classifier,
+                &noise,
+                &settings,
+                Keep { noise: 0, changes: true },
+                None,
+            )
+            .unwrap();
+            assert_eq!(got.cov, fresh.cov, "{name}: {steps} steps on a program loaded for 6 vs a fresh run");
+            assert_eq!(got.changes, fresh.changes, "{name}: {steps} steps: the recorded changes");
+            assert_eq!(got.changes.as_ref().map(Vec::len), Some(2 * steps * n * features), "{name}: history of {steps} steps");
+        }
+    }
+}
