@@ -1,0 +1,238 @@
+//! The small ops (seed gradient, record, noise update, column mean and covariance) on the GPU
+//! against their CPU twins and, for the covariance, an independent f64 computation.
+
+use super::harness::*;
+use gan_bias::backend::Backend;
+use gan_bias::backend::cpu::CpuBackend;
+
+#[test]
+fn seed_grad_gpu_matches_cpu() {
+    let mut rng = Rng::new(6);
+    let mut worst = Worst::default();
+    for (rows, features, target) in [(7, 5, 3), (1, 1, 0), (13, 40, 39), (3, 2, 0)] {
+        let mut p = Program::default();
+        // Longer than needed: the tail must stay as it was.
+        let out = p.buffer("seed", rows * features + 5);
+        let scale = 1.0 / rows as f32;
+        p.push(Phase::Step, Op::SeedGrad(SeedGrad { rows, features, scale, out }));
+        let garbage = rng.vec(rows * features + 5, 10.0);
+        let init = vec![(out, garbage.clone())];
+        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0, target, 1), &[out]).remove(0);
+        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0, target, 1), &[out])).remove(0);
+        let mut want = garbage;
+        for (i, v) in want[..rows * features].iter_mut().enumerate() {
+            *v = if i % features == target { scale } else { 0.0 };
+        }
+        assert_eq!(cpu, want, "cpu seed_grad rows {rows} features {features} target {target}");
+        worst = worst.max(gpu_matches_cpu(&format!("seed_grad {rows}x{features}"), &gpu, &cpu));
+    }
+    report("seed_grad", worst);
+}
+
+/// The doubled batch of `n` images per direction cut into batches of `capacity` rows: the
+/// (row0, rows) of each, the last one short.
+fn batches(n: usize, capacity: usize) -> Vec<(usize, usize)> {
+    (0..2 * n).step_by(capacity).map(|row0| (row0, capacity.min(2 * n - row0))).collect()
+}
+
+#[test]
+fn record_gpu_matches_cpu() {
+    let mut rng = Rng::new(7);
+    let (n, steps, features, capacity) = (5, 3, 7, 4);
+    let cuts = batches(n, capacity);
+    assert_eq!(cuts, [(0, 4), (4, 4), (8, 2)]);
+    let mut p = Program::default();
+    let logits = p.buffer("logits", capacity * features);
+    let start = p.buffer("start", capacity * features);
+    let history = p.buffer("history", 2 * steps * n * features);
+    let rec = Record { n, steps, features, capacity, logits, start, history };
+    // History layout (2, steps, n, features): global row g < n is image g going up, g >= n is
+    // image g - n going down.
+    let history_at = |g: usize, step: usize, f: usize| (((g / n) * steps + step) * n + g % n) * features + f;
+    for g in 0..2 * n {
+        for step in 0..steps {
+            for f in 0..features {
+                assert_eq!(rec.history_index(g, step, steps, f), history_at(g, step, f));
+            }
+        }
+    }
+    p.push(Phase::Step, Op::Record(rec.clone()));
+    let start_init = rng.vec(capacity * features, 10.0);
+    let history_init = rng.vec(2 * steps * n * features, 10.0);
+    let mut cpu = CpuBackend::new();
+    cpu.load(&p).unwrap();
+    let mut worst = Worst::default();
+    let mut want_history = history_init.clone();
+    with_gpu(|gpu| {
+        gpu.load(&p).unwrap();
+        let backends: [&mut dyn Backend; 2] = [&mut cpu, gpu];
+        for b in backends {
+            b.write(start, &start_init).unwrap();
+            b.write(history, &history_init).unwrap();
+        }
+        for &(row0, rows) in &cuts {
+            let mut want_start = vec![0.0f32; capacity * features];
+            for step in 0..steps {
+                let y = rng.vec(capacity * features, 3.0);
+                if step == 0 {
+                    want_start = y.clone();
+                }
+                for r in 0..rows {
+                    for f in 0..features {
+                        let i = r * features + f;
+                        want_history[history_at(row0 + r, step, f)] = y[i] - want_start[i];
+                    }
+                }
+                let mut outs = Vec::new();
+                for b in [&mut cpu as &mut dyn Backend, gpu] {
+                    b.write(logits, &y).unwrap();
+                    b.run(Phase::Step, params(step, row0, rows, 0, steps)).unwrap();
+                    outs.push((b.read(start).unwrap(), b.read(history).unwrap()));
+                }
+                let [(cs, ch), (gs, gh)] = <[_; 2]>::try_from(outs).ok().unwrap();
+                let what = format!("record row0 {row0} rows {rows} step {step}");
+                // Rows past `rows` are padding: their start is left alone.
+                let live = rows * features;
+                assert_eq!(cs[..live], want_start[..live], "{what}: cpu start");
+                assert_eq!(ch, want_history, "{what}: cpu history");
+                worst = worst.max(gpu_matches_cpu(&format!("{what}: start"), &gs, &cs));
+                worst = worst.max(gpu_matches_cpu(&format!("{what}: history"), &gh, &ch));
+            }
+        }
+    });
+    // Every entry of the history was written, and step 0 recorded no change.
+    for g in 0..2 * n {
+        for f in 0..features {
+            assert_eq!(want_history[history_at(g, 0, f)], 0.0);
+        }
+    }
+    report("record", worst);
+}
+
+fn noise_update(rule: UpdateRule) -> Worst {
+    let mut rng = Rng::new(8);
+    let (n, steps, zdim, capacity) = (5, 3, 7, 4);
+    let cuts = batches(n, capacity);
+    let mut p = Program::default();
+    let grad = p.buffer("grad", capacity * zdim);
+    let acc = p.buffer("acc", capacity * zdim);
+    let z = p.buffer("z", capacity * zdim);
+    p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n, zdim, capacity, rule, grad, acc, z }));
+    let mut cpu = CpuBackend::new();
+    cpu.load(&p).unwrap();
+    let mut worst = Worst::default();
+    with_gpu(|gpu| {
+        gpu.load(&p).unwrap();
+        for &(row0, rows) in &cuts {
+            let z0 = rng.vec(capacity * zdim, 2.0);
+            let acc0 = if rule == UpdateRule::Notebook { vec![0.0; capacity * zdim] } else { rng.vec(capacity * zdim, 1.0) };
+            for b in [&mut cpu as &mut dyn Backend, gpu] {
+                b.write(z, &z0).unwrap();
+                b.write(acc, &acc0).unwrap();
+            }
+            let (mut want_z, mut want_acc) = (z0.clone(), acc0.clone());
+            for step in 0..steps {
+                let g = rng.vec(capacity * zdim, 1.0);
+                for r in 0..rows {
+                    let sign = if row0 + r < n { 1.0 } else { -1.0 };
+                    for c in 0..zdim {
+                        let i = r * zdim + c;
+                        let delta = match rule {
+                            UpdateRule::Notebook => {
+                                want_acc[i] += g[i];
+                                want_acc[i]
+                            }
+                            UpdateRule::Sgd => g[i],
+                        };
+                        want_z[i] += sign * (delta / steps as f32);
+                    }
+                }
+                let mut outs = Vec::new();
+                for b in [&mut cpu as &mut dyn Backend, gpu] {
+                    b.write(grad, &g).unwrap();
+                    b.run(Phase::Step, params(step, row0, rows, 0, steps)).unwrap();
+                    outs.push((b.read(z).unwrap(), b.read(acc).unwrap()));
+                }
+                let [(cz, ca), (gz, ga)] = <[_; 2]>::try_from(outs).ok().unwrap();
+                let what = format!("noise_update {rule:?} row0 {row0} rows {rows} step {step}");
+                assert_close(&format!("{what}: cpu z"), &cz, &want_z, 1e-6, 1e-6);
+                assert_close(&format!("{what}: cpu acc"), &ca, &want_acc, 1e-6, 1e-6);
+                // Padding rows are left alone.
+                assert_eq!(cz[rows * zdim..], z0[rows * zdim..], "{what}: padding rows of z moved");
+                worst = worst.max(gpu_matches_cpu(&format!("{what}: z"), &gz, &cz));
+                worst = worst.max(gpu_matches_cpu(&format!("{what}: acc"), &ga, &ca));
+            }
+        }
+    });
+    worst
+}
+
+#[test]
+fn noise_update_gpu_matches_cpu() {
+    let notebook = noise_update(UpdateRule::Notebook);
+    let sgd = noise_update(UpdateRule::Sgd);
+    report("noise_update notebook", notebook);
+    report("noise_update sgd", sgd);
+}
+
+/// np.cov in f64, features as variables, ddof 1.
+fn cov64(x: &[f32], rows: usize, features: usize) -> (Vec<f64>, Vec<f64>) {
+    let mean: Vec<f64> = (0..features).map(|j| (0..rows).map(|r| x[r * features + j] as f64).sum::<f64>() / rows as f64).collect();
+    let mut cov = vec![0.0; features * features];
+    for i in 0..features {
+        for j in 0..features {
+            let s: f64 = (0..rows).map(|r| (x[r * features + i] as f64 - mean[i]) * (x[r * features + j] as f64 - mean[j])).sum();
+            cov[i * features + j] = s / (rows - 1) as f64;
+        }
+    }
+    (mean, cov)
+}
+
+#[test]
+fn column_mean_and_covariance_gpu_match_cpu_and_f64() {
+    let mut rng = Rng::new(9);
+    let mut worst_mean = Worst::default();
+    let mut worst_cov = Worst::default();
+    for (rows, features) in [(601, 7), (2, 3), (256, 1), (257, 5), (1000, 67)] {
+        // Correlated columns with offsets and scales of different sizes.
+        let latent = 3;
+        let mix: Vec<f32> = rng.vec(features * latent, 1.0);
+        let offset: Vec<f32> = rng.vec(features, 5.0);
+        let scale: Vec<f32> = (0..features).map(|j| 0.1 + (j % 4) as f32).collect();
+        let mut x = vec![0.0f32; rows * features];
+        for r in 0..rows {
+            let l: Vec<f32> = (0..latent).map(|_| rng.normal()).collect();
+            for j in 0..features {
+                let v: f32 = (0..latent).map(|a| mix[j * latent + a] * l[a]).sum::<f32>() + 0.3 * rng.normal();
+                x[r * features + j] = offset[j] + scale[j] * v;
+            }
+        }
+        let mut p = Program::default();
+        let xb = p.constant("changes", x.clone());
+        let mean = p.buffer("mean", features);
+        let cov = p.buffer("cov", features * features);
+        let args = CovArgs { rows_per_step: rows, steps: 1, features, x: xb, mean, cov };
+        p.push(Phase::Step, Op::ColumnMean(ColumnMean(args.clone())));
+        p.push(Phase::Step, Op::Covariance(Covariance(args)));
+        let init = vec![(mean, rng.vec(features, 9.0)), (cov, rng.vec(features * features, 9.0))];
+        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0, 0, 1), &[mean, cov]);
+        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0, 0, 1), &[mean, cov]));
+        let what = format!("{rows} rows x {features} features");
+        worst_mean = worst_mean.max(gpu_matches_cpu(&format!("column_mean {what}"), &gpu[0], &cpu[0]));
+        worst_cov = worst_cov.max(gpu_matches_cpu(&format!("covariance {what}"), &gpu[1], &cpu[1]));
+        // The CPU twin against an independent f64 computation.
+        let (m64, c64) = cov64(&x, rows, features);
+        let m64: Vec<f32> = m64.iter().map(|&v| v as f32).collect();
+        let c64: Vec<f32> = c64.iter().map(|&v| v as f32).collect();
+        assert_close(&format!("cpu column_mean vs f64, {what}"), &cpu[0], &m64, 1e-5, 1e-6 * max_abs(&m64));
+        assert_close(&format!("cpu covariance vs f64, {what}"), &cpu[1], &c64, 1e-4, 1e-5 * max_abs(&c64));
+        // Symmetric, as a covariance is.
+        for i in 0..features {
+            for j in 0..features {
+                assert_eq!(cpu[1][i * features + j], cpu[1][j * features + i], "{what}: cpu covariance not symmetric");
+            }
+        }
+    }
+    report("column_mean", worst_mean);
+    report("covariance", worst_cov);
+}
