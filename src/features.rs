@@ -1,4 +1,6 @@
 //! Naming the target feature: by name (any case) or by index, with suggestions when unknown.
+//!
+//! Owns: name and index lookup. Must not touch: models, backends, the probe.
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeatureError {

@@ -1,5 +1,7 @@
 //! What the host says about itself: the process's peak resident memory and the CPU model.
 //! Linux only (`/proc`); elsewhere every answer is `None`.
+//!
+//! Owns: host facts for benchmarks. Must not touch: anything of the probe.
 
 /// The peak resident set size (`VmHWM`) in a `/proc/<pid>/status` text, in bytes.
 pub fn parse_vm_hwm(status: &str) -> Option<u64> {

@@ -10,6 +10,8 @@
 //! at a time in double precision (two 53-bit uniforms each; the sine half is cached for the
 //! next draw). Values can differ from PyTorch's in the last bit where its vectorised
 //! log/sin/cos round differently.
+//!
+//! Owns: seeded normal draws. Must not touch: models, backends, the probe.
 
 /// The 32-bit Mersenne Twister.
 pub struct Mt19937 {

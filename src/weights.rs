@@ -4,6 +4,9 @@
 //! under its PyTorch state-dict name, plus the file's string metadata. Integer tensors
 //! (BatchNorm's `num_batches_tracked`) are accepted and dropped. Non-finite values are
 //! refused here, naming the tensor, so nothing downstream ever sees a NaN weight.
+//!
+//! Owns: reading safetensors and (through [`crate::import`]) PyTorch files. Must not touch:
+//! architectures, programs, backends.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,7 @@
 //! The CPU backend: every op's plain-Rust twin, run in program order. It is the reference
 //! the WGSL kernels are tested against, and the fallback where no adapter exists.
+//!
+//! Owns: the CPU memory of a loaded program, shared constants. Must not touch: wgpu, models.
 
 use std::sync::Arc;
 

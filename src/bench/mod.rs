@@ -7,6 +7,8 @@
 //! around each dispatch; otherwise they are wall clock around submit and wait, which on a
 //! GPU includes the submission overhead of one dispatch. FLOP and bytes are counted from the
 //! layer shapes ([`crate::ops::Kernel::cost`]).
+//!
+//! Owns: timing, the bench file format. Must not touch: the probe's statistics, the CLI.
 
 pub mod compare;
 mod format;

@@ -9,6 +9,9 @@
 //! refuses every other one (`os.system`, `builtins.eval`, ...) before anything is
 //! built. Nothing is ever called or imported; every length, index, size and stride is
 //! checked, so a hostile or broken file gives an [`ImportError`], never a panic.
+//!
+//! Owns: the file formats and the pickle subset. Must not touch: architectures, programs,
+//! backends (it hands named tensors to [`crate::weights`]).
 
 mod container;
 mod globals;

@@ -15,6 +15,8 @@ use crate::program::lower::{ProbeLayout, chain, probe_program};
 pub struct LoadedProbe<'b> {
     backend: &'b mut dyn Backend,
     layout: ProbeLayout,
+    /// The classifier's feature names, for errors.
+    names: Vec<String>,
 }
 
 impl<'b> LoadedProbe<'b> {
@@ -36,7 +38,7 @@ impl<'b> LoadedProbe<'b> {
         let capacity = plan_capacity(backend, &stages, 2 * images, steps, images, max_batch)?;
         let (program, layout) = probe_program(&stages, capacity, images, steps, update);
         backend.load(&program)?;
-        Ok(LoadedProbe { backend, layout })
+        Ok(LoadedProbe { backend, layout, names: classifier.features.clone() })
     }
 
     /// The buffers of the loaded program.
@@ -76,6 +78,7 @@ impl<'b> LoadedProbe<'b> {
         let mut batches = 0;
         let keep_changes = keep.changes;
         let keep = keep.noise.min(n);
+        let mut start_logits = vec![0.0f32; n * features];
         let mut noise_history = if keep == 0 { Vec::new() } else { vec![vec![vec![0.0f32; keep * zdim]; steps]; 2] };
         for dir in noise_history.iter_mut() {
             dir[0].copy_from_slice(&z0[..keep * zdim]);
@@ -113,6 +116,11 @@ impl<'b> LoadedProbe<'b> {
             }
             let start = backend.read(l.start)?;
             let end = backend.read(l.logits())?;
+            // The up rows hold every image's starting logits (the down rows the same again).
+            for r in (0..batch_rows).filter(|r| row0 + r < n) {
+                let image = row0 + r;
+                start_logits[image * features..(image + 1) * features].copy_from_slice(&start[r * features..(r + 1) * features]);
+            }
             for r in 0..batch_rows {
                 let idx = r * features + target;
                 if row0 + r < n {
@@ -127,13 +135,9 @@ impl<'b> LoadedProbe<'b> {
         }
         backend.run(Phase::Finish, StepParams::new(0, 0, rows, target, steps))?;
         let cov = backend.read(l.cov)?;
-        let changes = if keep_changes {
-            let mut h = backend.read(l.history)?;
-            h.truncate(2 * steps * n * features);
-            Some(h)
-        } else {
-            None
-        };
+        let mut history = backend.read(l.history)?;
+        history.truncate(2 * steps * n * features);
+        check_finite(&start_logits, &history, n, steps, &self.names)?;
         if let Some(i) = cov.iter().position(|v| !v.is_finite()) {
             return Err(ProbeError::Input(format!(
                 "the covariance is not finite at ({}, {}): the logits overflowed; try fewer steps",
@@ -141,6 +145,7 @@ impl<'b> LoadedProbe<'b> {
                 i % features
             )));
         }
+        let changes = keep_changes.then_some(history);
         Ok(ProbeOutcome {
             target,
             steps,
@@ -155,6 +160,64 @@ impl<'b> LoadedProbe<'b> {
             seconds: started.elapsed().as_secs_f64(),
             noise_history,
             changes,
+            start_logits,
         })
+    }
+}
+
+/// Fails, naming the direction, the step, the image and the first feature, when a recorded
+/// logit of `n` images over `steps` steps is not finite: the probe diverged (a non-finite
+/// logit, gradient or noise at one step shows in the logits of the next).
+fn check_finite(start: &[f32], history: &[f32], n: usize, steps: usize, names: &[String]) -> Result<(), ProbeError> {
+    let features = names.len().max(1);
+    let name = |f: usize| names.get(f).map_or_else(|| format!("feature {f}"), |s| format!("{s} (feature {f})"));
+    if let Some(i) = start.iter().position(|v| !v.is_finite()) {
+        return Err(ProbeError::Input(format!(
+            "the starting logit of {} is not finite for image {}: the models overflow on this noise",
+            name(i % features),
+            i / features
+        )));
+    }
+    // Earliest step first, either direction: where the divergence began.
+    for step in 0..steps {
+        for (direction, way) in ["up", "down"].iter().enumerate() {
+            let at = (direction * steps + step) * n * features;
+            if let Some(i) = history[at..at + n * features].iter().position(|v| !v.is_finite()) {
+                return Err(ProbeError::Input(format!(
+                    "the probe diverged going {way} at step {} of {steps}: the logit of {} is not finite for image {}; try fewer steps",
+                    step + 1,
+                    name(i % features),
+                    i / features
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_finite;
+
+    #[test]
+    fn the_first_non_finite_logit_is_named() {
+        let names: Vec<String> = ["A", "B", "C"].iter().map(|s| s.to_string()).collect();
+        let (n, steps, f) = (2, 4, 3);
+        let start = vec![0.5f32; n * f];
+        let mut history = vec![0.25f32; 2 * steps * n * f];
+        assert!(check_finite(&start, &history, n, steps, &names).is_ok());
+        // Down at step index 3, image 1, feature C; and later up at step index 3 too: the
+        // earliest step wins, up before down within a step.
+        history[((steps + 2) * n + 1) * f + 2] = f32::NAN;
+        history[(3 * n) * f + 1] = f32::INFINITY;
+        let msg = check_finite(&start, &history, n, steps, &names).unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            "the probe diverged going down at step 3 of 4: the logit of C (feature 2) is not finite for image 1; try fewer steps"
+        );
+        let mut bad_start = start.clone();
+        bad_start[f] = f32::NEG_INFINITY;
+        let msg = check_finite(&bad_start, &history, n, steps, &names).unwrap_err().to_string();
+        assert_eq!(msg, "the starting logit of A (feature 0) is not finite for image 1: the models overflow on this noise");
     }
 }

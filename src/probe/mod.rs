@@ -72,6 +72,8 @@ pub struct ProbeOutcome {
     /// ([`Keep::changes`]): layout `(2, steps, n, features)` row-major, direction
     /// major (0 up, 1 down), the notebook's `classification_changes`; `None` otherwise.
     pub changes: Option<Vec<f32>>,
+    /// Every image's starting logits, `n x features` row-major (the notebook's `C(G(z0))`).
+    pub start_logits: Vec<f32>,
 }
 
 /// What a probe keeps beyond its result, for pictures. Keeping changes no number.
@@ -80,7 +82,8 @@ pub struct Keep {
     /// Keep the noise of the first `noise` images (at most `n`) of both directions at every
     /// recorded step, in [`ProbeOutcome::noise_history`]; 0 keeps none.
     pub noise: usize,
-    /// Read the recorded changes back into [`ProbeOutcome::changes`].
+    /// Return the recorded changes in [`ProbeOutcome::changes`] (they are always read back, to
+    /// check the run did not diverge).
     pub changes: bool,
 }
 

@@ -1,6 +1,9 @@
 //! The WGSL backend: every op of a program is one compute dispatch. Buffers, parameter
 //! uniforms, pipelines and bind groups are made once in `load`; a phase is then one encoder,
 //! one compute pass and one submit.
+//!
+//! Owns: device buffers, uniforms, recorded dispatches, f16 weight storage, tile policy.
+//! Must not touch: models, the probe's batching, statistics.
 
 pub mod context;
 mod prepare;
