@@ -5,12 +5,14 @@
 //! [`probe`] (the notebook's probe as a program of ops, run by a [`backend`]) ->
 //! [`stats`] (covariance -> top features) -> [`report`] (tables, CSV, JSON).
 //! Each op in [`ops`] keeps its WGSL (in `shaders/`), its dispatch and its CPU twin together.
+//! [`load`] builds the networks (and reads noise and planted worlds) from files for every caller.
 
 pub mod backend;
 pub mod bench;
 pub mod features;
 pub mod host;
 pub mod import;
+pub mod load;
 pub mod model;
 pub mod ops;
 pub mod pictures;
