@@ -142,3 +142,47 @@ pub fn planted_world(given: Option<&Path>, bundled_models: bool, names: &[String
     world.check_features(names, &path)?;
     Ok(Some((shown, world)))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::*;
+
+    fn tiny(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    }
+
+    #[test]
+    fn a_missing_file_is_named_once_and_its_reason_is_the_source() {
+        let path = Path::new("/nonexistent/gen.safetensors");
+        let e = generator(Some(path), None).unwrap_err();
+        assert_eq!(e.to_string(), "cannot read /nonexistent/gen.safetensors");
+        let cause = e.source().expect("the reading error as the source");
+        assert!(cause.downcast_ref::<std::io::Error>().is_some(), "{cause:?}");
+        assert!(cause.source().is_none());
+    }
+
+    #[test]
+    fn the_classifier_must_take_the_generator_images() {
+        let g = generator(Some(&tiny("tiny_coursera_gen.safetensors")), None).unwrap();
+        let c = classifier(Some(&tiny("tiny_classifier.safetensors")), None, Some(&g)).unwrap();
+        assert_eq!(c.input, g.output);
+        assert_eq!(c.features.len(), 40);
+        // Built without a generator, the same classifier takes 64x64 images of its channels.
+        assert_eq!(classifier(Some(&tiny("tiny_classifier.safetensors")), None, None).unwrap().input, [3, 64, 64]);
+        // A generator in the classifier's place is refused by role.
+        let e = classifier(Some(&tiny("tiny_coursera_gen.safetensors")), None, None).unwrap_err().to_string();
+        assert!(e.contains("generator") && e.contains("classifier"), "{e}");
+    }
+
+    #[test]
+    fn network_builds_either_role_for_its_default_input() {
+        let file = TensorFile::load(&tiny("tiny_classifier.safetensors")).unwrap();
+        let net = network(&file, ArchKind::Classifier).unwrap();
+        assert_eq!((net.input, net.features.len()), ([3, 64, 64], 40));
+        let file = TensorFile::load(&tiny("tiny_dcgan_gen.safetensors")).unwrap();
+        let net = network(&file, ArchKind::Dcgan).unwrap();
+        assert_eq!(net.input[1..], [1, 1]);
+    }
+}
