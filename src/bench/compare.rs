@@ -1,4 +1,4 @@
-//! `gan-bias bench --compare`: bench JSON files from several runs or machines merged into
+//! `gan-bias bench compare`: bench JSON files from several runs or machines merged into
 //! one table, one row per kernel and the step, one column per run.
 
 use std::path::Path;
