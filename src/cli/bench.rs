@@ -104,14 +104,14 @@ impl Outputs {
 pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     if let Some(BenchCommand::Compare(c)) = &args.action {
         c.outputs.check()?;
-        return compare_files(&c.files, &c.outputs);
+        return run_compare(&c.files, &c.outputs);
     }
     if !args.compare.is_empty() {
         if !quiet {
             eprintln!("note: `bench --compare` is deprecated; use `gan-bias bench compare JSON...`");
         }
         args.outputs.check()?;
-        return compare_files(&args.compare, &args.outputs);
+        return run_compare(&args.compare, &args.outputs);
     }
     args.outputs.check()?;
     if args.images == 0 || args.repeats == 0 {
@@ -200,7 +200,7 @@ fn guarded(f: impl FnOnce() -> Result<BenchRun>) -> Result<BenchRun, String> {
 }
 
 /// `bench compare`: the files merged, warnings logged, the table printed.
-fn compare_files(files: &[PathBuf], outputs: &Outputs) -> Result<()> {
+fn run_compare(files: &[PathBuf], outputs: &Outputs) -> Result<()> {
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let c = compare::compare_files(&paths)?;
     for w in &c.warnings {

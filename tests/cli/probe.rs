@@ -85,8 +85,11 @@ fn output_files_have_the_documented_layouts_and_agree() {
         assert!((cov - tcov).abs() <= 1e-6, "{name}: printed {cov} vs CSV {tcov}");
     }
 
-    // JSON.
+    // JSON: the probe report serialised, its layout versioned.
     let j = read_json(&json);
+    let keys: Vec<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, ["covariance", "features", "settings", "target_logit_mean", "timings", "top", "version"]);
+    assert_eq!(j["version"], gan_bias::report::probe::VERSION);
     let s = &j["settings"];
     assert_eq!(s["feature"], "Male");
     assert_eq!(s["target_index"], 20);
