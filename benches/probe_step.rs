@@ -4,41 +4,31 @@
 //! `cargo bench` uses the real checkpoints beside the project (`../shared/fixtures`, or
 //! `$GAN_BIAS_SHARED`) and falls back to the tiny test models, saying so.
 
-use std::path::{Path, PathBuf};
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gan_bias::backend::Backend;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::backend::gpu::{BackendChoice, GpuBackend};
+use gan_bias::load;
 use gan_bias::model::Network;
-use gan_bias::model::presets::{self, ArchKind, Role};
 use gan_bias::ops::StepParams;
 use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::probe::plan_capacity;
 use gan_bias::program::Phase;
 use gan_bias::program::lower::{chain, probe_program};
-use gan_bias::weights::TensorFile;
-
-fn load(path: &Path, role: Role, input: Option<[usize; 3]>) -> Network {
-    let file = TensorFile::load(path).unwrap_or_else(|e| panic!("{e}"));
-    let arch = ArchKind::resolve(&file, None, role).unwrap();
-    let first = presets::z_dim(arch, &file).unwrap();
-    Network::build(arch, &file, input.unwrap_or([first, 1, 1])).unwrap()
-}
 
 fn models() -> (Network, Network, usize) {
-    let shared = std::env::var_os("GAN_BIAS_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
+    let shared = common::shared_dir();
     let (g, c, images) = if shared.join("dcgan_tutorial_digiface_generator.pth").exists() {
         (shared.join("dcgan_tutorial_digiface_generator.pth"), shared.join("coursera_celeba40_classifier.pth"), 256)
     } else {
         eprintln!("{} not found: benchmarking the tiny test models instead", shared.display());
-        let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        (f.join("tiny_dcgan_gen.safetensors"), f.join("tiny_classifier.safetensors"), 256)
+        (common::fixture("tiny_dcgan_gen.safetensors"), common::fixture("tiny_classifier.safetensors"), 256)
     };
-    let generator = load(&g, Role::Generator, None);
-    let classifier = load(&c, Role::Classifier, Some(generator.output));
+    let generator = load::generator(Some(&g), None).unwrap_or_else(|e| panic!("{e}"));
+    let classifier = load::classifier(Some(&c), None, Some(&generator)).unwrap_or_else(|e| panic!("{e}"));
     (generator, classifier, images)
 }
 

@@ -6,12 +6,14 @@
 //! [`probe`] (the notebook's probe, batch by batch) -> [`stats`] (covariance -> top features)
 //! -> [`report`] (tables, CSV, JSON). [`ops`] is the leaf every stage builds on: each op keeps
 //! its WGSL (in `shaders/`), its uniform struct, its dispatch and its CPU twin together.
+//! [`load`] builds the networks (and reads noise and planted worlds) from files for every caller.
 
 pub mod backend;
 pub mod bench;
 pub mod features;
 pub mod host;
 pub mod import;
+pub mod load;
 pub mod model;
 pub mod ops;
 pub mod pictures;

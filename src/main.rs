@@ -1,10 +1,6 @@
 //! The `gan-bias` command: parse arguments, validate them into a config, then run.
 
 mod cli;
-mod cli_bench;
-mod cli_import;
-mod cli_pictures;
-mod cli_plots;
 
 use std::process::ExitCode;
 
@@ -33,18 +29,9 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // Print the chain, skipping a cause whose text its parent already ends with.
-            let mut message = String::new();
-            for cause in e.chain() {
-                let text = cause.to_string();
-                if message.is_empty() {
-                    message = text;
-                } else if !message.ends_with(&text) {
-                    message.push_str(": ");
-                    message.push_str(&text);
-                }
-            }
-            eprintln!("error: {message}");
+            // The chain once, on one line: each error's own message, then its cause's.
+            let chain: Vec<String> = e.chain().map(ToString::to_string).collect();
+            eprintln!("error: {}", chain.join(": "));
             ExitCode::FAILURE
         }
     }

@@ -77,8 +77,12 @@ pub fn encode_png(image: &RgbImage) -> Result<Vec<u8>, png::EncodingError> {
 /// Why a picture could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum PictureError {
-    #[error("cannot encode {path} as PNG: {source}")]
-    Encode { path: String, source: png::EncodingError },
+    #[error("cannot encode {path} as PNG")]
+    Encode {
+        path: String,
+        #[source]
+        source: png::EncodingError,
+    },
     #[error(transparent)]
     Write(#[from] ReportError),
 }

@@ -11,10 +11,18 @@ use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlantedError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("{path} is not a world description: {source}")]
-    Parse { path: String, source: serde_json::Error },
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a world description")]
+    Parse {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("{path}: planted_correlation is {rows} rows of {cols:?} values, expected {n} x {n} for its {n} features")]
     Shape { path: String, rows: usize, cols: Vec<usize>, n: usize },
     #[error("{path} describes features {theirs}, but the classifier outputs {ours}")]

@@ -38,8 +38,12 @@ pub fn float_tensors(raw: &[RawTensor]) -> BTreeMap<String, Tensor> {
 /// Why a weight file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
-    #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path} is not a safetensors file: {detail}")]
     NotSafetensors { path: PathBuf, detail: String },
     #[error("{path}: tensor {name} has dtype {dtype}, expected F32, F16 or BF16")]

@@ -1,13 +1,9 @@
-//! `gan-bias bench`: GPU timestamps, `--all-adapters` and `--compare`, on the tiny fixtures
+//! `gan-bias bench`: GPU timestamps, `--all-adapters` and `bench compare`, on the tiny fixtures
 //! and two handwritten bench files (tests/fixtures/bench/).
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-
-use assert_cmd::Command;
-use common::fixture;
+use common::{fails, fixture, p, read_json, strs, succeeds_with_stderr as succeeds};
 use gan_bias::backend::gpu::context::{self, TIMESTAMP_FEATURES};
 use gan_bias::backend::gpu::{BackendChoice, GpuBackend, GpuContext};
 use gan_bias::backend::{Backend, DeviceTimer};
@@ -15,45 +11,7 @@ use gan_bias::bench::{self, BenchSettings, TimingMethod};
 use gan_bias::ops::StepParams;
 use gan_bias::program::Phase;
 use serde_json::Value;
-
-fn gan(args: &[String]) -> Output {
-    Command::cargo_bin("gan-bias").expect("the gan-bias binary").args(args).output().expect("running gan-bias")
-}
-
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn p(path: &Path) -> String {
-    path.display().to_string()
-}
-
-/// Runs `a`, which must succeed without a panic; returns stdout and stderr.
-fn succeeds(a: &[String]) -> (String, String) {
-    let out = gan(a);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "gan-bias {a:?} failed ({:?}):\n{err}", out.status);
-    assert!(!err.contains("panicked"), "gan-bias {a:?} panicked:\n{err}");
-    (String::from_utf8_lossy(&out.stdout).into_owned(), err)
-}
-
-/// Runs `a`, which must fail with one line on stderr (driver noise aside) containing `needles`.
-fn fails(a: &[String], needles: &[&str]) -> String {
-    let out = gan(a);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "gan-bias {a:?} succeeded but should fail");
-    assert!(!err.contains("panicked"), "gan-bias {a:?} panicked:\n{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.contains("XDG_RUNTIME_DIR") && !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "gan-bias {a:?}: expected one line on stderr, got:\n{err}");
-    for n in needles {
-        assert!(lines[0].contains(n), "gan-bias {a:?}: message does not mention '{n}':\n{}", lines[0]);
-    }
-    lines[0].to_string()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+use std::path::{Path, PathBuf};
 
 fn bench_file(name: &str) -> PathBuf {
     fixture(&format!("bench/{name}"))
@@ -61,14 +19,14 @@ fn bench_file(name: &str) -> PathBuf {
 
 /// `bench` on the tiny DCGAN and classifier: 1 image per direction, no warm-up, 2 runs.
 fn tiny_bench(extra: &[&str]) -> Vec<String> {
-    let mut a = args(&["bench", "--images", "1", "--warmup", "0", "--repeats", "2", "--generator"]);
+    let mut a = strs(&["bench", "--images", "1", "--warmup", "0", "--repeats", "2", "--generator"]);
     a.extend([p(&fixture("tiny_dcgan_gen.safetensors")), "--classifier".into(), p(&fixture("tiny_classifier.safetensors"))]);
-    a.extend(args(extra));
+    a.extend(strs(extra));
     a
 }
 
 // ---------------------------------------------------------------------------------------------
-// --compare
+// bench compare
 
 #[test]
 fn compare_merges_two_handwritten_files_into_the_expected_rows() {
@@ -76,7 +34,7 @@ fn compare_merges_two_handwritten_files_into_the_expected_rows() {
     let (csv, json) = (dir.path().join("cmp.csv"), dir.path().join("cmp.json"));
     let (a, b) = (bench_file("run_a.json"), bench_file("run_b.json"));
     let (stdout, _) =
-        succeeds(&[args(&["bench", "--compare"]), vec![p(&a), p(&b), "--csv".into(), p(&csv), "--json".into(), p(&json)]].concat());
+        succeeds(&[strs(&["bench", "compare"]), vec![p(&a), p(&b), "--csv".into(), p(&csv), "--json".into(), p(&json)]].concat());
     // Rows: A's kernels in order, B's new one after them, the step last; '-' where a run lacks one.
     let want = "op,kernel,Test CPU (cpu) median_ms,Test CPU (cpu) gflop_per_s,Test GPU (Vulkan) median_ms,Test GPU (Vulkan) gflop_per_s\n\
                 main.0 forward,conv_transpose2d,2,50,1,100\n\
@@ -125,7 +83,7 @@ fn compare_refuses_bad_files_in_one_line_naming_the_file() {
         edit(&mut v);
         write(name, &serde_json::to_string(&v).unwrap())
     };
-    let compare = |bad: &Path| [args(&["bench", "--compare"]), vec![p(&good), p(bad)]].concat();
+    let compare = |bad: &Path| [strs(&["bench", "compare"]), vec![p(&good), p(bad)]].concat();
 
     let not_json = write("notes.json", "median 3 ms, I think\n");
     fails(&compare(&not_json), &["notes.json", "not JSON"]);

@@ -7,10 +7,8 @@
 
 mod common;
 
-use std::process::Output;
 use std::sync::{Mutex, OnceLock};
 
-use assert_cmd::Command;
 use common::*;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::backend::gpu::{GpuBackend, GpuError, weights};
@@ -375,25 +373,6 @@ fn probe_with_f16_weights_matches_the_cpu() {
 // ---------------------------------------------------------------------------------------------
 // The commands
 
-fn gan(args: &[String]) -> Output {
-    Command::cargo_bin("gan-bias").expect("the gan-bias binary").args(args).output().expect("running gan-bias")
-}
-
-fn succeeds(a: &[String]) -> String {
-    let out = gan(a);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && !err.contains("panicked"), "gan-bias {a:?} failed ({:?}):\n{err}", out.status);
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn read_json(path: &std::path::Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn strings(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
 #[test]
 fn probe_reports_f16_weights_and_the_cpu_backend_refuses_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -425,16 +404,16 @@ fn bench_reports_the_weight_precision_in_table_json_csv_and_compare() {
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
     let bench = |extra: &[&str]| {
-        let mut a = strings(&["bench", "--backend", "vulkan", "--images", "1", "--warmup", "0", "--repeats", "1", "--generator"]);
+        let mut a = strs(&["bench", "--backend", "vulkan", "--images", "1", "--warmup", "0", "--repeats", "1", "--generator"]);
         a.extend([fixture("tiny_dcgan_gen.safetensors").display().to_string(), "--classifier".into()]);
         a.push(fixture("tiny_classifier.safetensors").display().to_string());
-        a.extend(strings(extra));
+        a.extend(strs(extra));
         succeeds(&a)
     };
     let out = bench(&["--weights-f16", "--json", &path("f16.json"), "--csv", &path("f16.csv")]);
     assert!(out.contains("# precision: weights f16 "), "{out}");
     bench(&["--json", &path("f32.json")]);
-    let (r16, r32) = (read_json(dir.path().join("f16.json").as_path()), read_json(dir.path().join("f32.json").as_path()));
+    let (r16, r32) = (read_json(&dir.path().join("f16.json")), read_json(dir.path().join("f32.json").as_path()));
     assert_eq!(r16["runs"][0]["weight_precision"], "f16");
     assert_eq!(r32["runs"][0]["weight_precision"], "f32");
     let bytes = |r: &Value| r["runs"][0]["buffer_bytes"].as_u64().unwrap();
@@ -443,13 +422,13 @@ fn bench_reports_the_weight_precision_in_table_json_csv_and_compare() {
     assert!(csv.lines().next().unwrap().ends_with(",error,weight_precision"), "{csv}");
     assert!(csv.lines().skip(1).all(|l| l.ends_with(",f16")), "{csv}");
     // Merged: the f16 run is labelled as such; a file written before the field existed is f32.
-    let out = succeeds(&strings(&["bench", "--compare", &path("f32.json"), &path("f16.json"), "--json", &path("cmp.json")]));
+    let out = succeeds(&strs(&["bench", "compare", &path("f32.json"), &path("f16.json"), "--json", &path("cmp.json")]));
     assert!(out.contains("f16 weights") && out.contains(", f32 weights, "), "{out}");
     let cmp = read_json(dir.path().join("cmp.json").as_path());
     assert_eq!(cmp["columns"][1]["weight_precision"], "f16");
     assert!(cmp["columns"][1]["label"].as_str().unwrap().ends_with("f16 weights"), "{cmp}");
     let old = fixture("bench/run_a.json");
     assert!(!std::fs::read_to_string(&old).unwrap().contains("weight_precision"));
-    succeeds(&strings(&["bench", "--compare", &old.display().to_string(), "--json", &path("old.json")]));
+    succeeds(&strs(&["bench", "compare", &old.display().to_string(), "--json", &path("old.json")]));
     assert_eq!(read_json(dir.path().join("old.json").as_path())["columns"][0]["weight_precision"], "f32");
 }

@@ -4,17 +4,14 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
-
-use assert_cmd::Command;
-use common::{fixture, probe_args};
+use common::{fails, fixture, probe_args, succeeds};
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::plots::{self, regression, t_quantile, x_bins};
 use gan_bias::probe::{Keep, ProbeSettings, run_probe, run_probe_with};
 use gan_bias::rng::torch_randn;
 use nalgebra::{DMatrix, DVector};
+use std::path::Path;
 
 /// Least squares by nalgebra's SVD of the design matrix [1, x].
 fn svd_fit(x: &[f64], y: &[f64]) -> (f64, f64) {
@@ -131,29 +128,6 @@ fn kept_changes_change_no_number_and_fit_like_nalgebra() {
 // ---------------------------------------------------------------------------------------------
 // The command
 
-fn gan(args: &[String]) -> Output {
-    Command::cargo_bin("gan-bias").expect("the gan-bias binary").args(args).output().expect("running gan-bias")
-}
-
-fn succeeds(args: &[String]) -> String {
-    let out = gan(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "gan-bias {args:?} failed:\n{err}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fails_with_one_line(args: &[String], needles: &[&str]) {
-    let out = gan(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "gan-bias {args:?} succeeded but should fail");
-    assert!(!err.contains("panicked"), "{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.contains("XDG_RUNTIME_DIR") && !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one line:\n{err}");
-    for n in needles {
-        assert!(lines[0].contains(n), "'{}' does not mention '{n}'", lines[0]);
-    }
-}
-
 /// The values of attribute `name` in `svg`, in order.
 fn attrs(svg: &str, name: &str) -> Vec<String> {
     let key = format!(" {name}=\"");
@@ -227,11 +201,11 @@ fn heatmap_has_a_cell_per_entry_and_names_on_both_axes() {
 fn plots_fail_early_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let jpg = s(&dir.path().join("x.jpg"));
-    fails_with_one_line(&probe_args(&["--plot", &jpg]), &["--plot", &jpg, ".svg or .png"]);
-    fails_with_one_line(&probe_args(&["--heatmap", &jpg]), &["--heatmap", &jpg, ".svg or .png"]);
+    fails(&probe_args(&["--plot", &jpg]), &["--plot", &jpg, ".svg or .png"]);
+    fails(&probe_args(&["--heatmap", &jpg]), &["--heatmap", &jpg, ".svg or .png"]);
     assert!(!dir.path().join("x.jpg").exists());
-    fails_with_one_line(&probe_args(&["--plot", "/no/such/folder/p.svg"]), &["does not exist"]);
+    fails(&probe_args(&["--plot", "/no/such/folder/p.svg"]), &["does not exist"]);
     let ok = s(&dir.path().join("p.svg"));
-    fails_with_one_line(&probe_args(&["--plot", &ok, "--plot-features", "Smilng"]), &["--plot-features", "Smilng", "Smiling"]);
-    fails_with_one_line(&probe_args(&["--plot-features", "Smiling"]), &["--plot"]);
+    fails(&probe_args(&["--plot", &ok, "--plot-features", "Smilng"]), &["--plot-features", "Smilng", "Smiling"]);
+    fails(&probe_args(&["--plot-features", "Smiling"]), &["--plot"]);
 }

@@ -6,8 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use assert_cmd::Command;
-use common::{fixture, probe_args};
+use common::{fixture, gan, probe_args};
 use gan_bias::pictures::RgbImage;
 use gan_bias::plots::canvas::{Anchor, Canvas, Rect, TextStyle};
 use gan_bias::plots::font::{self, ROWS};
@@ -308,7 +307,7 @@ fn s(p: &Path) -> String {
 fn plot_and_heatmap_write_pngs_by_their_extension() {
     let dir = tempfile::tempdir().unwrap();
     let (plot, heat) = (dir.path().join("plot.png"), dir.path().join("heat.PNG"));
-    let out = Command::cargo_bin("gan-bias").unwrap().args(probe_args(&["--plot", &s(&plot), "--heatmap", &s(&heat)])).output().unwrap();
+    let out = gan(&probe_args(&["--plot", &s(&plot), "--heatmap", &s(&heat)]));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let img = decode(&std::fs::read(&plot).unwrap());
     assert_eq!((img.width, img.height), (1520, 1040));
@@ -331,7 +330,7 @@ fn other_extensions_fail_early_naming_the_flag_and_path() {
     let dir = tempfile::tempdir().unwrap();
     for (flag, name) in [("--plot", "x.jpg"), ("--heatmap", "x.svgz"), ("--plot", "noextension")] {
         let path = s(&dir.path().join(name));
-        let out = Command::cargo_bin("gan-bias").unwrap().args(probe_args(&[flag, &path])).output().unwrap();
+        let out = gan(&probe_args(&[flag, &path]));
         assert!(!out.status.success());
         let err = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();

@@ -7,7 +7,7 @@ venv with torch, numpy and safetensors:
         --generator ../shared/fixtures/dcgan_tutorial_digiface_generator.pth \\
         --classifier ../shared/fixtures/coursera_celeba40_classifier.pth
     target/release/gan-bias bench --images 8 --repeats 3 --json gan-bias.json ...
-    target/release/gan-bias bench --compare gan-bias.json pytorch.json
+    target/release/gan-bias bench compare gan-bias.json pytorch.json
 
 What is timed, on the same weights and sizes as `gan-bias bench`:
   * every stage (conv + BatchNorm + activation, named by its conv like gan-bias: `main.3`,

@@ -1,4 +1,4 @@
-//! `gan-bias bench --compare`: bench JSON files from several runs or machines merged into
+//! `gan-bias bench compare`: bench JSON files from several runs or machines merged into
 //! one table, one row per kernel and the step, one column per run.
 
 use std::path::Path;
@@ -12,8 +12,12 @@ use crate::report::csv_field;
 /// Why files could not be compared. Every message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
-    #[error("{path}: cannot read: {source}")]
-    Read { path: String, source: std::io::Error },
+    #[error("{path}: cannot read")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}: not JSON: {detail}")]
     NotJson { path: String, detail: String },
     #[error("{path}: not a gan-bias bench file: {detail}")]

@@ -87,10 +87,12 @@ pub struct RawTensor {
 /// Why a checkpoint could not be imported.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("cannot read {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
-    #[error("{}: {source}", path.display())]
-    InFile { path: PathBuf, source: Box<ImportError> },
+    // These two display their cause and do not return it as `source()`: the importer's
+    // messages are whole on their own (callers and tests read them with `to_string`).
+    #[error("cannot read {}: {cause}", path.display())]
+    Io { path: PathBuf, cause: std::io::Error },
+    #[error("{}: {inner}", path.display())]
+    InFile { path: PathBuf, inner: Box<ImportError> },
     #[error("not a PyTorch checkpoint (neither a zip archive nor a legacy torch.save file)")]
     NotACheckpoint,
     #[error("this is a tar-format checkpoint from PyTorch < 0.4, which is not supported; re-save it with a newer PyTorch")]
@@ -147,7 +149,7 @@ impl ImportError {
     /// The error without the file path wrapped around it by [`read_pth`].
     pub fn without_path(&self) -> &ImportError {
         match self {
-            ImportError::InFile { source, .. } => source.without_path(),
+            ImportError::InFile { inner, .. } => inner.without_path(),
             other => other,
         }
     }
@@ -155,8 +157,8 @@ impl ImportError {
 
 /// Reads the state dict of the checkpoint at `path`; see [`read_pth_bytes`].
 pub fn read_pth(path: &Path, key: Option<&str>) -> Result<Vec<RawTensor>, ImportError> {
-    let bytes = std::fs::read(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
-    read_pth_bytes(&bytes, key).map_err(|e| ImportError::InFile { path: path.to_path_buf(), source: Box::new(e) })
+    let bytes = std::fs::read(path).map_err(|cause| ImportError::Io { path: path.to_path_buf(), cause })?;
+    read_pth_bytes(&bytes, key).map_err(|e| ImportError::InFile { path: path.to_path_buf(), inner: Box::new(e) })
 }
 
 /// Reads the state dict held by a `torch.save` checkpoint, tensors in file order.

@@ -1,26 +1,41 @@
-//! Helpers shared by the integration tests: fixtures, backends, and an all-close check.
+//! The one harness of the integration tests (and the benches): fixtures and the shared
+//! real checkpoints, the tiny models (built by the library's `load`, as the command builds
+//! them), backends, an all-close check, and the `gan-bias` binary runner ([`run`]).
+//!
+//! Owns: helpers only; no test lives here. Must not touch: what a test asserts.
 #![allow(dead_code)]
+
+pub mod run;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use gan_bias::backend::gpu::{BackendChoice, GpuBackend};
+use gan_bias::load;
 use gan_bias::model::Network;
-use gan_bias::model::presets::{self, ArchKind, Role};
-use gan_bias::weights::TensorFile;
 use safetensors::SafeTensors;
+
+pub use run::*;
 
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
-/// The real checkpoints beside the project (`../shared/fixtures`, or `$GAN_BIAS_SHARED`).
-/// Panics with a clear message when the folder is missing: these tests never pass silently.
+/// The folder of the real checkpoints: `$GAN_BIAS_SHARED` (when set and not empty), else
+/// `../shared/fixtures` beside the crate. Looked up once; it may not exist (see [`shared`]).
+pub fn shared_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| match std::env::var_os("GAN_BIAS_SHARED").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
+    })
+}
+
+/// A real checkpoint of [`shared_dir`]. Panics with a clear message when it is missing:
+/// these tests never pass silently.
 pub fn shared(name: &str) -> PathBuf {
-    let dir = std::env::var_os("GAN_BIAS_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"));
-    let p = dir.join(name);
+    let p = shared_dir().join(name);
     assert!(p.exists(), "{} is missing: the real checkpoints must be in ../shared/fixtures (or set GAN_BIAS_SHARED)", p.display());
     p
 }
@@ -46,19 +61,14 @@ pub fn golden(name: &str) -> (Tensors, BTreeMap<String, String>) {
     (out, meta.metadata().clone().unwrap_or_default().into_iter().collect())
 }
 
+/// The generator at `path`, as the command loads it.
 pub fn generator(path: &Path) -> Network {
-    let file = TensorFile::load(path).unwrap();
-    let arch = ArchKind::resolve(&file, None, Role::Generator).unwrap();
-    let z = presets::z_dim(arch, &file).unwrap();
-    Network::build(arch, &file, [z, 1, 1]).unwrap()
+    load::generator(Some(path), None).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// The classifier at `path`, as the command loads it (for 64x64 images of its channels).
 pub fn classifier(path: &Path) -> Network {
-    let file = TensorFile::load(path).unwrap();
-    let arch = ArchKind::resolve(&file, None, Role::Classifier).unwrap();
-    let mut net = Network::build(arch, &file, [3, 64, 64]).unwrap();
-    net.features = presets::feature_names(&file, net.output[0]).unwrap();
-    net
+    load::classifier(Some(path), None, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The GPU backend on the adapter `auto` picks. A missing adapter fails the test: on CI the
@@ -96,13 +106,26 @@ pub fn max_abs(v: &[f32]) -> f32 {
 
 /// `probe` on the tiny fixture models (CPU backend, 3 images x 4 steps, target Male), then `extra`.
 pub fn probe_args(extra: &[&str]) -> Vec<String> {
-    let mut a: Vec<String> = ["probe", "--backend", "cpu", "--images", "3", "--steps", "4", "--feature", "Male", "--generator"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    a.push(fixture("tiny_coursera_gen.safetensors").display().to_string());
-    a.push("--classifier".into());
-    a.push(fixture("tiny_classifier.safetensors").display().to_string());
-    a.extend(extra.iter().map(|s| s.to_string()));
+    probe_sized(3, 4, &strs(extra))
+}
+
+/// `probe` on the tiny fixture models (CPU backend, `images` x `steps`, target Male), then
+/// `extra`; a flag given in `extra` replaces the default one (clap refuses a flag given twice).
+pub fn probe_sized(images: usize, steps: usize, extra: &[String]) -> Vec<String> {
+    let defaults = [
+        ("--backend", "cpu".to_string()),
+        ("--images", images.to_string()),
+        ("--steps", steps.to_string()),
+        ("--feature", "Male".to_string()),
+        ("--generator", p(&fixture("tiny_coursera_gen.safetensors"))),
+        ("--classifier", p(&fixture("tiny_classifier.safetensors"))),
+    ];
+    let mut a = vec!["probe".to_string()];
+    for (flag, value) in defaults {
+        if !extra.iter().any(|e| e == flag) {
+            a.extend([flag.to_string(), value]);
+        }
+    }
+    a.extend_from_slice(extra);
     a
 }

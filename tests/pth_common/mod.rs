@@ -16,13 +16,10 @@ pub fn hostile(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-/// The folder of the real checkpoints: `$GAN_BIAS_SHARED`, else `../shared/fixtures`
-/// beside the crate. Panics with a clear message when it is missing.
+/// The folder of the real checkpoints (the harness's one lookup: `$GAN_BIAS_SHARED`, else
+/// `../shared/fixtures` beside the crate). Panics with a clear message when it is missing.
 pub fn shared_dir() -> PathBuf {
-    let dir = match std::env::var_os("GAN_BIAS_SHARED").filter(|d| !d.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures"),
-    };
+    let dir = crate::common::shared_dir().to_path_buf();
     assert!(
         dir.join("coursera_celeba40_classifier.pth").is_file(),
         "the real checkpoints are missing: no coursera_celeba40_classifier.pth in {} \

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use super::GpuError;
 use crate::ops::{Bind, Shader};
 
-/// Which wgpu backends to look at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// Which wgpu backends to look at. (The command line's `--backend` values convert into it.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendChoice {
     /// A hardware GPU on any backend, else the CPU backend (faster than a software rasteriser).
     Auto,

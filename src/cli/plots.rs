@@ -1,5 +1,9 @@
-//! The probe's plots: `--plot` (the notebook's regplot of the recorded changes) and
-//! `--heatmap` (the covariance or correlation matrix), each SVG or PNG by its extension.
+//! The probe's plot argument group: `--plot` (the notebook's regplot of the recorded
+//! changes) and `--heatmap` (the covariance or correlation matrix), each SVG or PNG by its
+//! extension.
+//!
+//! Owns: the plot flags, their early checks and the pictures' bytes. Must not touch: the
+//! probe command's flow (`probe.rs`) or how a plot is drawn (the library's `plots`).
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +13,7 @@ use gan_bias::plots::{self, PlotFormat};
 use gan_bias::probe::ProbeOutcome;
 use gan_bias::{features, report, stats};
 
-use crate::cli::check_folder;
+use super::common::check_folder;
 
 /// Features plotted when --plot-features is not given: the top this many of the top table.
 const DEFAULT_PLOT_FEATURES: usize = 5;

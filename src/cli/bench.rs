@@ -1,5 +1,9 @@
-//! `gan-bias bench`: every kernel of a probe step timed on the chosen backend, on every
-//! adapter (`--all-adapters`), or bench files merged into one table (`--compare`).
+//! `gan-bias bench`: every kernel of a probe step timed on the chosen backend or on every
+//! adapter (`--all-adapters`); `gan-bias bench compare`: bench files merged into one table
+//! (also reached, deprecated, as `bench --compare`).
+//!
+//! Owns: the command's flags and flow, and printing each adapter's section as it ends. Must
+//! not touch: other commands, the dispatch; the timing is the library's `bench`.
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -15,10 +19,13 @@ use gan_bias::bench::{self, BenchFile, BenchRun, BenchSettings, Failure, compare
 use gan_bias::model::Network;
 use gan_bias::report;
 
-use crate::cli::{ClassifierArgs, DeviceArgs, GeneratorArgs, check_folder};
+use super::common::{ClassifierArgs, DeviceArgs, GeneratorArgs, check_folder, progress_bar, report_to};
 
 #[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    #[command(subcommand)]
+    pub action: Option<BenchCommand>,
     #[command(flatten)]
     pub generator_args: GeneratorArgs,
     #[command(flatten)]
@@ -39,11 +46,34 @@ pub struct BenchArgs {
     /// Time by wall clock around submit and wait even where the adapter has GPU timestamps.
     #[arg(long)]
     pub wall_clock: bool,
-    /// Merge these bench JSON files (from `--json`, on any machine, or
-    /// tools/bench_pytorch.py) into one table instead of measuring.
+    /// Deprecated: use `gan-bias bench compare JSON...`. Merges these bench JSON files into
+    /// one table instead of measuring.
     #[arg(long, num_args = 1.., value_name = "JSON",
           conflicts_with_all = ["all_adapters", "wall_clock", "backend", "adapter", "generator", "classifier", "images", "warmup", "repeats"])]
     pub compare: Vec<PathBuf>,
+    #[command(flatten)]
+    pub outputs: Outputs,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Merge bench JSON files (from `bench --json`, on any machine, or
+    /// tools/bench_pytorch.py) into one table: a row per kernel, a column per run.
+    Compare(CompareArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// The bench JSON files.
+    #[arg(required = true, num_args = 1.., value_name = "JSON")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub outputs: Outputs,
+}
+
+/// Where the report (or the comparison) is written besides the terminal.
+#[derive(clap::Args, Debug)]
+pub struct Outputs {
     /// Write the report (or the comparison) as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -52,13 +82,38 @@ pub struct BenchArgs {
     pub csv: Option<PathBuf>,
 }
 
+impl Outputs {
+    fn check(&self) -> Result<()> {
+        for out in [&self.json, &self.csv].into_iter().flatten() {
+            check_folder(out)?;
+        }
+        Ok(())
+    }
+
+    fn write(&self, json: &str, csv: &str) -> Result<()> {
+        if let Some(p) = &self.json {
+            report::write_atomic(p, json.as_bytes())?;
+        }
+        if let Some(p) = &self.csv {
+            report::write_atomic(p, csv.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
 pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
-    for out in [&args.json, &args.csv].into_iter().flatten() {
-        check_folder(out)?;
+    if let Some(BenchCommand::Compare(c)) = &args.action {
+        c.outputs.check()?;
+        return run_compare(&c.files, &c.outputs);
     }
     if !args.compare.is_empty() {
-        return run_compare(&args);
+        if !quiet {
+            eprintln!("note: `bench --compare` is deprecated; use `gan-bias bench compare JSON...`");
+        }
+        args.outputs.check()?;
+        return run_compare(&args.compare, &args.outputs);
     }
+    args.outputs.check()?;
     if args.images == 0 || args.repeats == 0 {
         bail!("--images and --repeats must be at least 1");
     }
@@ -70,25 +125,15 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     } else {
         let features = if args.wall_clock { wgpu::Features::empty() } else { TIMESTAMP_FEATURES };
         let mut backend = args.device.open_with(features)?;
-        let bar = crate::cli::progress_bar(quiet, "timed runs");
-        let mut report = crate::cli::report_to(&bar);
+        let bar = progress_bar(quiet, "timed runs");
+        let mut report = report_to(&bar);
         let progress: Option<gan_bias::probe::Progress<'_>> = if bar.is_hidden() { None } else { Some(&mut report) };
         let run = bench::bench_with(backend.as_mut(), &generator, &classifier, settings, progress)?;
         bar.finish_and_clear();
         print!("{}", bench::table(&run));
         BenchFile::new(vec![run], Vec::new())
     };
-    write_outputs(&args, &file.to_json(), &bench::csv(&file))
-}
-
-fn write_outputs(args: &BenchArgs, json: &str, csv: &str) -> Result<()> {
-    if let Some(p) = &args.json {
-        report::write_atomic(p, json.as_bytes())?;
-    }
-    if let Some(p) = &args.csv {
-        report::write_atomic(p, csv.as_bytes())?;
-    }
-    Ok(())
+    args.outputs.write(&file.to_json(), &bench::csv(&file))
 }
 
 /// Every run printed as soon as it ends, sections separated by a blank line.
@@ -154,13 +199,14 @@ fn guarded(f: impl FnOnce() -> Result<BenchRun>) -> Result<BenchRun, String> {
     }
 }
 
-fn run_compare(args: &BenchArgs) -> Result<()> {
-    let paths: Vec<&Path> = args.compare.iter().map(PathBuf::as_path).collect();
+/// `bench compare`: the files merged, warnings logged, the table printed.
+fn run_compare(files: &[PathBuf], outputs: &Outputs) -> Result<()> {
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let c = compare::compare_files(&paths)?;
     for w in &c.warnings {
         log::warn!("{w}");
     }
-    write_outputs(args, &compare::json(&c), &compare::csv(&c))?;
+    outputs.write(&compare::json(&c), &compare::csv(&c))?;
     print!("{}", compare::table(&c));
     Ok(())
 }

@@ -1,17 +1,22 @@
-//! Stage 5 of the pipeline: the probe's result as the notebook's table, CSV and JSON.
-//! Every file is written whole or not at all: to a temporary file beside it, then renamed.
+//! Stage 5 of the pipeline: results as the notebook's table, CSV and JSON, and the atomic
+//! write every output file goes through (whole or not at all: to a temporary file beside
+//! it, then renamed). [`probe`] holds the probe's typed report and its views.
+//!
+//! Owns: the layout of every table, CSV and JSON this crate writes. Must not touch: how
+//! anything is measured or ranked (that is the probe and [`crate::stats`]).
+
+pub mod probe;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Value, json};
-
 use crate::stats::TopEntry;
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}: {source}")]
+#[error("cannot write {path}")]
 pub struct ReportError {
     pub path: PathBuf,
+    #[source]
     pub source: std::io::Error,
 }
 
@@ -111,23 +116,6 @@ pub fn recovery_line(path: &str, target: &str, r: &crate::planted::Recovery, car
         crate::planted::PLANTED_TOP,
         crate::planted::MEASURED_TOP,
     )
-}
-
-/// The JSON report: `settings` and `adapter` as given, the measured means, the top table and the matrix.
-pub fn json_report(settings: Value, timings: Value, means: Value, names: &[String], top: &[TopEntry], cov: &[f32]) -> String {
-    let f = names.len();
-    let matrix: Vec<&[f32]> = (0..f).map(|i| &cov[i * f..(i + 1) * f]).collect();
-    let doc = json!({
-        "settings": settings,
-        "timings": timings,
-        "target_logit_mean": means,
-        "top": top.iter().map(|t| json!({"rank": t.rank, "feature": t.name, "index": t.index, "covariance": t.covariance})).collect::<Vec<_>>(),
-        "features": names,
-        "covariance": matrix,
-    });
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
-    s.push('\n');
-    s
 }
 
 #[cfg(test)]

@@ -1,4 +1,9 @@
-//! The picture commands: `generate` (a sample grid) and the probe's `--grid`.
+//! The probe's picture argument group, `--grid`: images down, steps across, least to most of
+//! the target, drawn from the noise the probe kept.
+//!
+//! Owns: the grid's flags, their checks and turning the kept noise into the picture. Must
+//! not touch: the probe command's flow (`probe.rs`) or how images are laid out and encoded
+//! (the library's `pictures`).
 
 use std::path::PathBuf;
 
@@ -8,32 +13,8 @@ use gan_bias::backend::Backend;
 use gan_bias::model::{Network, Stage};
 use gan_bias::pictures::{self, RgbImage};
 use gan_bias::probe::{self, ProbeOutcome};
-use gan_bias::rng;
 
-use crate::cli::{DeviceArgs, GeneratorArgs, check_folder};
-
-/// Pixels between tiles.
-const PAD: usize = 2;
-
-#[derive(clap::Args, Debug)]
-pub struct GenerateArgs {
-    #[command(flatten)]
-    pub generator_args: GeneratorArgs,
-    #[command(flatten)]
-    pub device: DeviceArgs,
-    /// Images to draw.
-    #[arg(long, default_value_t = 64)]
-    pub n: usize,
-    /// Seed of the noise: the same noise as `torch.manual_seed(seed); torch.randn(n, z_dim)`.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Where to write the grid (PNG).
-    #[arg(short, long)]
-    pub output: PathBuf,
-    /// Images per row of the grid.
-    #[arg(long, default_value_t = 8)]
-    pub nrow: usize,
-}
+use super::common::{PAD, check_channels, check_folder};
 
 /// The probe's picture: images down, steps across, least to most of the target.
 #[derive(clap::Args, Debug)]
@@ -87,39 +68,4 @@ impl GridArgs {
         log::info!("grid: {rows} images x {} columns", columns.len());
         Ok(Some(pictures::image_grid(&images, rows * columns.len(), c, h, w, columns.len(), PAD)))
     }
-}
-
-fn check_channels(generator: &Network) -> Result<[usize; 3]> {
-    let [c, h, w] = generator.output;
-    if c == 2 || c == 0 {
-        bail!("{}: the generator makes {c}-channel images; only 1 (grey) or 3 and more (RGB) can be shown", generator.source);
-    }
-    Ok([c, h, w])
-}
-
-pub fn generate(args: GenerateArgs) -> Result<()> {
-    if args.n == 0 {
-        bail!("--n must be at least 1");
-    }
-    if args.nrow == 0 {
-        bail!("--nrow must be at least 1");
-    }
-    check_folder(&args.output)?;
-    let generator = args.generator_args.load()?;
-    let [c, h, w] = check_channels(&generator)?;
-    let noise = rng::torch_randn(args.seed, args.n * generator.input[0]);
-    let mut backend = args.device.open()?;
-    let stages: Vec<&Stage> = generator.stages.iter().collect();
-    let images = probe::generate(backend.as_mut(), &stages, &noise)?;
-    let grid = pictures::image_grid(&images, args.n, c, h, w, args.nrow, PAD);
-    pictures::write_png(&args.output, &grid)?;
-    println!(
-        "wrote {} images ({c}x{h}x{w}, seed {}) as a {}x{} grid to {}",
-        args.n,
-        args.seed,
-        grid.width,
-        grid.height,
-        args.output.display()
-    );
-    Ok(())
 }

@@ -1,17 +1,39 @@
 //! `gan-bias import`: a PyTorch checkpoint to safetensors, byte for byte, with the
 //! architecture and feature names in the metadata.
+//!
+//! Owns: the command's flags and flow. Must not touch: other commands, the dispatch; the
+//! unpickling is the library's `import`, the network check the library's `load`.
+
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use gan_bias::model::Network;
+use gan_bias::import::{RawDtype, read_pth};
 use gan_bias::model::presets::{self, ArchKind, Role};
-use gan_bias::report;
 use gan_bias::weights::TensorFile;
+use gan_bias::{load, report};
 
-use crate::cli::ImportArgs;
+use super::common::ArchArg;
 
-pub fn import(args: ImportArgs) -> Result<()> {
-    use gan_bias::import::{RawDtype, read_pth};
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The PyTorch checkpoint.
+    pub input: PathBuf,
+    /// Where to write the safetensors file.
+    #[arg(short, long, required_unless_present = "list")]
+    pub output: Option<PathBuf>,
+    /// The architecture, when it cannot be recognised from the tensor names.
+    #[arg(long, value_enum)]
+    pub arch: Option<ArchArg>,
+    /// Entry of the checkpoint's top dict that holds the state dict (e.g. gen, netG_state_dict).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Print the tensors (name, dtype, shape) without writing anything.
+    #[arg(long)]
+    pub list: bool,
+}
+
+pub fn run(args: ImportArgs) -> Result<()> {
     let raw = read_pth(&args.input, args.key.as_deref())?;
     if args.list {
         for t in &raw {
@@ -25,13 +47,10 @@ pub fn import(args: ImportArgs) -> Result<()> {
         Some(a) => a,
         None => ArchKind::resolve(&file, None, Role::Generator).or_else(|_| ArchKind::resolve(&file, None, Role::Classifier))?,
     };
-    let first = presets::z_dim(arch, &file)?;
+    let net = load::network(&file, arch)?;
     let mut metadata = std::collections::HashMap::from([(presets::META_ARCH.to_string(), arch.name().to_string())]);
     if arch.role() == Role::Classifier {
-        let net = Network::build(arch, &file, [first, 64, 64])?;
-        metadata.insert(presets::META_FEATURES.to_string(), presets::feature_names(&file, net.output[0])?.join(","));
-    } else {
-        Network::build(arch, &file, [first, 1, 1])?;
+        metadata.insert(presets::META_FEATURES.to_string(), net.features.join(","));
     }
     let views = raw
         .iter()

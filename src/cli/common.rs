@@ -1,0 +1,216 @@
+//! What the commands share: the argument groups naming the models and the device, the
+//! command line's value enums (converted into the library's types), opening the backend,
+//! the progress bar and the check that an output's folder exists.
+//!
+//! Owns: argument spelling and help text shared by several commands. Must not touch: any
+//! one command's flow (its own file) or the dispatch (`mod.rs`); it uses only the library.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use clap::ValueEnum;
+
+use gan_bias::backend::cpu::CpuBackend;
+use gan_bias::backend::gpu::context::{self, BackendChoice};
+use gan_bias::backend::gpu::{self, GpuBackend, GpuContext, GpuError};
+use gan_bias::backend::{Backend, WeightPrecision};
+use gan_bias::load;
+use gan_bias::model::Network;
+use gan_bias::model::presets::ArchKind;
+
+/// Pixels between the tiles of a picture grid.
+pub const PAD: usize = 2;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ArchArg {
+    Coursera,
+    Dcgan,
+    Classifier,
+}
+
+impl From<ArchArg> for ArchKind {
+    fn from(a: ArchArg) -> ArchKind {
+        match a {
+            ArchArg::Coursera => ArchKind::Coursera,
+            ArchArg::Dcgan => ArchKind::Dcgan,
+            ArchArg::Classifier => ArchKind::Classifier,
+        }
+    }
+}
+
+/// `--backend`: which wgpu backends to look at, or the CPU backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// A hardware GPU on any backend, else the CPU backend (faster than a software rasteriser).
+    Auto,
+    Vulkan,
+    Metal,
+    Dx12,
+    Gl,
+    /// The plain-Rust CPU backend (no adapter).
+    Cpu,
+}
+
+impl From<BackendArg> for BackendChoice {
+    fn from(b: BackendArg) -> BackendChoice {
+        match b {
+            BackendArg::Auto => BackendChoice::Auto,
+            BackendArg::Vulkan => BackendChoice::Vulkan,
+            BackendArg::Metal => BackendChoice::Metal,
+            BackendArg::Dx12 => BackendChoice::Dx12,
+            BackendArg::Gl => BackendChoice::Gl,
+            BackendArg::Cpu => BackendChoice::Cpu,
+        }
+    }
+}
+
+/// Where the generator's weights come from.
+#[derive(clap::Args, Debug)]
+pub struct GeneratorArgs {
+    /// Generator weights (.safetensors or .pth); default: the bundled weights.
+    #[arg(long)]
+    pub generator: Option<PathBuf>,
+    /// The generator's architecture, when neither its metadata nor its tensor names tell.
+    #[arg(long, value_enum)]
+    pub generator_arch: Option<ArchArg>,
+}
+
+impl GeneratorArgs {
+    pub fn load(&self) -> Result<Network> {
+        Ok(load::generator(self.generator.as_deref(), self.generator_arch.map(Into::into))?)
+    }
+}
+
+/// Where the classifier's weights come from.
+#[derive(clap::Args, Debug)]
+pub struct ClassifierArgs {
+    /// Classifier weights (.safetensors or .pth); default: the bundled weights.
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    /// The classifier's architecture, when neither its metadata nor its tensor names tell.
+    #[arg(long, value_enum)]
+    pub classifier_arch: Option<ArchArg>,
+}
+
+impl ClassifierArgs {
+    /// The classifier, checked against the generator's images when there is a generator.
+    pub fn load(&self, generator: Option<&Network>) -> Result<Network> {
+        Ok(load::classifier(self.classifier.as_deref(), self.classifier_arch.map(Into::into), generator)?)
+    }
+}
+
+/// Which backend and adapter run the kernels.
+#[derive(clap::Args, Debug)]
+pub struct DeviceArgs {
+    #[arg(long, value_enum, default_value = "auto")]
+    pub backend: BackendArg,
+    /// Use the adapter whose name contains this (case-insensitive).
+    #[arg(long)]
+    pub adapter: Option<String>,
+    /// Store the convolution weights on the GPU as f16 (half their memory), widened to f32 as
+    /// the kernels stage them; sums and activations stay f32. Packed two to a 32-bit word and
+    /// read with WGSL's unpack2x16float: no shader-f16 feature is requested, but wgpu allows
+    /// that builtin only where the adapter has its SHADER_F16_IN_F32 downlevel flag (all but
+    /// llvmpipe without shader-f16). WGSL backends only (the CPU backend keeps f32 weights).
+    #[arg(long)]
+    pub weights_f16: bool,
+}
+
+impl DeviceArgs {
+    /// The backend asked for, as the library names it.
+    pub fn choice(&self) -> BackendChoice {
+        self.backend.into()
+    }
+
+    pub fn open(&self) -> Result<Box<dyn Backend>> {
+        self.open_with(wgpu::Features::empty())
+    }
+
+    /// The backend, a GPU device opened with those of `features` its adapter has.
+    pub fn open_with(&self, features: wgpu::Features) -> Result<Box<dyn Backend>> {
+        open_backend_with(self.choice(), self.adapter.as_deref(), features, self.weight_precision())
+    }
+
+    /// The weight precision asked for.
+    pub fn weight_precision(&self) -> WeightPrecision {
+        if self.weights_f16 { WeightPrecision::F16 } else { WeightPrecision::F32 }
+    }
+}
+
+/// The backend `choice` and `adapter` name, a GPU device opened with those of `features` its
+/// adapter has (the probe asks for none; `bench` for timestamp queries) and storing weights as
+/// `weights`. `auto`: a real GPU; else, unless `--adapter` names one, the CPU backend, which
+/// runs these kernels far faster than a software rasteriser's Vulkan or GL.
+pub fn open_backend_with(
+    choice: BackendChoice,
+    adapter: Option<&str>,
+    features: wgpu::Features,
+    weights: WeightPrecision,
+) -> Result<Box<dyn Backend>> {
+    let open = |a: wgpu::Adapter| -> Result<Box<dyn Backend>> {
+        if weights == WeightPrecision::F16 {
+            // Before the device opens; `load` checks again for library callers.
+            gpu::weights::check_support(&a.get_info().name, a.get_downlevel_capabilities().flags)?;
+        }
+        Ok(Box::new(GpuBackend::new(GpuContext::with_features(a, features)?).with_weights(weights)))
+    };
+    let cpu = |why: &str| -> Box<dyn Backend> {
+        log::info!("{why}; running on the CPU backend");
+        if weights != WeightPrecision::F32 {
+            log::warn!("--weights-f16 applies to the WGSL kernels only: the CPU backend keeps f32 weights");
+        }
+        Box::new(CpuBackend::fast())
+    };
+    match choice {
+        BackendChoice::Cpu if weights != WeightPrecision::F32 => {
+            bail!(
+                "--weights-f16 applies to the WGSL kernels only; the CPU backend keeps f32 weights (use --backend vulkan, metal, dx12 or gl)"
+            )
+        }
+        BackendChoice::Cpu => Ok(Box::new(CpuBackend::fast())),
+        BackendChoice::Auto => match context::pick_adapter(choice, adapter) {
+            Ok(a) if adapter.is_some() || a.get_info().device_type != wgpu::DeviceType::Cpu => open(a),
+            Ok(a) => Ok(cpu(&format!("only a software adapter ({})", a.get_info().name))),
+            Err(GpuError::NoAdapter { .. }) if adapter.is_none() => Ok(cpu("no adapter found")),
+            Err(e) => Err(e.into()),
+        },
+        _ => open(context::pick_adapter(choice, adapter)?),
+    }
+}
+
+/// A progress bar on stderr counting `unit`, hidden unless stderr is a terminal and not --quiet.
+pub fn progress_bar(quiet: bool, unit: &str) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {unit}, {{per_sec}}, {{eta}} left");
+    indicatif::ProgressBar::new(0)
+        .with_style(indicatif::ProgressStyle::with_template(&template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()))
+}
+
+/// A progress callback (`done`, `total`) that moves `bar`.
+pub fn report_to(bar: &indicatif::ProgressBar) -> impl FnMut(u64, u64) + '_ {
+    |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    }
+}
+
+/// Fails unless the folder `out` would be written in exists.
+pub fn check_folder(out: &Path) -> Result<()> {
+    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        bail!("cannot write {}: folder {} does not exist", out.display(), dir.display());
+    }
+    Ok(())
+}
+
+/// The generator's image shape, refusing images that cannot be shown as grey or RGB.
+pub fn check_channels(generator: &Network) -> Result<[usize; 3]> {
+    let [c, h, w] = generator.output;
+    if c == 2 || c == 0 {
+        bail!("{}: the generator makes {c}-channel images; only 1 (grey) or 3 and more (RGB) can be shown", generator.source);
+    }
+    Ok([c, h, w])
+}

@@ -1,0 +1,182 @@
+//! `gan-bias probe`: move the noise up and down one feature's gradient and report what moves
+//! with it. Parses and validates the flags into a [`ProbeConfig`], loads through the
+//! library's `load`, runs the library's probe, builds its `ProbeReport` and writes its views.
+//!
+//! Owns: the probe's flags, their checks, and the order of the outputs. Must not touch: other
+//! commands, the dispatch; what the report holds and how it is laid out is the library's.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::ValueEnum;
+
+use gan_bias::ops::noise_update::UpdateRule;
+use gan_bias::probe::{Keep, ProbeSettings, run_probe_with};
+use gan_bias::report::probe::{ProbeReport, RunInfo};
+use gan_bias::{features, load, pictures, report, rng};
+
+use super::common::{ClassifierArgs, DeviceArgs, GeneratorArgs, check_folder, progress_bar, report_to};
+use super::pictures::GridArgs;
+use super::plots::{self, PlotArgs};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum UpdateArg {
+    /// The notebook's step: the gradient accumulates across steps.
+    Notebook,
+    /// A plain step along this step's gradient.
+    Sgd,
+}
+
+impl From<UpdateArg> for UpdateRule {
+    fn from(u: UpdateArg) -> UpdateRule {
+        match u {
+            UpdateArg::Notebook => UpdateRule::Notebook,
+            UpdateArg::Sgd => UpdateRule::Sgd,
+        }
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub generator_args: GeneratorArgs,
+    #[command(flatten)]
+    pub classifier_args: ClassifierArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+    /// Target feature, by name (any case) or index.
+    #[arg(long)]
+    pub feature: String,
+    /// Images per direction.
+    #[arg(long, default_value_t = 256)]
+    pub images: usize,
+    /// Gradient steps per direction.
+    #[arg(long, default_value_t = 30)]
+    pub steps: usize,
+    /// Seed of the starting noise: the same noise as `torch.manual_seed(seed); torch.randn(images, z_dim)`.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Starting noise: a safetensors file with an f32 tensor `noise` of shape (n, z_dim); overrides --images and --seed.
+    #[arg(long)]
+    pub noise: Option<PathBuf>,
+    /// Features to report.
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+    #[arg(long, value_enum, default_value = "notebook")]
+    pub update: UpdateArg,
+    /// Largest number of rows (images x directions) run together; by default as many as fit.
+    #[arg(long)]
+    pub max_batch: Option<usize>,
+    /// Write the top table as CSV (rank,feature,index,covariance).
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Write the full covariance matrix as CSV.
+    #[arg(long)]
+    pub cov_csv: Option<PathBuf>,
+    /// Write settings, adapter, timings, means, the top table and the matrix as JSON.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Grade the run against a synthetic world's planted correlations (a `demo-world.json`):
+    /// adds each top feature's measured and planted correlation with the target and a verdict.
+    /// Used automatically when both models are the bundled ones.
+    #[arg(long)]
+    pub planted: Option<PathBuf>,
+    #[command(flatten)]
+    pub grid: GridArgs,
+    #[command(flatten)]
+    pub plots: PlotArgs,
+}
+
+/// The flags, checked: everything cheap is refused before any work starts.
+pub struct ProbeConfig {
+    pub args: ProbeArgs,
+    pub update: UpdateRule,
+}
+
+impl ProbeConfig {
+    pub fn validate(args: ProbeArgs) -> Result<ProbeConfig> {
+        if args.steps == 0 {
+            bail!("--steps must be at least 1");
+        }
+        if args.images == 0 && args.noise.is_none() {
+            bail!("--images must be at least 1");
+        }
+        if args.top == 0 {
+            bail!("--top must be at least 1");
+        }
+        if args.max_batch == Some(0) {
+            bail!("--max-batch must be at least 1");
+        }
+        args.grid.validate()?;
+        args.plots.validate()?;
+        for out in [&args.csv, &args.cov_csv, &args.json].into_iter().flatten() {
+            check_folder(out)?;
+        }
+        Ok(ProbeConfig { update: args.update.into(), args })
+    }
+
+    /// Whether both models are the bundled ones (then the bundled world grades the run).
+    fn bundled_models(&self) -> bool {
+        self.args.generator_args.generator.is_none() && self.args.classifier_args.classifier.is_none()
+    }
+}
+
+/// The starting noise and how the report names it: from `--noise`, or PyTorch-compatible
+/// normal draws from `--seed`.
+fn starting_noise(args: &ProbeArgs, z_dim: usize) -> Result<(Vec<f32>, String)> {
+    match &args.noise {
+        None => Ok((rng::torch_randn(args.seed, args.images * z_dim), format!("seed {}", args.seed))),
+        Some(path) => Ok((load::noise(path, z_dim)?, format!("file {}", path.display()))),
+    }
+}
+
+pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
+    let config = ProbeConfig::validate(args)?;
+    let args = &config.args;
+    let generator = args.generator_args.load()?;
+    let classifier = args.classifier_args.load(Some(&generator))?;
+    let names = &classifier.features;
+    let target = features::resolve(&args.feature, names)?;
+    let planted = load::planted_world(args.planted.as_deref(), config.bundled_models(), names)?;
+    let plot_features = args.plots.resolve(names, target)?;
+    let (noise, noise_source) = starting_noise(args, generator.input[0])?;
+    let mut backend = args.device.open()?;
+    let settings = ProbeSettings { target, steps: args.steps, update: config.update, max_batch: args.max_batch };
+    let bar = progress_bar(quiet, "image-steps");
+    let mut report_progress = report_to(&bar);
+    let progress: Option<gan_bias::probe::Progress<'_>> = if bar.is_hidden() { None } else { Some(&mut report_progress) };
+    let keep = Keep { noise: args.grid.keep(), changes: args.plots.keep_changes() };
+    let outcome = run_probe_with(backend.as_mut(), &generator, &classifier, &noise, &settings, keep, progress)?;
+    bar.finish_and_clear();
+    let grid = args.grid.picture(backend.as_mut(), &generator, &outcome, args.steps)?;
+    let plot_pictures = args.plots.render(&outcome, names, target, args.steps, plot_features)?;
+    let run = RunInfo {
+        target,
+        steps: args.steps,
+        update: settings.update,
+        noise: noise_source,
+        top: args.top,
+        backend: args.device.choice().name(),
+        adapter: backend.describe(),
+        weight_precision: backend.weight_precision(),
+    };
+    let world = planted.as_ref().map(|(shown, w)| (shown.as_str(), w));
+    let report = ProbeReport::new(&outcome, &generator, &classifier, run, world);
+
+    // Everything is computed; now the outputs, each whole or not at all.
+    if let Some(p) = &args.csv {
+        report::write_atomic(p, report.top_csv().as_bytes())?;
+    }
+    if let Some(p) = &args.cov_csv {
+        report::write_atomic(p, report.matrix_csv().as_bytes())?;
+    }
+    if let Some(p) = &args.json {
+        report::write_atomic(p, report.to_json().as_bytes())?;
+    }
+    if let (Some(p), Some(image)) = (&args.grid.grid, &grid) {
+        pictures::write_png(p, image)?;
+    }
+    plots::write(&plot_pictures)?;
+    print!("{}", report.text());
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! Networks, starting noise and planted worlds from files: the one place a generator or a
+//! classifier is built from a path (or the bundled `weights/` default), with an optional
+//! architecture override and the check that the classifier takes the generator's images.
+//!
+//! Owns: which weight file is meant, which state dict of a `.pth` is read, the input shape a
+//! network is built for. Must not touch: how tensors are decoded ([`crate::weights`]), what a
+//! preset's layers are ([`crate::model`]), or anything that runs a network.
+
+use std::path::{Path, PathBuf};
+
+use crate::model::presets::{self, ArchKind, Role};
+use crate::model::{ModelError, Network};
+use crate::planted::{PlantedError, PlantedWorld};
+use crate::weights::{TensorFile, WeightsError};
+
+/// Entries of a `.pth` holding several state dicts that hold the generator / the classifier.
+pub const GENERATOR_KEYS: [&str; 4] = ["gen", "netG_state_dict", "generator", "netG"];
+pub const CLASSIFIER_KEYS: [&str; 2] = ["classifier", "model"];
+
+/// The bundled synthetic world's record of its planted correlations.
+pub const BUNDLED_WORLD: &str = "demo-world.json";
+
+/// The side of the square images a classifier is built for when no generator says otherwise.
+pub const IMAGE_SIDE: usize = 64;
+
+/// Why a network, a noise file or a planted world could not be loaded. Every message names
+/// the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("no {role} weights given and none are bundled: pass --{role} PATH (a .safetensors or PyTorch .pth file; see README)")]
+    NotBundled { role: &'static str },
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("{path}: the classifier outputs {h}x{w} maps for {IMAGE_SIDE}x{IMAGE_SIDE} images, expected 1x1 logits")]
+    NotLogits { path: String, h: usize, w: usize },
+    #[error("{path}: missing tensor noise")]
+    NoNoise { path: String },
+    #[error("{path}: tensor noise has shape {shape:?}, expected (n, {z_dim}) with n >= 1")]
+    NoiseShape { path: String, shape: Vec<usize>, z_dim: usize },
+    #[error(transparent)]
+    Planted(#[from] PlantedError),
+}
+
+/// A file of the bundled `weights/` folder, when the project ships it.
+pub fn bundled(name: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights").join(name);
+    p.exists().then_some(p)
+}
+
+/// The weight file of `role`: `given`, else the bundled demo weights.
+pub fn weights_path(given: Option<&Path>, role: Role) -> Result<PathBuf, LoadError> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    let file = match role {
+        Role::Generator => "demo_generator.safetensors",
+        Role::Classifier => "demo_classifier.safetensors",
+    };
+    bundled(file).ok_or(LoadError::NotBundled { role: role.name() })
+}
+
+/// The generator at `path` (default: the bundled one), its architecture from `arch`, else
+/// from the file's metadata or tensor names; built for `(z_dim, 1, 1)` noise.
+pub fn generator(path: Option<&Path>, arch: Option<ArchKind>) -> Result<Network, LoadError> {
+    let path = weights_path(path, Role::Generator)?;
+    let file = TensorFile::load_preferring(&path, &GENERATOR_KEYS)?;
+    let arch = ArchKind::resolve(&file, arch, Role::Generator)?;
+    let z = presets::z_dim(arch, &file)?;
+    Ok(Network::build(arch, &file, [z, 1, 1])?)
+}
+
+/// The classifier at `path` (default: the bundled one), built for the generator's images
+/// when there is a generator (refusing one that takes other images), else for 64x64 images
+/// of its input channels; its outputs must be 1x1 logits, named by the file or CelebA's 40.
+pub fn classifier(path: Option<&Path>, arch: Option<ArchKind>, generator: Option<&Network>) -> Result<Network, LoadError> {
+    let path = weights_path(path, Role::Classifier)?;
+    let file = TensorFile::load_preferring(&path, &CLASSIFIER_KEYS)?;
+    let arch = ArchKind::resolve(&file, arch, Role::Classifier)?;
+    let cin = presets::z_dim(arch, &file)?;
+    let expected = [cin, IMAGE_SIDE, IMAGE_SIDE];
+    if let Some(g) = generator
+        && g.output != expected
+    {
+        let fmt = |s: [usize; 3]| format!("{}x{}x{}", s[0], s[1], s[2]);
+        return Err(ModelError::Mismatch {
+            classifier: path.display().to_string(),
+            generator: g.source.clone(),
+            expected: fmt(expected),
+            found: fmt(g.output),
+        }
+        .into());
+    }
+    let mut net = Network::build(arch, &file, expected)?;
+    if net.output[1] * net.output[2] != 1 {
+        return Err(LoadError::NotLogits { path: path.display().to_string(), h: net.output[1], w: net.output[2] });
+    }
+    net.features = presets::feature_names(&file, net.output[0])?;
+    Ok(net)
+}
+
+/// The network `file` holds as `arch`, built for its role's default input (noise for a
+/// generator, 64x64 images for a classifier, whose feature names are then read too). Used to
+/// recognise or check a checkpoint without running it.
+pub fn network(file: &TensorFile, arch: ArchKind) -> Result<Network, LoadError> {
+    let first = presets::z_dim(arch, file)?;
+    if arch.role() == Role::Classifier {
+        let mut net = Network::build(arch, file, [first, IMAGE_SIDE, IMAGE_SIDE])?;
+        net.features = presets::feature_names(file, net.output[0])?;
+        Ok(net)
+    } else {
+        Ok(Network::build(arch, file, [first, 1, 1])?)
+    }
+}
+
+/// Starting noise from a safetensors file: its f32 tensor `noise` of shape `(n, z_dim)`, n >= 1.
+pub fn noise(path: &Path, z_dim: usize) -> Result<Vec<f32>, LoadError> {
+    let file = TensorFile::load(path)?;
+    let name = || path.display().to_string();
+    let t = file.tensors.get("noise").ok_or_else(|| LoadError::NoNoise { path: name() })?;
+    if t.shape.len() != 2 || t.shape[1] != z_dim || t.shape[0] == 0 {
+        return Err(LoadError::NoiseShape { path: name(), shape: t.shape.clone(), z_dim });
+    }
+    Ok(t.data.clone())
+}
+
+/// The planted world to grade a probe against, checked against the classifier's feature
+/// `names`: `given`, else the bundled one when `bundled_models` (both models are the bundled
+/// ones) and the project ships it; `None` otherwise. Returns how to name the world in a
+/// report beside it.
+pub fn planted_world(given: Option<&Path>, bundled_models: bool, names: &[String]) -> Result<Option<(String, PlantedWorld)>, LoadError> {
+    let (path, shown) = match given {
+        Some(p) => (p.to_path_buf(), p.display().to_string()),
+        None if bundled_models => match bundled(BUNDLED_WORLD) {
+            Some(p) => (p, format!("weights/{BUNDLED_WORLD} (bundled)")),
+            None => return Ok(None),
+        },
+        None => return Ok(None),
+    };
+    let world = PlantedWorld::load(&path)?;
+    world.check_features(names, &path)?;
+    Ok(Some((shown, world)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+
+    use super::*;
+
+    fn tiny(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    }
+
+    #[test]
+    fn a_missing_file_is_named_once_and_its_reason_is_the_source() {
+        let path = Path::new("/nonexistent/gen.safetensors");
+        let e = generator(Some(path), None).unwrap_err();
+        assert_eq!(e.to_string(), "cannot read /nonexistent/gen.safetensors");
+        let cause = e.source().expect("the reading error as the source");
+        assert!(cause.downcast_ref::<std::io::Error>().is_some(), "{cause:?}");
+        assert!(cause.source().is_none());
+    }
+
+    #[test]
+    fn the_classifier_must_take_the_generator_images() {
+        let g = generator(Some(&tiny("tiny_coursera_gen.safetensors")), None).unwrap();
+        let c = classifier(Some(&tiny("tiny_classifier.safetensors")), None, Some(&g)).unwrap();
+        assert_eq!(c.input, g.output);
+        assert_eq!(c.features.len(), 40);
+        // Built without a generator, the same classifier takes 64x64 images of its channels.
+        assert_eq!(classifier(Some(&tiny("tiny_classifier.safetensors")), None, None).unwrap().input, [3, 64, 64]);
+        // A generator in the classifier's place is refused by role.
+        let e = classifier(Some(&tiny("tiny_coursera_gen.safetensors")), None, None).unwrap_err().to_string();
+        assert!(e.contains("generator") && e.contains("classifier"), "{e}");
+    }
+
+    #[test]
+    fn network_builds_either_role_for_its_default_input() {
+        let file = TensorFile::load(&tiny("tiny_classifier.safetensors")).unwrap();
+        let net = network(&file, ArchKind::Classifier).unwrap();
+        assert_eq!((net.input, net.features.len()), ([3, 64, 64], 40));
+        let file = TensorFile::load(&tiny("tiny_dcgan_gen.safetensors")).unwrap();
+        let net = network(&file, ArchKind::Dcgan).unwrap();
+        assert_eq!(net.input[1..], [1, 1]);
+    }
+}
