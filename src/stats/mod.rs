@@ -4,13 +4,14 @@
 //! [`FeatureMatrix`], an F x F matrix with its feature names), the top-k ranking of a
 //! covariance row ([`top_in_row`]), Pearson correlation and the correlation matrix of a
 //! covariance ([`pearson`], [`correlation_matrix`]), ordinary least squares with its
-//! confidence band ([`regression`]), seaborn-style binning ([`x_bins`]) and normal and Student's
-//! t quantiles ([`normal_quantile`], [`t_quantile`]).
+//! confidence band ([`regression`]), seaborn-style binning ([`x_bins`]) and exact normal and
+//! Student's t quantiles ([`normal_quantile`], [`t_quantile`], from `statrs`).
 //!
-//! It depends on nothing but `std`: never on the backend, the probe, the plots or
+//! It depends on nothing but `std` and `statrs`: never on the backend, the probe, the plots or
 //! the command line. Its inputs are plain slices and the views defined here; a caller turns
 //! its own data into those. (Its tests alone borrow [`crate::rng`] for seeded samples and
-//! nalgebra as an independent solver.)
+//! nalgebra as an independent solver; the golden values come from scipy and numpy, printed by
+//! `tools/stats_golden.py`.)
 
 mod binning;
 mod correlation;
@@ -61,3 +62,6 @@ pub fn top_covarying(cov: &[f32], names: &[String], target: usize, top: usize) -
 pub fn correlation(cov: &[f32], f: usize) -> Vec<f32> {
     correlation::correlation_values(&cov[..f * f], f).into_iter().map(|v| v as f32).collect()
 }
+
+#[cfg(test)]
+mod golden;
