@@ -3,7 +3,7 @@
 //! Data flows one way, one module per stage:
 //! [`weights`] (files -> named tensors) -> [`model`] (tensors -> fused stages) ->
 //! [`probe`] (the notebook's probe as a program of ops, run by a [`backend`]) ->
-//! [`stats`] (covariance -> top features) -> [`report`] (tables, CSV, JSON).
+//! [`stats`] (covariance -> top features, and the plots' statistics) -> [`report`] (tables, CSV, JSON).
 //! Each op in [`ops`] keeps its WGSL (in `shaders/`), its dispatch and its CPU twin together.
 
 pub mod backend;
