@@ -42,7 +42,7 @@ def features():
 
 def arr(name, values):
     body = ", ".join(repr(float(v)) for v in values)
-    print(f"pub const {name}: [f64; {len(values)}] = [{body}];")
+    print(f"const {name}: [f64; {len(values)}] = [{body}];")
 
 
 DFS = [1.0, 3.0, 10.0, 100.0, 2.5]
@@ -56,15 +56,15 @@ arr("NORMAL_QUANTILE", [stats.norm.ppf(p) for p in PS])
 
 x, y = dataset()
 print("// Pearson and least squares of the dataset")
-print(f"pub const PEARSON: f64 = {repr(float(stats.pearsonr(x, y).statistic))};")
+print(f"const PEARSON: f64 = {repr(float(stats.pearsonr(x, y).statistic))};")
 fit = stats.linregress(x, y)
 n = len(x)
 resid = y - fit.intercept - fit.slope * x
 s = np.sqrt(resid @ resid / (n - 2))
 sxx = ((x - x.mean()) ** 2).sum()
-print(f"pub const SLOPE: f64 = {repr(float(fit.slope))};")
-print(f"pub const INTERCEPT: f64 = {repr(float(fit.intercept))};")
-print(f"pub const RESIDUAL_SD: f64 = {repr(float(s))};")
+print(f"const SLOPE: f64 = {repr(float(fit.slope))};")
+print(f"const INTERCEPT: f64 = {repr(float(fit.intercept))};")
+print(f"const RESIDUAL_SD: f64 = {repr(float(s))};")
 band_x = [-4.0, 0.0, 2.5]
 tq = stats.t.ppf(0.995, n - 2)
 half = [tq * s * np.sqrt(1 / n + (bx - x.mean()) ** 2 / sxx) for bx in band_x]
@@ -82,7 +82,7 @@ for i in range(k):
     means.append(ys.mean())
     halves.append(stats.t.ppf(0.995, len(ys) - 1) * ys.std(ddof=1) / np.sqrt(len(ys)))
 arr("BIN_CENTRES", centres)
-print(f"pub const BIN_COUNTS: [usize; {k}] = [{', '.join(str(c) for c in counts)}];")
+print(f"const BIN_COUNTS: [usize; {k}] = [{', '.join(str(c) for c in counts)}];")
 arr("BIN_MEANS", means)
 arr("BIN_HALF_99", halves)
 
