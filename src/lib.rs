@@ -3,8 +3,8 @@
 //! Data flows one way, one module per stage:
 //! [`weights`] (files -> named tensors) -> [`model`] (tensors -> fused stages) ->
 //! [`program`] (stages -> a program of ops) -> [`backend`] (runs programs) ->
-//! [`probe`] (the notebook's probe, batch by batch) -> [`stats`] (covariance -> top features)
-//! -> [`report`] (tables, CSV, JSON). [`ops`] is the leaf every stage builds on: each op keeps
+//! [`probe`] (the notebook's probe, batch by batch) -> [`stats`] (typed views, rankings,
+//! statistics) -> [`report`] (tables, CSV, JSON). [`ops`] is the leaf every stage builds on: each op keeps
 //! its WGSL (in `shaders/`), its uniform struct, its dispatch and its CPU twin together.
 //! [`load`] builds the networks (and reads noise and planted worlds) from files for every caller.
 

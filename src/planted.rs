@@ -3,11 +3,15 @@
 //!
 //! The bundled demo weights were trained on a world whose label correlations were planted
 //! through a few latent factors; this module reads that record and grades a probe against it.
+//! The statistics of the grading (Pearson) are [`crate::stats`]'s; it must not touch the
+//! probe, the backend or the command line.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
+
+use crate::stats::pearson;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlantedError {
@@ -136,19 +140,6 @@ fn summary(names: &[String]) -> String {
     }
 }
 
-/// Pearson correlation of two equal-length samples; 0 when either is constant.
-pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    if sxx == 0.0 || syy == 0.0 { 0.0 } else { sxy / (sxx * syy).sqrt() }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,14 +170,5 @@ mod tests {
         assert!(good.missing_from_top.is_empty());
         assert_eq!(bad.sign_wrong, vec!["b".to_string()]);
         assert!(bad.pearson < 0.0);
-    }
-
-    #[test]
-    fn pearson_of_known_samples() {
-        assert!((pearson(&[1.0, 2.0, 3.0], &[2.0, 4.0, 6.0]) - 1.0).abs() < 1e-12);
-        assert!((pearson(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
-        // x = (-1, 0, 1), y = (1, -1, 1) -> cov 0
-        assert_eq!(pearson(&[-1.0, 0.0, 1.0], &[1.0, -1.0, 1.0]), 0.0);
-        assert_eq!(pearson(&[1.0, 1.0], &[0.0, 1.0]), 0.0);
     }
 }

@@ -1,15 +1,15 @@
-//! The probe's plots: the least-squares fit against nalgebra's, seaborn-style binning, the t
-//! quantile, and the `--plot` / `--heatmap` SVGs end to end on the tiny fixtures (the PNGs
-//! are in `plots_png.rs`).
+//! The probe's plots: the least-squares fit of the probe's recorded changes against nalgebra's,
+//! and the `--plot` / `--heatmap` SVGs end to end on the tiny fixtures (the PNGs are in
+//! `plots_png.rs`; the fit, binning and quantiles alone are tested in `src/stats/`).
 
 mod common;
 
 use common::{fails, fixture, probe_args, succeeds};
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::ops::noise_update::UpdateRule;
-use gan_bias::plots::{self, regression, t_quantile, x_bins};
 use gan_bias::probe::{Keep, ProbeSettings, run_probe, run_probe_with};
 use gan_bias::rng::torch_randn;
+use gan_bias::stats::{Changes, Direction, regression};
 use nalgebra::{DMatrix, DVector};
 use std::path::Path;
 
@@ -23,77 +23,6 @@ fn svd_fit(x: &[f64], y: &[f64]) -> (f64, f64) {
 
 fn close(what: &str, got: f64, want: f64, tol: f64) {
     assert!((got - want).abs() <= tol * (1.0 + want.abs()), "{what}: got {got}, want {want}");
-}
-
-#[test]
-fn regression_is_exact_on_a_line_and_matches_svd_on_noisy_data() {
-    let x: Vec<f64> = (0..50).map(|i| i as f64 * 0.3 - 4.0).collect();
-    let y: Vec<f64> = x.iter().map(|v| 1.75 - 0.5 * v).collect();
-    let f = regression(&x, &y);
-    close("slope", f.slope, -0.5, 1e-12);
-    close("intercept", f.intercept, 1.75, 1e-12);
-    let (lo, hi) = f.band(2.0);
-    assert!((hi - lo).abs() < 1e-9, "a perfect line has no band: {lo}..{hi}");
-
-    let noise = torch_randn(7, 400);
-    let x: Vec<f64> = noise[..200].iter().map(|&v| v as f64 * 3.0 + 1.0).collect();
-    let y: Vec<f64> = x.iter().zip(&noise[200..]).map(|(a, &e)| 0.8 * a - 2.0 + e as f64).collect();
-    let f = regression(&x, &y);
-    let (slope, intercept) = svd_fit(&x, &y);
-    close("noisy slope", f.slope, slope, 1e-10);
-    close("noisy intercept", f.intercept, intercept, 1e-10);
-    // The band is narrowest at the mean of x and contains the fitted value.
-    let width = |x: f64| f.band(x).1 - f.band(x).0;
-    assert!(width(f.x_mean) > 0.0 && width(f.x_mean) < width(f.x_mean + 3.0));
-    let (lo, hi) = f.band(0.5);
-    assert!(lo < f.predict(0.5) && f.predict(0.5) < hi);
-}
-
-#[test]
-fn t_quantile_is_close_to_the_tables() {
-    for (df, want) in [(1.0, 63.657), (2.0, 9.925), (5.0, 4.032), (10.0, 3.169), (30.0, 2.750), (1000.0, 2.581)] {
-        let got = t_quantile(0.995, df);
-        assert!((got - want).abs() / want < 2e-3, "t(0.995, {df}) = {got}, want {want}");
-    }
-    assert!((plots::normal_quantile(0.995) - 2.5758).abs() < 1e-3);
-    assert!((t_quantile(0.975, 10.0) - 2.228).abs() < 5e-3);
-}
-
-#[test]
-fn bins_take_every_point_once_at_seaborn_percentile_centres() {
-    let noise = torch_randn(3, 600);
-    let x: Vec<f64> = noise[..300].iter().map(|&v| v as f64).collect();
-    let y: Vec<f64> = noise[300..].iter().map(|&v| v as f64 * 2.0).collect();
-    let k = 12;
-    let bins = x_bins(&x, &y, k);
-    assert_eq!(bins.len(), k);
-    assert_eq!(bins.iter().map(|b| b.count).sum::<usize>(), x.len());
-    // Centres: numpy's percentile at linspace(0, 100, k + 2)[1:-1], linear interpolation.
-    let mut sorted = x.clone();
-    sorted.sort_by(f64::total_cmp);
-    for (i, b) in bins.iter().enumerate() {
-        let pos = (i + 1) as f64 / (k + 1) as f64 * (sorted.len() - 1) as f64;
-        let (l, frac) = (pos.floor() as usize, pos - pos.floor());
-        close("centre", b.x, sorted[l] + frac * (sorted[l + 1] - sorted[l]), 1e-12);
-    }
-    // Each point in exactly one bin: the nearest centre; means recomputed independently.
-    let mut members = vec![Vec::new(); k];
-    for (a, b) in x.iter().zip(&y) {
-        let nearest = (0..k).min_by(|&i, &j| (a - bins[i].x).abs().total_cmp(&(a - bins[j].x).abs())).unwrap();
-        members[nearest].push(*b);
-    }
-    for (b, m) in bins.iter().zip(&members) {
-        assert_eq!(b.count, m.len());
-        if !m.is_empty() {
-            close("bin mean", b.mean, m.iter().sum::<f64>() / m.len() as f64, 1e-12);
-            assert!(b.lo <= b.mean && b.mean <= b.hi);
-        }
-    }
-    // Repeated values make repeated centres; the later one stays empty, nothing is lost.
-    let x = vec![0.0; 10].into_iter().chain((1..=5).map(|i| i as f64)).collect::<Vec<_>>();
-    let bins = x_bins(&x, &vec![1.0; x.len()], 6);
-    assert_eq!(bins.iter().map(|b| b.count).sum::<usize>(), x.len());
-    assert!(bins.iter().any(|b| b.count == 0));
 }
 
 #[test]
@@ -114,10 +43,16 @@ fn kept_changes_change_no_number_and_fit_like_nalgebra() {
         let base = dir * steps * n * f;
         assert!(changes[base..base + n * f].iter().all(|v| *v == 0.0));
     }
+    let view = Changes::new(steps, n, f, &changes).unwrap();
+    for d in Direction::ALL {
+        assert!((0..n).all(|i| view.row(view.row_index(d, 0, i)).iter().all(|v| *v == 0.0)));
+    }
     let rows = changes.len() / f;
     let x: Vec<f64> = (0..rows).map(|r| changes[r * f + target] as f64).collect();
+    assert_eq!(view.column(target), x, "the view's column is the layout's");
     for other in [0, 5, 31] {
         let y: Vec<f64> = (0..rows).map(|r| changes[r * f + other] as f64).collect();
+        assert_eq!(view.column(other), y);
         let fit = regression(&x, &y);
         let (slope, intercept) = svd_fit(&x, &y);
         close("slope of the probe's changes", fit.slope, slope, 1e-8);

@@ -13,6 +13,7 @@ use gan_bias::plots::font::{self, ROWS};
 use gan_bias::plots::raster::RasterCanvas;
 use gan_bias::plots::{self, PlotFormat};
 use gan_bias::rng::torch_randn;
+use gan_bias::stats::FeatureMatrix;
 use nalgebra::{DMatrix, DVector};
 
 fn decode(bytes: &[u8]) -> RgbImage {
@@ -154,7 +155,7 @@ fn heatmap_png_cells_have_the_colour_of_their_value() {
         -0.3, -0.8, -2.0, 0.6,
         0.2, 0.0, 0.6, 0.0,
     ];
-    let bytes = plots::heatmap_file(PlotFormat::Png, &names, &m, "Test").unwrap();
+    let bytes = plots::heatmap_file(PlotFormat::Png, &FeatureMatrix::new(names.clone(), m.to_vec()).unwrap(), "Test").unwrap();
     let img = decode(&bytes);
     // Names room: 10 + 6.2 x 5 = 41; width 41 + 4 x 14 + 110, height 45 + 4 x 14 + 41; 2 px per unit.
     assert_eq!((img.width, img.height), (2 * 207, 2 * 142));
@@ -188,7 +189,8 @@ fn heatmap_png_cells_have_the_colour_of_their_value() {
 
     // A title wider than the cells widens the picture: 20 + 9.92 per character, and fits.
     let title = "A title much longer than two cells and their names are wide";
-    let img = decode(&plots::heatmap_file(PlotFormat::Png, &names[..2], &m[..4], title).unwrap());
+    let img =
+        decode(&plots::heatmap_file(PlotFormat::Png, &FeatureMatrix::new(names[..2].to_vec(), m[..4].to_vec()).unwrap(), title).unwrap());
     assert_eq!(img.width, 2 * (20 + (248 * title.len()).div_ceil(25)));
     let (x0, _, x1, _) = bounds(&dark_in(&img, 0, 0, img.width, 2 * 40));
     assert!(x0 > 0 && x1 < img.width - 1, "title {x0}..{x1} of {}", img.width);
@@ -279,7 +281,7 @@ fn odd_numbers_draw_without_panicking() {
     }
     let names: Vec<String> = vec!["a".into(), "b\u{e9}".into()];
     for m in [[f32::NAN, f32::INFINITY, -f32::INFINITY, 0.0], [0.0; 4], [1e38, -1e38, 3.0, f32::MIN_POSITIVE]] {
-        let img = decode(&plots::heatmap_file(PlotFormat::Png, &names, &m, "").unwrap());
+        let img = decode(&plots::heatmap_file(PlotFormat::Png, &FeatureMatrix::new(names.clone(), m.to_vec()).unwrap(), "").unwrap());
         assert_eq!(img.width, 2 * (10 + 13 + 28 + 110));
     }
     // Shapes reaching past what f64 can subtract.
@@ -293,7 +295,10 @@ fn odd_numbers_draw_without_panicking() {
     c.vertical_gradient(Rect { x: -m, y: -m, w: m, h: f64::INFINITY }, &[(0.0, [0, 0, 0]), (1.0, [9, 9, 9])]);
     // Names too long for a PNG are refused, not drawn.
     let long = vec!["x".repeat(100_000)];
-    assert!(matches!(plots::heatmap_file(PlotFormat::Png, &long, &[1.0], "t"), Err(plots::PlotError::TooLarge { .. })));
+    assert!(matches!(
+        plots::heatmap_file(PlotFormat::Png, &FeatureMatrix::new(long, vec![1.0f32]).unwrap(), "t"),
+        Err(plots::PlotError::TooLarge { .. })
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------

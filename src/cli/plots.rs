@@ -109,14 +109,11 @@ impl PlotArgs {
         let mut out = Vec::new();
         if let Some(p) = &self.plot {
             let Some(changes) = &outcome.changes else { bail!("the probe kept no changes to plot") };
-            let f = outcome.features;
             let chosen = chosen.unwrap_or_else(|| {
                 stats::top_covarying(&outcome.cov, names, target, DEFAULT_PLOT_FEATURES).into_iter().map(|t| t.index).collect()
             });
-            let rows = changes.len() / f;
-            let x: Vec<f64> = (0..rows).map(|r| changes[r * f + target] as f64).collect();
-            let series: Vec<(String, Vec<f64>, Vec<f64>)> =
-                chosen.iter().map(|&j| (names[j].clone(), x.clone(), (0..rows).map(|r| changes[r * f + j] as f64).collect())).collect();
+            let changes = stats::Changes::new(steps, outcome.images, outcome.features, changes)?;
+            let series = plots::regplot_series(&changes, names, target, &chosen);
             let format = check_format(p, "--plot")?;
             let bytes =
                 plots::regplot_file(format, &names[target], &series, 2 * steps).with_context(|| format!("--plot {}", p.display()))?;
@@ -128,7 +125,8 @@ impl PlotArgs {
                 HeatmapMetric::Corr => stats::correlation(&outcome.cov, outcome.features),
             };
             let format = check_format(p, "--heatmap")?;
-            let bytes = plots::heatmap_file(format, names, &matrix, &self.heatmap_title(names, target))
+            let matrix = stats::FeatureMatrix::new(names.to_vec(), matrix)?;
+            let bytes = plots::heatmap_file(format, &matrix, &self.heatmap_title(names, target))
                 .with_context(|| format!("--heatmap {}", p.display()))?;
             out.push((p.clone(), bytes));
         }

@@ -2,6 +2,13 @@
 
 use super::canvas::{Anchor, Canvas, Rect, TextStyle, WHITE};
 use super::diverging;
+use crate::stats::FeatureMatrix;
+
+/// A value a heatmap can draw: widened to f64 for its colour, written as it is (`{:e}`) for
+/// its `data-value`, so an f32 covariance shows its own digits.
+pub trait HeatmapValue: Copy + Into<f64> + std::fmt::LowerExp {}
+
+impl<T: Copy + Into<f64> + std::fmt::LowerExp> HeatmapValue for T {}
 
 /// Side of a cell in user units.
 pub const CELL: f64 = 14.0;
@@ -34,7 +41,7 @@ pub fn heatmap_size(names: &[String], title: &str) -> (f64, f64) {
     ((label + side + BAR_ROOM).max(title_room(title)), TOP + side + label)
 }
 
-/// Draws the `F x F` row-major `matrix` (F the number of `names`) as a heatmap: cell `(r, c)`
+/// Draws the `F x F` `matrix` as a heatmap, with its names: cell `(r, c)`
 /// is the square at `x = L + 14 c`, `y = 45 + 14 r` (`L` = [`label_room`]), side 14, in the
 /// [`diverging`] colour of `value / lim`, where the symmetric limit `lim` is the largest
 /// finite |value| off the diagonal (of all entries when that is 0; 1 when all are 0), so a
@@ -44,13 +51,10 @@ pub fn heatmap_size(names: &[String], title: &str) -> (f64, f64) {
 ///
 /// Cells are tagged `class="cell"` with their `data-value`; names `class="ylabel"` and
 /// `class="xlabel"`; the bar's numbers `class="bar"`.
-///
-/// # Panics
-/// When `matrix` does not hold `F x F` values.
-pub fn draw<C: Canvas>(c: &mut C, names: &[String], matrix: &[f32], title: &str) {
+pub fn draw<C: Canvas, T: HeatmapValue>(c: &mut C, m: &FeatureMatrix<T>, title: &str) {
+    let (names, matrix) = (m.names(), m.values());
     let f = names.len();
-    assert_eq!(matrix.len(), f * f, "heatmap: the matrix is not {f} x {f}");
-    let finite_abs = |v: &f32| Some((*v as f64).abs()).filter(|a| a.is_finite());
+    let finite_abs = |v: &T| Some((*v).into().abs()).filter(|a| a.is_finite());
     let off = (0..f * f).filter(|k| k / f != k % f).filter_map(|k| finite_abs(&matrix[k])).fold(0.0, f64::max);
     let lim = if off > 0.0 { off } else { matrix.iter().filter_map(finite_abs).fold(0.0, f64::max) };
     let lim = if lim > 0.0 { lim } else { 1.0 };
@@ -65,10 +69,10 @@ pub fn draw<C: Canvas>(c: &mut C, names: &[String], matrix: &[f32], title: &str)
     c.text((tx, 26.0), title, TextStyle::new(TITLE_SIZE, Anchor::Middle));
     for r in 0..f {
         for col in 0..f {
-            let v = matrix[r * f + col];
+            let v = m.get(r, col);
             c.tag(&[("class", "cell".into()), ("data-value", format!("{v:e}"))]);
             let cell = Rect { x: left + col as f64 * CELL, y: TOP + r as f64 * CELL, w: CELL, h: CELL };
-            c.fill_rect(cell, diverging(v as f64 / lim), 1.0);
+            c.fill_rect(cell, diverging(v.into() / lim), 1.0);
         }
     }
     for (i, name) in names.iter().enumerate() {

@@ -1,7 +1,12 @@
 //! The notebook's `sns.regplot` of the recorded changes, laid out once for every canvas.
 
 use super::canvas::{Anchor, Canvas, Rect, Rgb, TextStyle, WHITE};
-use super::{Bin, COLOURS, Fit, pad, regression, ticks, x_bins};
+use super::{COLOURS, CONFIDENCE, pad, ticks};
+use crate::stats::{Bin, Fit, regression, x_bins};
+
+/// One series of the regplot: the other feature's name, the target's changes (x) and the
+/// other feature's (y), as many of each.
+pub type Series = (String, Vec<f64>, Vec<f64>);
 
 /// Size of the picture in user units.
 pub const WIDTH: f64 = 760.0;
@@ -26,13 +31,13 @@ fn band_points(f: &Fit, lo: f64, hi: f64) -> Vec<(f64, f64, f64)> {
     (0..=BAND_STEPS)
         .map(|i| {
             let x = lo + (hi - lo) * i as f64 / BAND_STEPS as f64;
-            let (a, b) = f.band(x);
+            let (a, b) = f.band(x, CONFIDENCE);
             (x, a, b)
         })
         .collect()
 }
 
-/// Draws the regplot: for each `(name, x, y)` the bins of x (`bins` of them, see [`x_bins`])
+/// Draws the regplot: for each `(name, x, y)` the bins of x (`bins` of them, see [`x_bins`]),
 /// as points with vertical 99% bars, and the least-squares line over the range of x with its
 /// translucent 99% band, in [`COLOURS`] in turn; white grid lines at round ticks; axis labels,
 /// the title `Generator Biases: Features vs <target>-ness` and a legend at the upper right.
@@ -40,14 +45,14 @@ fn band_points(f: &Fit, lo: f64, hi: f64) -> Vec<(f64, f64, f64)> {
 /// The axes span the data's x range and the y range of the bars and bands, each widened by
 /// 5% of its span on both sides. Each fitted line is tagged `class="fit"` with `data-feature`,
 /// `data-slope` and `data-intercept`; each band `class="band"`.
-pub fn draw<C: Canvas>(c: &mut C, target_name: &str, series: &[(String, Vec<f64>, Vec<f64>)], bins: usize) {
+pub fn draw<C: Canvas>(c: &mut C, target_name: &str, series: &[Series], bins: usize) {
     let (left, right, top, bottom) = MARGINS;
     let fitted: Vec<(Fit, Vec<Bin>, f64, f64)> = series
         .iter()
         .map(|(_, x, y)| {
             let lo = x.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            (regression(x, y), x_bins(x, y, bins), lo, hi)
+            (regression(x, y), x_bins(x, y, bins, CONFIDENCE), lo, hi)
         })
         .collect();
     let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
