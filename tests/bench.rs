@@ -1,9 +1,7 @@
 //! `gan-bias bench`: GPU timestamps, `--all-adapters` and `bench compare`, on the tiny fixtures
 //! and two handwritten bench files (tests/fixtures/bench/).
 
-mod common;
-
-use common::{fails, fixture, p, read_json, strs, succeeds_with_stderr as succeeds};
+use crate::common::{fails, fixture, p, read_json, strs, succeeds_with_stderr as succeeds};
 use gan_bias::backend::gpu::context::{self, TIMESTAMP_FEATURES};
 use gan_bias::backend::gpu::{BackendChoice, GpuBackend, GpuContext};
 use gan_bias::backend::{Backend, DeviceTimer};
@@ -112,7 +110,7 @@ fn compare_refuses_bad_files_in_one_line_naming_the_file() {
 #[test]
 fn all_adapters_measures_the_cpu_backend_and_every_wgpu_adapter() {
     // CI has lavapipe: a missing adapter fails here rather than skipping.
-    let auto = common::gpu();
+    let auto = crate::common::gpu();
     let dir = tempfile::tempdir().unwrap();
     let (json, csv) = (dir.path().join("all.json"), dir.path().join("all.csv"));
     let (stdout, _) = succeeds(&tiny_bench(&["--all-adapters", "--json", &p(&json), "--csv", &p(&csv)]));
@@ -155,7 +153,7 @@ fn all_adapters_measures_the_cpu_backend_and_every_wgpu_adapter() {
 fn timestamps_only_for_bench_and_only_where_the_adapter_has_them() {
     let adapter = context::pick_adapter(BackendChoice::Vulkan, None).unwrap_or_else(|e| panic!("no Vulkan adapter ({e})"));
     let has = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
-    assert_eq!(common::gpu().device_timer(), None, "the probe's backend must not request timestamps");
+    assert_eq!(crate::common::gpu().device_timer(), None, "the probe's backend must not request timestamps");
     let timed = GpuBackend::open_timed(BackendChoice::Vulkan, None).unwrap();
     assert_eq!(timed.device_timer().is_some(), has);
     assert_eq!(timed.ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY), has);
@@ -173,8 +171,8 @@ fn device_times_are_positive_and_finite_in_both_timer_modes() {
         assert!(plain.run_timed(Phase::Step, 0..1, StepParams::default()).is_err());
         return;
     }
-    let generator = common::generator(&fixture("tiny_dcgan_gen.safetensors"));
-    let classifier = common::classifier(&fixture("tiny_classifier.safetensors"));
+    let generator = crate::common::generator(&fixture("tiny_dcgan_gen.safetensors"));
+    let classifier = crate::common::classifier(&fixture("tiny_classifier.safetensors"));
     let mut modes = vec![(wgpu::Features::TIMESTAMP_QUERY, DeviceTimer::PerPass)];
     if features.contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_PASSES) {
         modes.push((TIMESTAMP_FEATURES, DeviceTimer::InsidePasses));

@@ -16,11 +16,9 @@
 //!
 //! The grading below is computed here, not by the crate's `planted` module.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::probe::{ProbeSettings, run_probe};

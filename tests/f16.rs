@@ -5,11 +5,9 @@
 //!
 //! Small shapes, multiples of no tile, odd weight counts (a half-filled last word).
 
-mod common;
-
 use std::sync::{Mutex, OnceLock};
 
-use common::*;
+use crate::common::*;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::backend::gpu::{GpuBackend, GpuError, weights};
 use gan_bias::backend::{Backend, BackendError, WeightPrecision};

@@ -1,9 +1,7 @@
 //! Both backends against PyTorch: tiny models of both generator presets and the classifier,
 //! with random weights and BatchNorm statistics (made by tools/make_fixtures.py).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gan_bias::backend::Backend;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::ops::noise_update::UpdateRule;

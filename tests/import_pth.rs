@@ -1,11 +1,8 @@
 //! Tests of the safe `.pth` importer: the two real checkpoints against PyTorch's own
 //! reading of them, small torch-made files, and hostile or broken inputs.
 
-mod common;
-mod pth_common;
-
+use crate::pth_common::*;
 use gan_bias::import::{ImportError, RawDtype, RawTensor, read_pth, read_pth_bytes};
-use pth_common::*;
 use sha2::{Digest, Sha256};
 
 fn hex(bytes: &[u8]) -> String {

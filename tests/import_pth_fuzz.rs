@@ -5,11 +5,8 @@
 //! the input in the temp folder. `GAN_BIAS_FUZZ_ITERS` scales the iterations (default
 //! 2000 for the small seeds). `cargo +nightly fuzz run read_pth` (in `fuzz/`) goes further.
 
-mod common;
-mod pth_common;
-
+use crate::pth_common::*;
 use gan_bias::import::read_pth_bytes;
-use pth_common::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 

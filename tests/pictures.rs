@@ -1,9 +1,7 @@
 //! Pictures: the grid layout and byte mapping, PNG round trips, the probe grid's columns,
 //! the forward-only `generate`, and the noise the probe keeps for its grid.
 
-mod common;
-
-use common::{assert_close, fixture};
+use crate::common::{assert_close, fixture};
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::model::Stage;
 use gan_bias::ops::noise_update::UpdateRule;
@@ -113,8 +111,8 @@ fn probe_columns_read_from_least_to_most_of_the_target() {
 
 #[test]
 fn generate_matches_the_forward_pass_of_evaluate_across_batches() {
-    let g = common::generator(&fixture("tiny_coursera_gen.safetensors"));
-    let c = common::classifier(&fixture("tiny_classifier.safetensors"));
+    let g = crate::common::generator(&fixture("tiny_coursera_gen.safetensors"));
+    let c = crate::common::classifier(&fixture("tiny_classifier.safetensors"));
     let rows = probe::GENERATE_BATCH + 6; // two programs' worth: one full, one padded
     let z = torch_randn(3, rows * g.input[0]);
     let stages: Vec<&Stage> = g.stages.iter().collect();
@@ -131,8 +129,8 @@ fn generate_matches_the_forward_pass_of_evaluate_across_batches() {
 
 #[test]
 fn kept_noise_is_the_start_and_each_update_and_changes_no_number() {
-    let g = common::generator(&fixture("tiny_coursera_gen.safetensors"));
-    let c = common::classifier(&fixture("tiny_classifier.safetensors"));
+    let g = crate::common::generator(&fixture("tiny_coursera_gen.safetensors"));
+    let c = crate::common::classifier(&fixture("tiny_classifier.safetensors"));
     let (n, steps, zdim) = (4, 3, g.input[0]);
     let z0 = torch_randn(0, n * zdim);
     let settings = ProbeSettings { target: 20, steps, update: UpdateRule::Sgd, max_batch: Some(3) };

@@ -2,9 +2,7 @@
 //! and the `--plot` / `--heatmap` SVGs end to end on the tiny fixtures (the PNGs are in
 //! `plots_png.rs`; the fit, binning and quantiles alone are tested in `src/stats/`).
 
-mod common;
-
-use common::{fails, fixture, probe_args, succeeds};
+use crate::common::{fails, fixture, probe_args, succeeds};
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::probe::{Keep, ProbeSettings, run_probe, run_probe_with};
@@ -27,8 +25,8 @@ fn close(what: &str, got: f64, want: f64, tol: f64) {
 
 #[test]
 fn kept_changes_change_no_number_and_fit_like_nalgebra() {
-    let g = common::generator(&fixture("tiny_coursera_gen.safetensors"));
-    let c = common::classifier(&fixture("tiny_classifier.safetensors"));
+    let g = crate::common::generator(&fixture("tiny_coursera_gen.safetensors"));
+    let c = crate::common::classifier(&fixture("tiny_classifier.safetensors"));
     let (n, steps, target, f) = (3, 4, 20, c.output[0]);
     let z0 = torch_randn(0, n * g.input[0]);
     let settings = ProbeSettings { target, steps, update: UpdateRule::Notebook, max_batch: Some(4) };
@@ -88,8 +86,8 @@ fn plot_writes_an_svg_whose_slopes_fit_the_probe_changes() {
     assert_eq!(attrs(&svg, "data-feature"), ["Smiling", "Bald", "Young"]);
 
     // The same probe in the library, fitted independently.
-    let g = common::generator(&fixture("tiny_coursera_gen.safetensors"));
-    let c = common::classifier(&fixture("tiny_classifier.safetensors"));
+    let g = crate::common::generator(&fixture("tiny_coursera_gen.safetensors"));
+    let c = crate::common::classifier(&fixture("tiny_classifier.safetensors"));
     let names = &c.features;
     let target = gan_bias::features::resolve("Male", names).unwrap();
     let z0 = torch_randn(0, 3 * g.input[0]);

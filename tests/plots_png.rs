@@ -2,11 +2,9 @@
 //! definition, the regplot's markers and lines where an independent fit puts them, and
 //! `--plot` / `--heatmap` with `.png` paths end to end on the tiny fixtures.
 
-mod common;
-
 use std::path::Path;
 
-use common::{fixture, gan, probe_args};
+use crate::common::{fixture, gan, probe_args};
 use gan_bias::pictures::RgbImage;
 use gan_bias::plots::canvas::{Anchor, Canvas, Rect, TextStyle};
 use gan_bias::plots::font::{self, ROWS};
@@ -320,7 +318,7 @@ fn plot_and_heatmap_write_pngs_by_their_extension() {
     for colour in five {
         assert!(img.pixels.chunks(3).any(|p| p == colour), "a series in {colour:?}");
     }
-    let names = common::classifier(&fixture("tiny_classifier.safetensors")).features;
+    let names = crate::common::classifier(&fixture("tiny_classifier.safetensors")).features;
     let title = "Covariance of the classifier's changes, probing Male";
     let label = 10 + (31 * names.iter().map(|n| n.chars().count()).max().unwrap()).div_ceil(5);
     let side = 14 * names.len();

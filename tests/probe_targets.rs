@@ -2,9 +2,7 @@
 //! parameters, so probing another target re-uploads no weight and rebuilds nothing, and gives
 //! the numbers of a fresh single-target run and of PyTorch.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gan_bias::backend::Backend;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::ops::noise_update::UpdateRule;

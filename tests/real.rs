@@ -3,9 +3,7 @@
 //! against a reduced PyTorch run (tools/real_reference.py): the first 4 images of
 //! `torch.manual_seed(0); torch.randn(256, 100)`, 3 steps each way, target Male.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gan_bias::backend::Backend;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::ops::noise_update::UpdateRule;

@@ -1,8 +1,6 @@
 //! `rng::torch_randn` against `torch.manual_seed(S); torch.randn(N, D)` (tests/fixtures/randn.safetensors).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use gan_bias::rng::torch_randn;
 
 /// `seed{S}_n{N}_d{D}` -> (S, N, D).

@@ -19,14 +19,14 @@ fn generate_args(out: &Path, extra: &[&str]) -> Vec<String> {
 }
 
 fn tiny_zdim() -> usize {
-    common::generator(&fixture("tiny_coursera_gen.safetensors")).input[0]
+    crate::common::generator(&fixture("tiny_coursera_gen.safetensors")).input[0]
 }
 
 /// The tiny generator's images (NCHW) for `z`, through `evaluate` on the reference CPU backend.
 fn tiny_images(z: &[f32]) -> Vec<f32> {
     use gan_bias::backend::cpu::CpuBackend;
-    let g = common::generator(&fixture("tiny_coursera_gen.safetensors"));
-    let c = common::classifier(&fixture("tiny_classifier.safetensors"));
+    let g = crate::common::generator(&fixture("tiny_coursera_gen.safetensors"));
+    let c = crate::common::classifier(&fixture("tiny_classifier.safetensors"));
     let stages = gan_bias::program::lower::chain(&g, &c).unwrap();
     gan_bias::probe::evaluate(&mut CpuBackend::new(), &stages, z, 0).unwrap().outputs.swap_remove(g.stages.len() - 1)
 }

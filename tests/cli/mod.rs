@@ -2,10 +2,7 @@
 //! printed table, the CSV and JSON files and their agreement, the noise options, batching,
 //! pictures, import, bench, and one clear line for each bad input.
 //!
-//! One test binary (modules, not files of their own): each binary links the whole crate.
-
-#[path = "../common/mod.rs"]
-mod common;
+//! Modules of the one integration-test binary (`tests/tests.rs`).
 
 mod bench;
 mod errors;
@@ -18,7 +15,7 @@ mod probe;
 
 pub use std::path::{Path, PathBuf};
 
-pub use common::{fails, fixture, gan, p, read_json, shared, stderr_lines, strs, succeeds, succeeds_with_stderr};
+pub use crate::common::{fails, fixture, gan, p, read_json, shared, stderr_lines, strs, succeeds, succeeds_with_stderr};
 pub use files::*;
 pub use gan_bias::model::presets::CELEBA_FEATURES;
 pub use safetensors::SafeTensors;
@@ -38,7 +35,7 @@ fn cls_path() -> String {
 /// `probe` on the tiny fixtures, CPU backend, 2 images x 2 steps, target Male; a flag given in
 /// `extra` replaces the default one (clap refuses a flag given twice).
 fn probe_args(extra: &[String]) -> Vec<String> {
-    common::probe_sized(2, 2, extra)
+    crate::common::probe_sized(2, 2, extra)
 }
 
 fn bundled(name: &str) -> PathBuf {

@@ -4,9 +4,6 @@
 //!
 //! Run with `--nocapture` to see the worst GPU-vs-CPU differences of each op.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod checks;
 mod conv;
 mod gradients;

@@ -1,0 +1,23 @@
+//! The integration tests, one test binary (one link of the crate and wgpu instead of one per
+//! file): each module below is one file of `tests/` (or a folder of them), and
+//! [`common`] is their one harness. `cargo test --release --test integration NAME` runs the
+//! tests whose path contains NAME (e.g. `demo_world`, `cli::probe`, `ops::conv`).
+
+mod common;
+mod pth_common;
+
+mod bench;
+mod cli;
+mod demo_world;
+mod f16;
+mod golden;
+mod import_pth;
+mod import_pth_fuzz;
+mod ops;
+mod pictures;
+mod plots;
+mod plots_png;
+mod probe_targets;
+mod real;
+mod rng;
+mod shaders;
