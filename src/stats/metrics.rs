@@ -57,7 +57,7 @@ pub(crate) fn set_metrics(total: &[f64], sigma: &[f64], features: usize, target:
     };
     let ctt = var(target);
     let sigma_t = sigma[target];
-    let (mut sum_abs, mut count, mut max_abs) = (0.0, 0usize, f64::NAN);
+    let (mut sum_abs, mut count, mut max_abs) = (0.0, 0usize, 0.0f64);
     for i in 0..f {
         let (cti, cii) = if i == target { (ctt, ctt) } else { (c(i), var(i)) };
         cov[i] = cti;
@@ -79,11 +79,9 @@ pub(crate) fn set_metrics(total: &[f64], sigma: &[f64], features: usize, target:
         if dep[i].is_finite() {
             sum_abs += dep[i].abs();
             count += 1;
-            if !(max_abs >= dep[i].abs()) {
-                max_abs = dep[i].abs();
-            }
+            max_abs = max_abs.max(dep[i].abs());
         }
     }
     summary[0] = if count > 0 { sum_abs / count as f64 } else { f64::NAN };
-    summary[1] = max_abs;
+    summary[1] = if count > 0 { max_abs } else { f64::NAN };
 }

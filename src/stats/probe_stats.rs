@@ -109,6 +109,15 @@ pub enum RowSet {
 
 impl RowSet {
     pub const ALL: [RowSet; 3] = [RowSet::Pooled, RowSet::Up, RowSet::Down];
+
+    /// Its lower-case name, as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            RowSet::Pooled => "pooled",
+            RowSet::Up => "up",
+            RowSet::Down => "down",
+        }
+    }
 }
 
 /// The test of "feature i does not move with the target" in one row set (see
@@ -139,6 +148,20 @@ pub struct FeatureMetrics {
     pub dependency: Estimate,
     /// None for the target itself.
     pub test: Option<FeatureTest>,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 4] = [Metric::Covariance, Metric::Correlation, Metric::Slope, Metric::Dependency];
+
+    /// Its lower-case name, as serialised.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Covariance => "covariance",
+            Metric::Correlation => "correlation",
+            Metric::Slope => "slope",
+            Metric::Dependency => "dependency",
+        }
+    }
 }
 
 impl FeatureMetrics {
@@ -443,6 +466,14 @@ mod tests {
         assert_eq!(st.observational.prevalence[0].estimate, Some(1.0));
         let json = serde_json::to_string(&st).unwrap();
         assert!(json.contains("\"gap\":null") && json.contains("\"set\":\"pooled\""), "{json}");
+        for m in Metric::ALL {
+            assert_eq!(serde_json::to_string(&m).unwrap(), format!("\"{}\"", m.name()));
+        }
+        for r in RowSet::ALL {
+            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{}\"", r.name()));
+            assert_eq!(st.set(r).set, r);
+        }
+        assert_eq!(st.pooled.features[1].metric(Metric::Slope), &st.pooled.features[1].slope);
         // It reads back (to serde_json's float parsing, which both sides share).
         let back: ProbeStatistics = serde_json::from_str(&json).unwrap();
         assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::from_str::<serde_json::Value>(&json).unwrap());
