@@ -1,4 +1,4 @@
-//! The probe's metrics of one row set, from that set's totals of [`super::sufficient`] sums.
+//! The probe's metrics of one row set, from that set's totals of the per-image sums.
 //!
 //! The definitions, for every feature i against the target t, with C the covariance (ddof 1)
 //! of the recorded changes over the set's N rows:
