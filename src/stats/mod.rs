@@ -14,14 +14,27 @@
 //! `tools/stats_golden.py`.)
 
 mod binning;
+pub mod bootstrap;
 mod correlation;
+pub mod metrics;
+pub mod multiple;
+pub mod observational;
+mod probe_stats;
 mod quantile;
 mod rank;
 mod regression;
+pub mod significance;
+mod sufficient;
 mod views;
 
 pub use binning::{Bin, x_bins};
 pub use correlation::{correlation_matrix, pearson};
+pub use multiple::benjamini_hochberg;
+pub use observational::{Observational, ParityGap, Proportion, newcombe_difference};
+pub use probe_stats::{
+    Estimate, FeatureMetrics, FeatureTest, Interval, Metric, MetricSet, ProbeStatistics, ProbeStatsError, RowSet, StatsSettings,
+    probe_statistics,
+};
 pub use quantile::{normal_quantile, t_quantile};
 pub use rank::{TopEntry, top_in_row};
 pub use regression::{Fit, regression};
