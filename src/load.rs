@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use crate::model::presets::{self, ArchKind, Role};
 use crate::model::{ModelError, Network};
 use crate::planted::{PlantedError, PlantedWorld};
-use crate::weights::{TensorFile, WeightsError};
+use crate::import::RawDtype;
+use crate::weights::{TensorFile, WeightsError, decode};
 
 /// Entries of a `.pth` holding several state dicts that hold the generator / the classifier.
 pub const GENERATOR_KEYS: [&str; 4] = ["gen", "netG_state_dict", "generator", "netG"];
@@ -37,6 +38,8 @@ pub enum LoadError {
     NotLogits { path: String, h: usize, w: usize },
     #[error("{path}: missing tensor noise")]
     NoNoise { path: String },
+    #[error("{path}: tensor noise has dtype {dtype}, expected a float (F32, F64, F16 or BF16)")]
+    NoiseDtype { path: String, dtype: String },
     #[error("{path}: tensor noise has shape {shape:?}, expected (n, {z_dim}) with n >= 1")]
     NoiseShape { path: String, shape: Vec<usize>, z_dim: usize },
     #[error(transparent)]
@@ -114,15 +117,38 @@ pub fn network(file: &TensorFile, arch: ArchKind) -> Result<Network, LoadError> 
     }
 }
 
-/// Starting noise from a safetensors file: its f32 tensor `noise` of shape `(n, z_dim)`, n >= 1.
+/// Starting noise: the tensor `noise` of shape `(n, z_dim)`, n >= 1, f32 (or f64, f16, bf16,
+/// widened or narrowed to f32) from a safetensors file, where every other tensor is ignored
+/// whatever its dtype; or from a `.pth` through the weights reader.
 pub fn noise(path: &Path, z_dim: usize) -> Result<Vec<f32>, LoadError> {
-    let file = TensorFile::load(path)?;
     let name = || path.display().to_string();
-    let t = file.tensors.get("noise").ok_or_else(|| LoadError::NoNoise { path: name() })?;
-    if t.shape.len() != 2 || t.shape[1] != z_dim || t.shape[0] == 0 {
-        return Err(LoadError::NoiseShape { path: name(), shape: t.shape.clone(), z_dim });
+    let bytes = std::fs::read(path).map_err(|source| WeightsError::Io { path: path.to_path_buf(), source })?;
+    // A safetensors file: only the tensor `noise` is read, whatever else the file holds
+    // (numpy and torch users often save the noise beside f64 or int64 arrays).
+    let (shape, data) = match safetensors::SafeTensors::deserialize(&bytes) {
+        Ok(st) => {
+            let view = st.tensor("noise").map_err(|_| LoadError::NoNoise { path: name() })?;
+            let dtype = match view.dtype() {
+                safetensors::Dtype::F32 => RawDtype::F32,
+                safetensors::Dtype::F64 => RawDtype::F64,
+                safetensors::Dtype::F16 => RawDtype::F16,
+                safetensors::Dtype::BF16 => RawDtype::BF16,
+                other => return Err(LoadError::NoiseDtype { path: name(), dtype: format!("{other:?}") }),
+            };
+            let data = decode(dtype, view.data()).expect("a float dtype decodes");
+            (view.shape().to_vec(), data)
+        }
+        // Anything else (a .pth): through the weights reader, as before.
+        Err(_) => {
+            let file = TensorFile::load(path)?;
+            let t = file.tensors.get("noise").ok_or_else(|| LoadError::NoNoise { path: name() })?;
+            (t.shape.clone(), t.data.clone())
+        }
+    };
+    if shape.len() != 2 || shape[1] != z_dim || shape[0] == 0 {
+        return Err(LoadError::NoiseShape { path: name(), shape, z_dim });
     }
-    Ok(t.data.clone())
+    Ok(data)
 }
 
 /// The planted world to grade a probe against, checked against the classifier's feature

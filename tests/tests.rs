@@ -21,3 +21,5 @@ mod probe_targets;
 mod real;
 mod rng;
 mod shaders;
+mod stats_calibration;
+mod stats_probe_golden;

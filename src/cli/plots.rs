@@ -65,11 +65,6 @@ impl PlotArgs {
         Ok(())
     }
 
-    /// Whether the probe must keep its recorded changes.
-    pub fn keep_changes(&self) -> bool {
-        self.plot.is_some()
-    }
-
     /// The heatmap's title.
     fn heatmap_title(&self, names: &[String], target: usize) -> String {
         let what = match self.heatmap_metric {

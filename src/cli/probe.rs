@@ -13,6 +13,7 @@ use clap::ValueEnum;
 use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::probe::{Keep, ProbeSettings, run_probe_with};
 use gan_bias::report::probe::{ProbeReport, RunInfo};
+use gan_bias::stats::{Metric, RowSet, StatsSettings};
 use gan_bias::{features, load, pictures, report, rng};
 
 use super::common::{ClassifierArgs, DeviceArgs, GeneratorArgs, check_folder, progress_bar, report_to};
@@ -32,6 +33,51 @@ impl From<UpdateArg> for UpdateRule {
         match u {
             UpdateArg::Notebook => UpdateRule::Notebook,
             UpdateArg::Sgd => UpdateRule::Sgd,
+        }
+    }
+}
+
+/// Which rows the table, the CSV and the ranking use.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DirectionArg {
+    /// Both directions' rows, pooled (the notebook's).
+    Both,
+    /// Only the rows up the target's gradient.
+    Up,
+    /// Only the rows down it.
+    Down,
+}
+
+impl From<DirectionArg> for RowSet {
+    fn from(d: DirectionArg) -> RowSet {
+        match d {
+            DirectionArg::Both => RowSet::Pooled,
+            DirectionArg::Up => RowSet::Up,
+            DirectionArg::Down => RowSet::Down,
+        }
+    }
+}
+
+/// The metric the top table is ranked by.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RankArg {
+    /// C[t][i], the notebook's figure.
+    Covariance,
+    /// C[t][i] / sqrt(C[t][t] C[i][i]).
+    Correlation,
+    /// C[t][i] / C[t][t], the line of the notebook's regplot.
+    Slope,
+    /// slope x sigma_t / sigma_i, sigma over the starting images.
+    Dependency,
+}
+
+impl From<RankArg> for Metric {
+    fn from(r: RankArg) -> Metric {
+        match r {
+            RankArg::Covariance => Metric::Covariance,
+            RankArg::Correlation => Metric::Correlation,
+            RankArg::Slope => Metric::Slope,
+            RankArg::Dependency => Metric::Dependency,
         }
     }
 }
@@ -59,21 +105,43 @@ pub struct ProbeArgs {
     /// Starting noise: a safetensors file with an f32 tensor `noise` of shape (n, z_dim); overrides --images and --seed.
     #[arg(long)]
     pub noise: Option<PathBuf>,
-    /// Features to report.
+    /// Features to report (at most the classifier's features less the target).
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// The rows the table, the CSV and the ranking use; the JSON holds all three.
+    #[arg(long, value_enum, default_value = "both")]
+    pub direction: DirectionArg,
+    /// The metric the top table is ranked by (and whose interval it shows).
+    #[arg(long, value_enum, default_value = "covariance")]
+    pub rank_by: RankArg,
+    /// Level of the bootstrap intervals.
+    #[arg(long, default_value_t = 0.95)]
+    pub ci: f64,
+    /// Resamples of the images for the intervals (0: none).
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap's resampling.
+    #[arg(long, default_value_t = 0)]
+    pub bootstrap_seed: u64,
+    /// Features whose q-value is at most this are marked significant.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
     #[arg(long, value_enum, default_value = "notebook")]
     pub update: UpdateArg,
     /// Largest number of rows (images x directions) run together; by default as many as fit.
     #[arg(long)]
     pub max_batch: Option<usize>,
-    /// Write the top table as CSV (rank,feature,index,covariance).
+    /// Write the top table as CSV (rank,feature,index,covariance,correlation,slope,dependency,ci_low,ci_high,p,q).
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Write the recorded logits as safetensors: `start` (n, F) and `history` (2 x steps, n, F),
+    /// the notebook's `classification_history` (the steps up, then the steps down).
+    #[arg(long)]
+    pub history: Option<PathBuf>,
     /// Write the full covariance matrix as CSV.
     #[arg(long)]
     pub cov_csv: Option<PathBuf>,
-    /// Write settings, adapter, timings, means, the top table and the matrix as JSON.
+    /// Write settings, adapter, timings, means, the top table, the matrix and every statistic as JSON.
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Grade the run against a synthetic world's planted correlations (a `demo-world.json`):
@@ -91,6 +159,7 @@ pub struct ProbeArgs {
 pub struct ProbeConfig {
     pub args: ProbeArgs,
     pub update: UpdateRule,
+    pub statistics: StatsSettings,
 }
 
 impl ProbeConfig {
@@ -107,12 +176,19 @@ impl ProbeConfig {
         if args.max_batch == Some(0) {
             bail!("--max-batch must be at least 1");
         }
+        if !(args.ci > 0.0 && args.ci < 1.0) {
+            bail!("--ci must be between 0 and 1 (exclusive), not {}", args.ci);
+        }
+        if !(0.0..=1.0).contains(&args.alpha) {
+            bail!("--alpha must be between 0 and 1, not {}", args.alpha);
+        }
         args.grid.validate()?;
         args.plots.validate()?;
-        for out in [&args.csv, &args.cov_csv, &args.json].into_iter().flatten() {
+        for out in [&args.csv, &args.cov_csv, &args.json, &args.history].into_iter().flatten() {
             check_folder(out)?;
         }
-        Ok(ProbeConfig { update: args.update.into(), args })
+        let statistics = StatsSettings { ci: args.ci, bootstrap: args.bootstrap, seed: args.bootstrap_seed, alpha: args.alpha };
+        Ok(ProbeConfig { update: args.update.into(), statistics, args })
     }
 
     /// Whether both models are the bundled ones (then the bundled world grades the run).
@@ -137,6 +213,9 @@ pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
     let classifier = args.classifier_args.load(Some(&generator))?;
     let names = &classifier.features;
     let target = features::resolve(&args.feature, names)?;
+    if args.top >= names.len() {
+        bail!("--top {} is more than the {} features other than the target", args.top, names.len() - 1);
+    }
     let planted = load::planted_world(args.planted.as_deref(), config.bundled_models(), names)?;
     let plot_features = args.plots.resolve(names, target)?;
     let (noise, noise_source) = starting_noise(args, generator.input[0])?;
@@ -145,7 +224,8 @@ pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
     let bar = progress_bar(quiet, "image-steps");
     let mut report_progress = report_to(&bar);
     let progress: Option<gan_bias::probe::Progress<'_>> = if bar.is_hidden() { None } else { Some(&mut report_progress) };
-    let keep = Keep { noise: args.grid.keep(), changes: args.plots.keep_changes() };
+    // The statistics are computed from the recorded changes: always kept.
+    let keep = Keep { noise: args.grid.keep(), changes: true };
     let outcome = run_probe_with(backend.as_mut(), &generator, &classifier, &noise, &settings, keep, progress)?;
     bar.finish_and_clear();
     let grid = args.grid.picture(backend.as_mut(), &generator, &outcome, args.steps)?;
@@ -159,9 +239,16 @@ pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
         backend: args.device.choice().name(),
         adapter: backend.describe(),
         weight_precision: backend.weight_precision(),
+        direction: args.direction.into(),
+        rank_by: args.rank_by.into(),
+        statistics: config.statistics,
     };
     let world = planted.as_ref().map(|(shown, w)| (shown.as_str(), w));
-    let report = ProbeReport::new(&outcome, &generator, &classifier, run, world);
+    let report = ProbeReport::new(&outcome, &generator, &classifier, run, world)?;
+    let history = match &args.history {
+        Some(_) => Some(report::history::safetensors(&outcome, names, target, args.steps, config.update)?),
+        None => None,
+    };
 
     // Everything is computed; now the outputs, each whole or not at all.
     if let Some(p) = &args.csv {
@@ -172,6 +259,9 @@ pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
     }
     if let Some(p) = &args.json {
         report::write_atomic(p, report.to_json().as_bytes())?;
+    }
+    if let (Some(p), Some(bytes)) = (&args.history, &history) {
+        report::write_atomic(p, bytes)?;
     }
     if let (Some(p), Some(image)) = (&args.grid.grid, &grid) {
         pictures::write_png(p, image)?;

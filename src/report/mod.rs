@@ -5,12 +5,13 @@
 //! Owns: the layout of every table, CSV and JSON this crate writes. Must not touch: how
 //! anything is measured or ranked (that is the probe and [`crate::stats`]).
 
+pub mod history;
 pub mod probe;
+pub mod statistics;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::stats::TopEntry;
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {path}")]
@@ -38,15 +39,6 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
     result.map_err(err)
 }
 
-/// The top table as CSV: `rank,feature,index,covariance`.
-pub fn top_csv(top: &[TopEntry]) -> String {
-    let mut s = String::from("rank,feature,index,covariance\n");
-    for t in top {
-        s.push_str(&format!("{},{},{},{}\n", t.rank, csv_field(&t.name), t.index, t.covariance));
-    }
-    s
-}
-
 /// The full matrix as CSV: header `feature,<names>`, then one row per feature.
 pub fn matrix_csv(names: &[String], m: &[f32]) -> String {
     let f = names.len();
@@ -68,32 +60,6 @@ pub fn matrix_csv(names: &[String], m: &[f32]) -> String {
 
 pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
-}
-
-/// Each header line as a `# ` comment.
-fn header_lines(header: &[String]) -> String {
-    header.iter().map(|h| format!("# {h}\n")).collect()
-}
-
-/// The notebook's printout, `name  covariance` per line, under a header naming the run.
-pub fn table(header: &[String], top: &[TopEntry]) -> String {
-    let mut s = header_lines(header);
-    let width = top.iter().map(|t| t.name.len()).max().unwrap_or(0);
-    for t in top {
-        s.push_str(&format!("{:<width$}  {:>10.6}\n", t.name, t.covariance));
-    }
-    s
-}
-
-/// The top table with each feature's measured correlation with the target and the planted one.
-pub fn planted_table(header: &[String], top: &[TopEntry], measured: &[f64], planted: &[f64]) -> String {
-    let mut s = header_lines(header);
-    let width = top.iter().map(|t| t.name.len()).max().unwrap_or(0).max("feature".len());
-    s.push_str(&format!("{:<width$}  {:>10}  {:>8}  {:>8}\n", "feature", "covariance", "corr", "planted"));
-    for t in top {
-        s.push_str(&format!("{:<width$}  {:>10.6}  {:>8.3}  {:>8.3}\n", t.name, t.covariance, measured[t.index], planted[t.index]));
-    }
-    s
 }
 
 /// One line grading a probe against the planted world.
@@ -127,8 +93,24 @@ mod tests {
         let names: Vec<String> = vec!["a".into(), "b,c".into()];
         let m = [1.0, -2.5, -2.5, 4.0];
         assert_eq!(matrix_csv(&names, &m), "feature,a,\"b,c\"\na,1,-2.5\n\"b,c\",-2.5,4\n");
-        let top = vec![TopEntry { rank: 1, index: 1, name: "b,c".into(), covariance: -2.5 }];
-        assert_eq!(top_csv(&top), "rank,feature,index,covariance\n1,\"b,c\",1,-2.5\n");
+        let top = vec![statistics::TopRow {
+            rank: 1,
+            feature: "b,c".into(),
+            index: 1,
+            covariance: -2.5,
+            correlation: Some(-0.625),
+            slope: None,
+            dependency: Some(2.0),
+            ci_low: Some(-3.0),
+            ci_high: Some(-2.0),
+            p: Some(0.001),
+            q: Some(0.002),
+            significant: true,
+        }];
+        assert_eq!(
+            statistics::top_csv(&top),
+            "rank,feature,index,covariance,correlation,slope,dependency,ci_low,ci_high,p,q\n1,\"b,c\",1,-2.5,-0.625,,2,-3,-2,0.001,0.002\n"
+        );
     }
 
     #[test]

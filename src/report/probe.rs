@@ -8,15 +8,29 @@
 
 use serde::Serialize;
 
+use super::statistics::{self, TopRow};
 use crate::backend::WeightPrecision;
 use crate::model::Network;
 use crate::ops::noise_update::UpdateRule;
 use crate::planted::{self, PlantedWorld, Recovery};
 use crate::probe::ProbeOutcome;
-use crate::stats::{self, TopEntry};
+use crate::stats::{self, Changes, Metric, ProbeStatistics, ProbeStatsError, RowSet, StatsError, StatsSettings};
 
 /// Version of the JSON layout; bumped when a field changes meaning or goes away.
-pub const VERSION: u32 = 1;
+/// 2: the statistics (every metric of the three row sets with intervals, p and q, the
+/// observational block), the statistics settings, and the top rows' new columns.
+pub const VERSION: u32 = 2;
+
+/// Why a report could not be made of a probe's outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeReportError {
+    #[error("the probe's outcome holds no recorded changes (run it keeping them)")]
+    NoChanges,
+    #[error(transparent)]
+    View(#[from] StatsError),
+    #[error(transparent)]
+    Stats(#[from] ProbeStatsError),
+}
 
 /// One probe, everything its outputs show.
 #[derive(Debug, Clone, Serialize)]
@@ -29,6 +43,9 @@ pub struct ProbeReport {
     pub features: Vec<String>,
     /// `features x features`, one row per feature.
     pub covariance: Vec<Vec<f32>>,
+    /// Every metric of every feature for the pooled, up and down rows, with intervals, p and
+    /// q, and the observational block (features by index, named in `features`).
+    pub statistics: ProbeStatistics,
     /// The grading against a planted world; printed, not part of the JSON.
     #[serde(skip)]
     pub planted: Option<PlantedGrade>,
@@ -54,6 +71,16 @@ pub struct Settings {
     pub weight_precision: String,
     pub batches: usize,
     pub batch_rows: usize,
+    /// The rows the table, the CSV and the ranking use: `pooled` (both directions), `up`, `down`.
+    pub direction: RowSet,
+    /// The metric the top table is ranked by, and whose interval the table and CSV show.
+    pub rank_by: Metric,
+    /// The bootstrap size (0: no intervals), its seed, the interval level and the
+    /// significance level of q.
+    pub bootstrap: usize,
+    pub bootstrap_seed: u64,
+    pub ci: f64,
+    pub alpha: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,15 +112,6 @@ pub struct Means {
     pub last_step_down: f64,
 }
 
-/// One row of the top table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TopRow {
-    pub rank: usize,
-    pub feature: String,
-    pub index: usize,
-    pub covariance: f32,
-}
-
 /// A probe graded against a planted world.
 #[derive(Debug, Clone)]
 pub struct PlantedGrade {
@@ -121,6 +139,9 @@ pub struct RunInfo<'a> {
     /// The adapter that ran, in words.
     pub adapter: String,
     pub weight_precision: WeightPrecision,
+    pub direction: RowSet,
+    pub rank_by: Metric,
+    pub statistics: StatsSettings,
 }
 
 /// Multiply-adds to floating-point operations.
@@ -135,10 +156,14 @@ impl ProbeReport {
         classifier: &Network,
         run: RunInfo<'_>,
         world: Option<(&str, &PlantedWorld)>,
-    ) -> ProbeReport {
+    ) -> Result<ProbeReport, ProbeReportError> {
         let names = &classifier.features;
         let (f, target) = (names.len(), run.target);
-        let top = stats::top_covarying(&outcome.cov, names, target, run.top);
+        let history = outcome.changes.as_deref().ok_or(ProbeReportError::NoChanges)?;
+        let changes = Changes::new(run.steps, outcome.images, f, history)?;
+        let st = stats::probe_statistics(&changes, &outcome.start_logits, target, &run.statistics)?;
+        let order = statistics::rank(&outcome.cov, names, &st, run.direction, run.rank_by, run.top);
+        let top = statistics::top_rows(&outcome.cov, names, &st, run.direction, run.rank_by, &order);
         // Forward and input-gradient passes of both networks, every image, every step, both ways.
         let flops = 2.0 * FLOP_PER_MAC * (generator.macs() + classifier.macs()) as f64 * (2 * outcome.images * run.steps) as f64;
         let adapter = match run.weight_precision {
@@ -158,7 +183,7 @@ impl ProbeReport {
                 carries_factor: world.carries_factor(target),
             }
         });
-        ProbeReport {
+        Ok(ProbeReport {
             version: VERSION,
             settings: Settings {
                 feature: names[target].clone(),
@@ -175,6 +200,12 @@ impl ProbeReport {
                 weight_precision: run.weight_precision.name().to_string(),
                 batches: outcome.batches,
                 batch_rows: outcome.batch_rows,
+                direction: run.direction,
+                rank_by: run.rank_by,
+                bootstrap: run.statistics.bootstrap,
+                bootstrap_seed: run.statistics.seed,
+                ci: run.statistics.ci,
+                alpha: run.statistics.alpha,
             },
             timings: Timings { probe_seconds: outcome.seconds, gflop: flops / 1e9, gflop_per_second: flops / 1e9 / outcome.seconds },
             target_logit_mean: Means {
@@ -182,16 +213,12 @@ impl ProbeReport {
                 last_step_up: outcome.end_mean_up,
                 last_step_down: outcome.end_mean_down,
             },
-            top: top.into_iter().map(|t| TopRow { rank: t.rank, feature: t.name, index: t.index, covariance: t.covariance }).collect(),
+            top,
             features: names.clone(),
             covariance: (0..f).map(|i| outcome.cov[i * f..(i + 1) * f].to_vec()).collect(),
+            statistics: st,
             planted,
-        }
-    }
-
-    /// The top table in the ranking's own type, for the CSV and table views.
-    pub fn top_entries(&self) -> Vec<TopEntry> {
-        self.top.iter().map(|t| TopEntry { rank: t.rank, index: t.index, name: t.feature.clone(), covariance: t.covariance }).collect()
+        })
     }
 
     /// The covariance matrix, row-major.
@@ -209,9 +236,10 @@ impl ProbeReport {
         s
     }
 
-    /// The top table as CSV: `rank,feature,index,covariance`.
+    /// The top table as CSV: `rank,feature,index,covariance,correlation,slope,dependency,
+    /// ci_low,ci_high,p,q` ([`statistics::top_csv`]).
     pub fn top_csv(&self) -> String {
-        super::top_csv(&self.top_entries())
+        statistics::top_csv(&self.top)
     }
 
     /// The full matrix as CSV: header `feature,<names>`, then one row per feature.
@@ -235,19 +263,22 @@ impl ProbeReport {
         ]
     }
 
-    /// What the probe prints: the header and the top table, with the planted correlations
-    /// and a grading line when graded against a planted world.
+    /// What the probe prints: the header, how the statistics were made, the top table (with
+    /// the planted correlations and a grading line when graded against a planted world), and
+    /// the observational section.
     pub fn text(&self) -> String {
-        let (header, top) = (self.header(), self.top_entries());
-        match &self.planted {
-            None => super::table(&header, &top),
-            Some(g) => {
-                let mut s = super::planted_table(&header, &top, &g.measured, &g.planted);
-                s.push_str(&super::recovery_line(&g.world, &self.settings.feature, &g.recovery, g.carries_factor));
-                s.push('\n');
-                s
-            }
+        let (set, metric) = (self.settings.direction, self.settings.rank_by);
+        let mut header = self.header();
+        header.push(statistics::statistics_line(&self.statistics, set, metric));
+        header.push(statistics::dependency_line(&self.statistics, set, &self.settings.feature));
+        let mut s: String = header.iter().map(|h| format!("# {h}\n")).collect();
+        s.push_str(&statistics::table(&self.top, metric, self.planted.as_ref().map(|g| g.planted.as_slice())));
+        if let Some(g) = &self.planted {
+            s.push_str(&super::recovery_line(&g.world, &self.settings.feature, &g.recovery, g.carries_factor));
+            s.push('\n');
         }
+        s.push_str(&statistics::observational(&self.statistics, &self.top, &self.settings.feature, self.settings.ci));
+        s
     }
 }
 
