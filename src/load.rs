@@ -8,10 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::import::RawDtype;
 use crate::model::presets::{self, ArchKind, Role};
 use crate::model::{ModelError, Network};
 use crate::planted::{PlantedError, PlantedWorld};
-use crate::import::RawDtype;
 use crate::weights::{TensorFile, WeightsError, decode};
 
 /// Entries of a `.pth` holding several state dicts that hold the generator / the classifier.

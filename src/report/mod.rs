@@ -12,7 +12,6 @@ pub mod statistics;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {path}")]
 pub struct ReportError {

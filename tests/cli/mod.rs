@@ -12,6 +12,7 @@ mod import;
 mod info;
 mod pictures;
 mod probe;
+mod statistics;
 
 pub use std::path::{Path, PathBuf};
 
@@ -47,17 +48,29 @@ fn bundled(name: &str) -> PathBuf {
 
 /// The table lines (not the `# ` header) as (name, covariance).
 fn table(stdout: &str) -> Vec<(String, f32)> {
-    stdout
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    let lines = main_table(stdout);
+    let columns = lines[0].split_whitespace().count();
+    lines[1..]
+        .iter()
         .map(|l| {
             let mut parts = l.split_whitespace();
             let name = parts.next().unwrap().to_string();
             let cov = parts.next().unwrap_or_else(|| panic!("no covariance in {l:?}")).parse().unwrap_or_else(|e| panic!("{l:?}: {e}"));
-            assert!(parts.next().is_none(), "more than two fields in {l:?}");
+            // Every column the header names, and at most the significance mark after them.
+            let rest: Vec<&str> = parts.collect();
+            let marked = rest.last() == Some(&"*");
+            assert_eq!(2 + rest.len() - marked as usize, columns, "the columns of {l:?} vs the header {:?}", lines[0]);
             (name, cov)
         })
         .collect()
+}
+
+/// The printed top table: its column header (`feature ...`) and its rows, up to the next
+/// `#` line (the observational section follows).
+fn main_table(stdout: &str) -> Vec<&str> {
+    let lines: Vec<&str> = stdout.lines().skip_while(|l| !l.starts_with("feature")).take_while(|l| !l.starts_with('#')).collect();
+    assert!(!lines.is_empty(), "no table in {stdout}");
+    lines
 }
 
 /// The cov CSV: names and the matrix.

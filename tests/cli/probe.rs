@@ -6,8 +6,13 @@ use super::*;
 #[test]
 fn probe_prints_header_and_ten_rows_and_feature_by_name_or_index_agree() {
     let by_name = succeeds(&probe_args(&strs(&["--feature", "male"])));
-    let header: Vec<&str> = by_name.lines().filter(|l| l.starts_with("# ")).collect();
-    assert_eq!(header.len(), 3, "three header lines:\n{by_name}");
+    let header: Vec<&str> = by_name.lines().take_while(|l| l.starts_with("# ")).collect();
+    assert_eq!(header.len(), 5, "five header lines (the run, the adapter, means and speed, the statistics, the dependency):\n{by_name}");
+    assert!(
+        header[3].contains("bootstrap resamples of the 2 images") && header[3].contains("Benjamini-Hochberg over 39 features"),
+        "{by_name}"
+    );
+    assert!(header[4].starts_with("# Male: mean |dependency|"), "{by_name}");
     assert!(header[0].starts_with("# gan-bias probe: Male (index 20), 2 images x 2 steps each way"), "{by_name}");
     assert!(header[0].contains("update notebook") && header[0].contains("noise seed 0"), "{by_name}");
     assert!(header[1].starts_with("# adapter: cpu"), "{by_name}");
@@ -38,11 +43,11 @@ fn output_files_have_the_documented_layouts_and_agree() {
     // Top CSV.
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("rank,feature,index,covariance"));
+    assert_eq!(lines.next(), Some("rank,feature,index,covariance,correlation,slope,dependency,ci_low,ci_high,p,q"));
     let top: Vec<(usize, String, usize, f32)> = lines
         .map(|l| {
             let c: Vec<&str> = l.split(',').collect();
-            assert_eq!(c.len(), 4, "{l}");
+            assert_eq!(c.len(), 11, "{l}");
             (c[0].parse().unwrap(), c[1].to_string(), c[2].parse().unwrap(), c[3].parse().unwrap())
         })
         .collect();
@@ -88,7 +93,7 @@ fn output_files_have_the_documented_layouts_and_agree() {
     // JSON: the probe report serialised, its layout versioned.
     let j = read_json(&json);
     let keys: Vec<&str> = j.as_object().unwrap().keys().map(String::as_str).collect();
-    assert_eq!(keys, ["covariance", "features", "settings", "target_logit_mean", "timings", "top", "version"]);
+    assert_eq!(keys, ["covariance", "features", "settings", "statistics", "target_logit_mean", "timings", "top", "version"]);
     assert_eq!(j["version"], gan_bias::report::probe::VERSION);
     let s = &j["settings"];
     assert_eq!(s["feature"], "Male");
@@ -240,10 +245,12 @@ fn bundled_weights_are_the_default() {
     assert!(header.contains("corr") && header.contains("planted"), "{header}");
     let smiling = names.iter().position(|&n| n == "Smiling").unwrap();
     let planted_row = &world["planted_correlation"][smiling];
-    for line in out.lines().filter(|l| !l.starts_with('#') && !l.starts_with("feature")) {
+    let rows = main_table(&out);
+    let planted_column = rows[0].split_whitespace().position(|c| c == "planted").expect("a planted column");
+    for line in &rows[1..] {
         let cols: Vec<&str> = line.split_whitespace().collect();
         let i = names.iter().position(|&n| n == cols[0]).unwrap_or_else(|| panic!("{line}"));
-        let planted: f64 = cols[3].parse().unwrap();
+        let planted: f64 = cols[planted_column].parse().unwrap();
         assert!((planted - planted_row[i].as_f64().unwrap()).abs() <= 5e-4, "{line}");
     }
 
