@@ -14,6 +14,10 @@
 //! Every target must meet all three with Pearson >= 0.8 (the README lists each); any miss
 //! fails the test. Random or untrained weights fail every one of these.
 //!
+//! The statistics too: every planted top-5 partner of every target has a 95% cluster-bootstrap
+//! interval of its pooled covariance that excludes 0, on the planted sign; the test prints how
+//! many features whose planted correlation is near zero (|r| < 0.05) are called significant.
+//!
 //! The grading below is computed here, not by the crate's `planted` module.
 
 use std::path::Path;
@@ -21,8 +25,9 @@ use std::path::Path;
 use crate::common::*;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::ops::noise_update::UpdateRule;
-use gan_bias::probe::{ProbeSettings, run_probe};
+use gan_bias::probe::{Keep, LoadedProbe};
 use gan_bias::rng::torch_randn;
+use gan_bias::stats::{Changes, StatsSettings, probe_statistics};
 
 const IMAGES: usize = 128;
 const STEPS: usize = 10;
@@ -83,11 +88,15 @@ fn bundled_weights_recover_the_planted_factors() {
     let f = w.features.len();
     let noise = torch_randn(0, IMAGES * g.input[0]);
     let mut backend = CpuBackend::fast();
+    // One program for every target: the target is a step parameter.
+    let mut probe = LoadedProbe::load(&mut backend, &g, &c, IMAGES, STEPS, UpdateRule::Notebook, None).unwrap();
     let (mut failed, mut pearsons) = (Vec::new(), Vec::new());
+    let (mut near_zero, mut near_zero_significant) = (0, 0);
     for name in &w.loaded {
         let target = w.features.iter().position(|n| n == name).unwrap();
-        let settings = ProbeSettings { target, steps: STEPS, update: UpdateRule::Notebook, max_batch: None };
-        let out = run_probe(&mut backend, &g, &c, &noise, &settings).unwrap();
+        let out = probe.run(&noise, target, STEPS, Keep { noise: 0, changes: true }, None).unwrap();
+        let changes = Changes::new(STEPS, IMAGES, f, out.changes.as_deref().unwrap()).unwrap();
+        let st = probe_statistics(&changes, &out.start_logits, target, &StatsSettings::default()).unwrap();
         let cov = |i: usize, j: usize| out.cov[i * f + j] as f64;
         let row: Vec<f64> = (0..f).map(|i| cov(target, i) / (cov(target, target) * cov(i, i)).sqrt()).collect();
         assert!(row.iter().all(|x| x.is_finite()), "{name}: measured correlation row {row:?}");
@@ -100,22 +109,34 @@ fn bundled_weights_recover_the_planted_factors() {
         // The probe's top 10, by covariance with the target, as it reports them.
         let cov_row: Vec<f64> = (0..f).map(|i| cov(target, i)).collect();
         let measured_top = top_by_magnitude(&cov_row, target, 10);
-        let missing: Vec<&str> = top_by_magnitude(planted, target, 5)
-            .into_iter()
-            .filter(|&i| planted[i].abs() >= 0.1 && !measured_top.contains(&i))
-            .map(|i| w.features[i].as_str())
+        let planted_top: Vec<usize> = top_by_magnitude(planted, target, 5).into_iter().filter(|&i| planted[i].abs() >= 0.1).collect();
+        let missing: Vec<&str> = planted_top.iter().filter(|&i| !measured_top.contains(i)).map(|&i| w.features[i].as_str()).collect();
+        // Each planted partner's interval excludes 0, on the planted side.
+        let unsure: Vec<String> = planted_top
+            .iter()
+            .filter_map(|&i| {
+                let c = &st.pooled.features[i].covariance;
+                let ok = c.interval.is_some_and(|v| if planted[i] > 0.0 { v.low > 0.0 } else { v.high < 0.0 });
+                (!ok).then(|| format!("{} {:?}", w.features[i], c.interval))
+            })
             .collect();
+        for &i in others.iter().filter(|&&i| planted[i].abs() < 0.05) {
+            near_zero += 1;
+            near_zero_significant += st.pooled.features[i].test.as_ref().is_some_and(|t| t.significant) as usize;
+        }
         let verdict = format!(
-            "{name}: pearson {r:.3}, wrong signs {wrong_sign:?} of {}, planted top 5 missing from the measured top 10 {missing:?}",
+            "{name}: pearson {r:.3}, wrong signs {wrong_sign:?} of {}, planted top 5 missing from the measured top 10 {missing:?}, \
+             planted partners whose interval does not exclude 0 on the planted side {unsure:?}",
             strong.len()
         );
         eprintln!("{verdict}");
-        if r < 0.8 || !wrong_sign.is_empty() || !missing.is_empty() {
+        if r < 0.8 || !wrong_sign.is_empty() || !missing.is_empty() || !unsure.is_empty() {
             failed.push(verdict);
         }
         pearsons.push(r);
     }
     let mean = pearsons.iter().sum::<f64>() / pearsons.len() as f64;
     eprintln!("{} of {} targets recovered; mean Pearson {mean:.3}", pearsons.len() - failed.len(), pearsons.len());
+    eprintln!("features with |planted correlation| < 0.05 called significant (q <= 0.05): {near_zero_significant} of {near_zero}");
     assert!(failed.is_empty(), "targets not recovered:\n{}", failed.join("\n"));
 }
