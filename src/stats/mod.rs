@@ -23,6 +23,7 @@ mod probe_stats;
 mod quantile;
 mod rank;
 mod regression;
+mod results;
 pub mod significance;
 mod sufficient;
 mod views;
