@@ -7,6 +7,8 @@
 //! statistics) -> [`report`] (tables, CSV, JSON). [`ops`] is the leaf every stage builds on: each op keeps
 //! its WGSL (in `shaders/`), its uniform struct, its dispatch and its CPU twin together.
 //! [`load`] builds the networks (and reads noise and planted worlds) from files for every caller.
+//!
+//! Owns: the module tree. Must not touch: anything of the command line (no clap here).
 
 pub mod backend;
 pub mod bench;

@@ -1,4 +1,6 @@
 //! The `gan-bias` command: parse arguments, validate them into a config, then run.
+//!
+//! Owns: the logger and the one-line error. Must not touch: the library's work.
 
 mod cli;
 

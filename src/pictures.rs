@@ -1,5 +1,7 @@
 //! Pictures: generator outputs laid out as a grid (like torchvision's `make_grid`) and
 //! written as PNG; the layout of the probe's grid (images down, steps across).
+//!
+//! Owns: image grids and PNG writing. Must not touch: the probe's numbers.
 
 use std::path::Path;
 

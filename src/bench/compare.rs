@@ -1,5 +1,7 @@
 //! `gan-bias bench compare`: bench JSON files from several runs or machines merged into
 //! one table, one row per kernel and the step, one column per run.
+//!
+//! Owns: merging bench files. Must not touch: measuring.
 
 use std::path::Path;
 

@@ -1,4 +1,6 @@
 //! A bench run as an aligned table and as CSV (the JSON is the serialisation of [`BenchFile`]).
+//!
+//! Owns: the bench table and CSV layouts. Must not touch: timing.
 
 use super::{BenchFile, BenchRun, Failure, TimingMethod};
 use crate::backend::{AdapterIdentity, WeightPrecision};

@@ -1,5 +1,7 @@
 //! The two `torch.save` file layouts: the zip archive (torch >= 1.6) and the legacy
 //! stream of pickles followed by raw storage bytes.
+//!
+//! Owns: the zip and legacy containers. Must not touch: the pickle machine.
 
 use super::ImportError;
 use super::RawDtype;

@@ -1,4 +1,6 @@
 //! The allowlist of globals: the only names a checkpoint's pickle may import.
+//!
+//! Owns: the allowed globals. Must not touch: anything that runs code.
 
 use super::value::Global;
 use super::{ImportError, RawDtype};

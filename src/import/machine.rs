@@ -1,5 +1,7 @@
 //! The state of the safe unpickler and its checked primitive operations: reading
 //! bytes, the stack and its marks, the memo, and building containers.
+//!
+//! Owns: the pickle opcodes' stack machine. Must not touch: globals beyond the allowed list.
 
 use super::ImportError;
 use super::globals::resolve_global;

@@ -6,6 +6,8 @@
 //! checked against the bytes left, the mark stack and container nesting are bounded by
 //! [`MAX_DEPTH`] and the memo by [`super::machine::MAX_MEMO`], so no input can panic, overflow, hang or
 //! allocate more than a small multiple of its own size.
+//!
+//! Owns: the opcode interpreter. Must not touch: files, globals beyond the allowed list.
 
 use super::ImportError;
 use super::globals::resolve_global;

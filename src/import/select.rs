@@ -1,4 +1,6 @@
 //! Finding the state dict inside the checkpoint's top-level object.
+//!
+//! Owns: finding the state dict in a checkpoint. Must not touch: tensors' bytes.
 
 use super::ImportError;
 use super::globals::printable;

@@ -1,5 +1,7 @@
 //! Turning a `_rebuild_tensor_v2` description into contiguous bytes, with every size,
 //! stride and offset checked against the storage it addresses.
+//!
+//! Owns: storages and strided views to tensors. Must not touch: the pickle machine.
 
 use super::value::TensorSpec;
 use super::{ImportError, RawTensor};

@@ -3,6 +3,8 @@
 //!
 //! Lists and dicts live in a [`Heap`] and are referred to by index, so shared and even
 //! cyclic references (which a hostile pickle can build) cost nothing and leak nothing.
+//!
+//! Owns: the pickle values. Must not touch: files.
 
 use super::RawDtype;
 use std::rc::Rc;

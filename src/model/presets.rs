@@ -3,6 +3,8 @@
 //! Channel counts are read from the weight shapes, so the same preset describes the
 //! notebook's full-size model and a tiny test model; kernel sizes, strides and paddings are
 //! fixed by the preset and checked against the file when the network is built.
+//!
+//! Owns: the architectures as layer lists, arch recognition, feature names. Must not touch: building stages, programs.
 
 use super::{ConvLayer, Layer, ModelError};
 use crate::weights::TensorFile;

@@ -4,6 +4,8 @@
 //! input-gradient of a stage is multiplied by the derivative of the *previous* stage's
 //! activation, read from that stage's stored output (every supported activation's derivative
 //! is a function of its output), so no separate elementwise pass is needed.
+//!
+//! Owns: activation codes, their derivatives, the epilogue. Must not touch: dispatch, backends.
 
 /// An activation function, applied elementwise.
 #[derive(Debug, Clone, Copy, PartialEq)]

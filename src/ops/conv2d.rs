@@ -4,6 +4,8 @@
 //! Forward it is `nn.Conv2d`; backward it is the input-gradient of `nn.ConvTranspose2d`
 //! (same weights, roles of the two channel axes swapped). [`ConvArgs`] is shared with
 //! [`super::conv_transpose2d`], the adjoint kernel.
+//!
+//! Owns: this kernel's checks, dispatch, the convolutions' uniform and CPU twin. Must not touch: other ops, backends.
 
 use super::act::Epilogue;
 use super::tiling::GemmShape;

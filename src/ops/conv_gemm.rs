@@ -2,6 +2,8 @@
 //! (`matrixmultiply`'s sgemm, cache-blocked and vectorised) with an im2col gather (conv2d) or
 //! a col2im scatter (conv_transpose2d), images spread over the machine's cores. Same
 //! results as the plain twins in `conv2d.rs` / `conv_transpose2d.rs` up to summation order.
+//!
+//! Owns: the convolutions' fast CPU path. Must not touch: the GPU dispatch.
 
 use super::CpuMemory;
 use super::act::{Act, Epilogue};

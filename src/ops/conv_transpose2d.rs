@@ -3,6 +3,8 @@
 //! `shaders/conv_common.wgsl`).
 //!
 //! Forward it is `nn.ConvTranspose2d`; backward it is the input-gradient of `nn.Conv2d`.
+//!
+//! Owns: this kernel's checks, dispatch and CPU twin. Must not touch: other ops, backends.
 
 use super::conv2d::{ConvArgs, ConvDims};
 use super::tiling::GemmShape;

@@ -1,6 +1,8 @@
 //! `covariance`: np.cov of the recorded changes, features as variables, ddof 1
 //! (`shaders/covariance.wgsl`: entry points `column_mean`, then `covariance`). The rows are
 //! those of the run: [`CovArgs::rows_per_step`] times the run's [`StepParams::steps`].
+//!
+//! Owns: this kernel's checks, dispatch, uniform and CPU twin. Must not touch: other ops, backends.
 
 use super::{Bind, BufId, Cost, CpuMemory, Dispatch, Kernel, OpError, ParamBlock, Shader, StepParams, Work, distinct, need, uniform};
 

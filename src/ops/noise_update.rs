@@ -1,4 +1,6 @@
 //! `noise_update`: one step of the noise along the target's gradient (`shaders/noise_update.wgsl`).
+//!
+//! Owns: this kernel's checks, dispatch, uniform and CPU twin. Must not touch: other ops, backends.
 
 use super::{Bind, BufId, CpuMemory, Dispatch, Kernel, OpError, ParamBlock, Shader, StepParams, Work, distinct, need, uniform};
 

@@ -1,6 +1,8 @@
 //! `record`: this step's logits minus the starting logits, into the history
 //! (`shaders/record.wgsl`, which documents the layout). The history is laid out for the run's
 //! step count ([`StepParams::steps`]), at most the [`Record::steps`] its buffer was sized for.
+//!
+//! Owns: this kernel's checks, dispatch, uniform, CPU twin and the history layout. Must not touch: other ops, backends.
 
 use super::{Bind, BufId, CpuMemory, Dispatch, Kernel, OpError, ParamBlock, Shader, StepParams, Work, distinct, need, uniform};
 

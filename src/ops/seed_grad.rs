@@ -1,5 +1,7 @@
 //! `seed_grad`: d mean_over_images(logits[:, target]) / d logits (`shaders/seed_grad.wgsl`).
 //! The target is a runtime value ([`StepParams::column`]), so one program seeds any target.
+//!
+//! Owns: this kernel's checks, dispatch, uniform and CPU twin. Must not touch: other ops, backends.
 
 use super::{Bind, BufId, CpuMemory, Dispatch, Kernel, OpError, ParamBlock, Shader, StepParams, Work, need, uniform};
 

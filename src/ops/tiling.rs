@@ -8,6 +8,8 @@
 //! specialisation (the shader's `override` constants `TM`, `TN`, `TK`), picked per dispatch
 //! from the GEMM's shape and the adapter's workgroup limits. Which limits an adapter has is
 //! the GPU backend's business (`backend/gpu/tiles.rs`); this module knows only the numbers.
+//!
+//! Owns: tile shapes, their costs and fit. Must not touch: wgpu, adapters.
 
 /// Register block of one invocation: pixels x channels (`RM`, `RN` in the shader).
 pub const BLOCK: u32 = 4;

@@ -1,6 +1,8 @@
 //! What the plots draw with: a few shapes and text on a surface measured in SVG user units
 //! (y down), implemented as SVG text here and as pixels in [`super::raster`]. The layouts in
 //! [`super::regplot`] and [`super::heatmap`] are written once against [`Canvas`].
+//!
+//! Owns: the vector canvas and its SVG text. Must not touch: what is drawn.
 
 use std::fmt::Write;
 

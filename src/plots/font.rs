@@ -6,6 +6,8 @@
 //! The font is proportional: each glyph is as wide as its lit columns (digits keep all 5, so
 //! numbers line up; a space is 3), and one blank column separates neighbours. Any other
 //! character is drawn as a hollow box.
+//!
+//! Owns: the bitmap glyphs. Must not touch: layout.
 
 /// Columns of a glyph's grid.
 pub const COLUMNS: usize = 5;

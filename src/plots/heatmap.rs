@@ -1,4 +1,6 @@
 //! The F x F matrix as a heatmap, laid out once for every canvas.
+//!
+//! Owns: the heatmap layout. Must not touch: the matrix's numbers, files.
 
 use super::canvas::{Anchor, Canvas, Rect, TextStyle, WHITE};
 use super::diverging;

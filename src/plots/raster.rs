@@ -3,6 +3,8 @@
 //! it), so edges are anti-aliased; lines along the axes are moved to whole pixels, so grid
 //! lines and bars stay crisp. Text is the bitmap [`font`], each font pixel a square of
 //! whole pixels, placed on whole pixels.
+//!
+//! Owns: rasterising a canvas to pixels. Must not touch: what is drawn, files.
 
 use super::canvas::{Anchor, BLACK, Canvas, Rect, Rgb, TextStyle, WHITE};
 use super::font;

@@ -1,4 +1,6 @@
 //! The notebook's `sns.regplot` of the recorded changes, laid out once for every canvas.
+//!
+//! Owns: the regplot layout. Must not touch: the fits (crate::stats), files.
 
 use super::canvas::{Anchor, Canvas, Rect, Rgb, TextStyle, WHITE};
 use super::{COLOURS, CONFIDENCE, pad, ticks};

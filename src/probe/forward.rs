@@ -1,5 +1,7 @@
 //! Forward-only runs: a generator's images ([`generate`]), and one forward and backward pass
 //! with every stage's output ([`evaluate`], for tests against PyTorch).
+//!
+//! Owns: forward-only programs' runs. Must not touch: the probe's loop, statistics.
 
 use super::ProbeError;
 use crate::backend::Backend;

@@ -1,5 +1,7 @@
 //! The probe's program loaded once: any target, any step count up to the one it was built
 //! for, on the same buffers, pipelines and weights.
+//!
+//! Owns: the run loop of a loaded program, the divergence check. Must not touch: lowering, statistics.
 
 use std::time::Instant;
 

@@ -1,5 +1,7 @@
 //! How many rows of the doubled batch run together: as many as the backend's buffer limits
 //! and memory budget allow, cut into even batches.
+//!
+//! Owns: batch sizing. Must not touch: programs, running.
 
 use super::ProbeError;
 use crate::backend::Backend;

@@ -2,6 +2,8 @@
 //! records the logits, runs every stage's input-gradient backward (each the adjoint
 //! convolution with the same weights) and moves the noise; a forward program only the first.
 //! Weights are shared with the model ([`Program::shared`]), never copied.
+//!
+//! Owns: stages -> ops, the probe's buffer layout. Must not touch: backends, batching.
 
 use super::{Phase, Program};
 use crate::model::{ConvKind, Network, Stage};

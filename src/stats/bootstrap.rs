@@ -14,6 +14,8 @@
 //! `method="median_unbiased"`), `h = (B + 1/3) p + 1/3`, linear between the order statistics
 //! `x_(floor h)` and `x_(floor h + 1)`, clamped to the smallest and largest. No interval when
 //! any replicate of that statistic is undefined (NaN).
+//!
+//! Owns: resampling, its generator and quantiles. Must not touch: the metrics' definitions.
 
 use statrs::statistics::{Data, OrderStatistics};
 

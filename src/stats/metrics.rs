@@ -19,6 +19,8 @@
 //! the correlation, slope and dependency of every feature when `C[t][t] <= 0`; the
 //! correlation of i when `C[i][i] <= 0`; the dependency of i when `σ_t` or `σ_i` is 0 or
 //! undefined (n < 2); mean and max |d| when no `d_i` (i ≠ t) is defined.
+//!
+//! Owns: the metrics' definitions. Must not touch: resampling, tests.
 
 /// The number of values [`set_metrics`] writes for F features: cov, corr, slope, dependency
 /// (F each), then mean |d| and max |d|.

@@ -1,4 +1,6 @@
 //! Benjamini–Hochberg q-values.
+//!
+//! Owns: Benjamini-Hochberg. Must not touch: what the p-values test.
 
 /// Benjamini–Hochberg adjusted p-values (q-values) of the defined p-values: with the m defined
 /// p sorted ascending, `q_(k) = min(1, min over j >= k of m p_(j) / j)`; None stays None and

@@ -11,6 +11,8 @@
 //!   `gap - sqrt((p1 - l1)² + (u0 - p0)²)` to `gap + sqrt((u1 - p1)² + (p0 - l0)²)`. It keeps
 //!   the Wilson interval's good coverage at small or extreme counts, where the Wald interval
 //!   fails. When either group is empty, the gap and its interval are None.
+//!
+//! Owns: prevalence, the parity gap and their intervals. Must not touch: the interventional metrics.
 
 use serde::{Deserialize, Serialize};
 

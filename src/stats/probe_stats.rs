@@ -10,6 +10,8 @@
 //! prevalences and the parity gap in [`observational`](super::observational).
 //!
 //! The sample size is the number of images n, never the number of rows 2Sn.
+//!
+//! Owns: the entry point and its settings and errors. Must not touch: the backend, the probe, the report.
 
 use serde::{Deserialize, Serialize};
 

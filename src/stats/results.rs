@@ -1,6 +1,8 @@
 //! The typed results of the probe's statistics ([`super::probe_statistics`]): estimates with
 //! their intervals, the metrics and test of each feature, a row set's metrics, and the whole
 //! serialisable record. Data only; every definition is where it is computed.
+//!
+//! Owns: the result types. Must not touch: any computation.
 
 use serde::{Deserialize, Serialize};
 

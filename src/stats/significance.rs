@@ -19,6 +19,8 @@
 //! **Degenerate cases.** An image with fewer than 2 rows in the set or `c_tt <= 0` has no
 //! slope and is left out (`images` counts those kept). With fewer than 2 slopes, p is None.
 //! When every slope is equal: p = 1 if they are all 0, else p = 0 (the limits of T).
+//!
+//! Owns: the per-feature test. Must not touch: q-values, intervals.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 

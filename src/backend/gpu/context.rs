@@ -1,6 +1,8 @@
 //! One GPU context: adapter, device, queue, a pipeline cache keyed by shader, entry point and
 //! specialisation (the values of the shader's `override` constants), and the one readback
 //! helper.
+//!
+//! Owns: adapter choice, device, queue, pipelines, readback. Must not touch: programs' buffers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,7 @@
 //! Which tile a tiled kernel gets on this device: the policy that ties [`crate::ops::tiling`]'s
 //! tile shapes to the limits the device was opened with.
+//!
+//! Owns: the tile policy of this device. Must not touch: the tile shapes (crate::ops::tiling).
 
 use super::GpuError;
 use crate::ops::tiling::{self, GemmShape, Tile, WorkgroupLimits};

@@ -1,5 +1,7 @@
 //! Device timing for `bench`: timestamp queries around each op, inside one pass where the
 //! adapter allows it, else one pass per op.
+//!
+//! Owns: timestamp queries. Must not touch: what is timed.
 
 use super::GpuBackend;
 use super::GpuError;

@@ -10,6 +10,8 @@
 //! device is never asked for the shader-f16 feature; wgpu allows the builtin where the adapter
 //! has the downlevel flag `SHADER_F16_IN_F32`, which every adapter has but llvmpipe without
 //! shader-f16 ([`check_support`]). The f32 kernels do not use it, so they run everywhere.
+//!
+//! Owns: f16 weight packing and support checks. Must not touch: the kernels' sums.
 
 use half::f16;
 
