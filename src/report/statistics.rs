@@ -29,16 +29,6 @@ pub struct TopRow {
     pub significant: bool,
 }
 
-/// The metric's lower-case name (as the flags and the JSON spell it).
-pub fn metric_name(m: Metric) -> &'static str {
-    match m {
-        Metric::Covariance => "covariance",
-        Metric::Correlation => "correlation",
-        Metric::Slope => "slope",
-        Metric::Dependency => "dependency",
-    }
-}
-
 /// The `top` features other than the target, by |metric| over the rows of `set`, largest
 /// first, ties in index order. Ranking by the pooled covariance uses the probe's own matrix
 /// (`cov`, row-major), so the notebook's ranking stays exactly what it was.
@@ -134,7 +124,7 @@ pub fn statistics_line(st: &ProbeStatistics, set: RowSet, metric: Metric) -> Str
         format!(
             "{}% intervals of the {} from {} bootstrap resamples of the {} images (seed {})",
             100.0 * s.ci,
-            metric_name(metric),
+            metric.name(),
             s.bootstrap,
             st.images,
             s.seed
@@ -147,7 +137,7 @@ pub fn statistics_line(st: &ProbeStatistics, set: RowSet, metric: Metric) -> Str
     };
     format!(
         "statistics over {set_name}, ranked by |{}|: {intervals}; p: t-test of the {} images' own slopes, q: Benjamini-Hochberg over {} features, * where q <= {}",
-        metric_name(metric),
+        metric.name(),
         st.images,
         st.features.saturating_sub(1),
         s.alpha
