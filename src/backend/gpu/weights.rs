@@ -16,8 +16,9 @@
 use half::f16;
 
 use super::GpuError;
-use crate::backend::{Program, WeightPrecision};
+use crate::backend::WeightPrecision;
 use crate::ops::Bind;
+use crate::program::Program;
 
 /// Per buffer of `program`: whether it is stored as packed f16 under `precision`.
 pub fn packed_buffers(program: &Program, precision: WeightPrecision) -> Vec<bool> {
