@@ -185,14 +185,6 @@ impl CpuMemory {
         CpuMemory { bufs }
     }
 
-    pub fn len(&self) -> usize {
-        self.bufs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bufs.is_empty()
-    }
-
     /// Buffer `id`; `None` when there is no such buffer.
     pub fn try_get(&self, id: BufId) -> Option<&[f32]> {
         self.bufs.get(id.0).map(|b| b.as_slice())

@@ -3,7 +3,7 @@
 //!
 //! Owns: forward-only programs' runs. Must not touch: the probe's loop, statistics.
 
-use super::ProbeError;
+use super::{ProbeError, check_target};
 use crate::backend::Backend;
 use crate::model::Stage;
 use crate::ops::StepParams;
@@ -69,9 +69,7 @@ pub fn evaluate(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32], tar
     }
     let rows = input.len() / in_len;
     let features = stages.last().map_or(0, |s| s.out_len());
-    if target >= features {
-        return Err(ProbeError::Input(format!("target feature {target} out of range: the classifier has {features}")));
-    }
+    check_target(target, features)?;
     let (program, layout) = probe_program(stages, rows, rows, 1, UpdateRule::Sgd);
     backend.load(&program)?;
     backend.write(layout.z, input)?;

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use super::{Keep, ProbeError, ProbeOutcome, Progress, forward::check_rows, plan_capacity};
+use super::{Keep, ProbeError, ProbeOutcome, Progress, check_target, forward::check_rows, plan_capacity};
 use crate::backend::Backend;
 use crate::model::Network;
 use crate::ops::StepParams;
@@ -71,9 +71,7 @@ impl<'b> LoadedProbe<'b> {
         if steps == 0 || steps > l.steps {
             return Err(ProbeError::Input(format!("steps must be between 1 and {} (the probe was loaded for {})", l.steps, l.steps)));
         }
-        if target >= features {
-            return Err(ProbeError::Input(format!("target feature {target} out of range: the classifier has {features}")));
-        }
+        check_target(target, features)?;
         let rows = 2 * n;
         let backend = &mut *self.backend;
         let (mut start_sum, mut up_sum, mut down_sum) = (0.0f64, 0.0f64, 0.0f64);

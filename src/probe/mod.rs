@@ -90,6 +90,14 @@ pub struct Keep {
 /// Called after every step with (image-steps done, image-steps in all).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
+/// Fails unless `target` is one of the classifier's `features`.
+pub(crate) fn check_target(target: usize, features: usize) -> Result<(), ProbeError> {
+    if target >= features {
+        return Err(ProbeError::Input(format!("target feature {target} out of range: the classifier has {features}")));
+    }
+    Ok(())
+}
+
 /// Runs the probe on `n` images of starting noise `z0` (`n x zdim`, row-major).
 pub fn run_probe(
     backend: &mut dyn Backend,
@@ -120,9 +128,7 @@ pub fn run_probe_with(
         return Err(ProbeError::Input("steps must be at least 1".into()));
     }
     let features = classifier.output[0];
-    if settings.target >= features {
-        return Err(ProbeError::Input(format!("target feature {} out of range: the classifier has {features}", settings.target)));
-    }
+    check_target(settings.target, features)?;
     let mut loaded = LoadedProbe::load(backend, generator, classifier, n, settings.steps, settings.update, settings.max_batch)?;
     let mut outcome = loaded.run(z0, settings.target, settings.steps, keep, progress)?;
     outcome.seconds = started.elapsed().as_secs_f64();
