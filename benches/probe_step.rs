@@ -17,7 +17,7 @@ use gan_bias::ops::StepParams;
 use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::probe::plan_capacity;
 use gan_bias::program::Phase;
-use gan_bias::program::lower::{chain, probe_program};
+use gan_bias::program::lower::{ProbeShape, chain, probe_program};
 
 fn models() -> (Network, Network, usize) {
     let shared = common::shared_dir();
@@ -34,11 +34,12 @@ fn models() -> (Network, Network, usize) {
 
 fn bench_backend(c: &mut Criterion, name: &str, backend: &mut dyn Backend, generator: &Network, classifier: &Network, images: usize) {
     let stages = chain(generator, classifier).unwrap();
-    let capacity = plan_capacity(backend, &stages, 2 * images, 1, images, None).unwrap();
-    let (program, layout) = probe_program(&stages, capacity, images, 1, UpdateRule::Notebook);
+    let capacity = plan_capacity(backend, &stages, 2 * images, 1, images, 1, None).unwrap();
+    let (program, layout) = probe_program(&stages, ProbeShape { capacity, images, steps: 1, slots: 1 }, UpdateRule::Notebook);
     backend.load(&program).unwrap();
     backend.write(layout.z, &gan_bias::rng::torch_randn(0, capacity * stages[0].in_len())).unwrap();
-    let params = StepParams::new(0, 0, capacity, 20, 1);
+    backend.write(layout.targets, &[20.0]).unwrap();
+    let params = StepParams::new(0, 0, capacity, 1);
     backend.run(Phase::Setup, params).unwrap();
     let mut group = c.benchmark_group(name);
     group.sample_size(10);

@@ -4,15 +4,15 @@
 //                    gradient, so it accumulates across steps)
 // mode 1 (sgd):      z += d * grad / steps
 // (steps: the run's step count, a step parameter)
-// d = +1 for global rows < n (the additive direction), -1 for the others.
+// d = +1 for the first n global rows of each slot of 2n (the additive direction), -1 for the
+// others.
 
 struct Params {
     n: u32, zdim: u32, mode: u32, _p0: u32,
 }
 
 struct Step {
-    step: u32, row0: u32, rows: u32, column: u32,
-    steps: u32, _p0: u32, _p1: u32, _p2: u32,
+    step: u32, row0: u32, rows: u32, steps: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -34,7 +34,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         acc[idx] = delta;
     }
     delta = delta / f32(s.steps);
-    if s.row0 + local < p.n {
+    if ((s.row0 + local) / p.n) % 2u == 0u {
         z[idx] = z[idx] + delta;
     } else {
         z[idx] = z[idx] - delta;

@@ -64,7 +64,7 @@ fn run(b: &mut dyn Backend, p: &Program, init: &[(BufId, Vec<f32>)], outs: &[Buf
     for (id, data) in init {
         b.write(*id, data).unwrap();
     }
-    b.run(Phase::Step, StepParams::new(0, 0, 0, 0, 1)).unwrap();
+    b.run(Phase::Step, StepParams::new(0, 0, 0, 1)).unwrap();
     outs.iter().map(|&id| b.read(id).unwrap()).collect()
 }
 
@@ -246,7 +246,7 @@ fn buffer_program() -> (Program, BufId, BufId, Vec<f32>, Vec<f32>) {
     };
     p.push(Phase::Step, conv(a, y1, "packed"));
     p.push(Phase::Step, conv(b, y2, "shared"));
-    p.push(Phase::Step, Op::ColumnMean(ColumnMean(CovArgs { rows_per_step: 27, steps: 1, features: 5, x: b, mean, cov })));
+    p.push(Phase::Step, Op::ColumnMean(ColumnMean(CovArgs { rows_per_step: 27, steps: 1, slots: 1, features: 5, x: b, mean, cov })));
     (p, a, b, w1, w2)
 }
 

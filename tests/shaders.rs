@@ -114,14 +114,14 @@ fn sample_ops() -> Vec<Op> {
         output: BufId(3),
         epilogue,
     };
-    let cov = CovArgs { rows_per_step: 10, steps: 1, features: 3, x: BufId(0), mean: BufId(1), cov: BufId(2) };
+    let cov = CovArgs { rows_per_step: 10, steps: 1, slots: 1, features: 3, x: BufId(0), mean: BufId(1), cov: BufId(2) };
     vec![
         Op::Conv2d(Conv(conv(Epilogue::Forward(Act::Relu), Some(BufId(2)), None))),
         Op::Conv2d(Conv(conv(Epilogue::GradMask(Act::Tanh), None, Some(BufId(4))))),
         Op::ConvTranspose2d(ConvTranspose(conv(Epilogue::Forward(Act::LeakyRelu(0.2)), Some(BufId(2)), None))),
         Op::ConvTranspose2d(ConvTranspose(conv(Epilogue::GradMask(Act::Relu), None, Some(BufId(4))))),
-        Op::SeedGrad(SeedGrad { rows: 4, features: 3, scale: 0.25, out: BufId(0) }),
-        Op::Record(Record { n: 2, steps: 3, features: 3, capacity: 4, logits: BufId(0), start: BufId(1), history: BufId(2) }),
+        Op::SeedGrad(SeedGrad { rows: 4, features: 3, scale: 0.25, rows_per_target: 4, targets: BufId(1), out: BufId(0) }),
+        Op::Record(Record { n: 2, steps: 3, slots: 1, features: 3, capacity: 4, logits: BufId(0), start: BufId(1), history: BufId(2) }),
         Op::NoiseUpdate(NoiseUpdate { n: 2, zdim: 5, capacity: 4, rule: UpdateRule::Notebook, grad: BufId(0), acc: BufId(1), z: BufId(2) }),
         Op::ColumnMean(ColumnMean(cov.clone())),
         Op::Covariance(Covariance(cov)),

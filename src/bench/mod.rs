@@ -26,7 +26,7 @@ use crate::ops::noise_update::UpdateRule;
 use crate::ops::{Op, StepParams};
 use crate::probe::{ProbeError, plan_capacity};
 use crate::program::Phase;
-use crate::program::lower::{chain, probe_program};
+use crate::program::lower::{ProbeShape, chain, probe_program};
 
 /// The `format` of every bench JSON file.
 pub const FORMAT: &str = "gan-bias-bench";
@@ -256,13 +256,14 @@ pub fn bench_with(
     let BenchSettings { images, warmup, repeats } = settings;
     let stages = chain(generator, classifier)?;
     let rows = 2 * images;
-    let capacity = plan_capacity(backend, &stages, rows, 1, images, None)?;
+    let capacity = plan_capacity(backend, &stages, rows, 1, images, 1, None)?;
     let target = 20.min(classifier.output[0].saturating_sub(1));
-    let (program, layout) = probe_program(&stages, capacity, images, 1, UpdateRule::Notebook);
+    let (program, layout) = probe_program(&stages, ProbeShape { capacity, images, steps: 1, slots: 1 }, UpdateRule::Notebook);
     backend.load(&program)?;
     let z = crate::rng::torch_randn(0, capacity * stages[0].in_len());
     backend.write(layout.z, &z)?;
-    let params = StepParams::new(0, 0, capacity, target, 1);
+    backend.write(layout.targets, &[target as f32])?;
+    let params = StepParams::new(0, 0, capacity, 1);
     backend.run(Phase::Setup, params)?;
     let repeats = repeats.max(1);
     let timer = backend.device_timer();

@@ -1,6 +1,7 @@
 //! `covariance`: np.cov of the recorded changes, features as variables, ddof 1
 //! (`shaders/covariance.wgsl`: entry points `column_mean`, then `covariance`). The rows are
-//! those of the run: [`CovArgs::rows_per_step`] times the run's [`StepParams::steps`].
+//! those of the run: [`CovArgs::rows_per_step`] times the run's [`StepParams::steps`], of the
+//! slot whose first global row is [`StepParams::row0`] (the history holds one block per slot).
 //!
 //! Owns: this kernel's checks, dispatch, uniform and CPU twin. Must not touch: other ops, backends.
 
@@ -28,6 +29,8 @@ pub struct CovArgs {
     pub rows_per_step: usize,
     /// Most steps the changes hold.
     pub steps: usize,
+    /// Slots (targets run together) the changes hold, one block of the largest run each.
+    pub slots: usize,
     pub features: usize,
     pub x: BufId,
     pub mean: BufId,
@@ -40,13 +43,18 @@ impl CovArgs {
         self.rows_per_step * self.steps
     }
 
+    /// Where the changes of the run's slot begin: its first global row's block.
+    fn base(&self, s: StepParams) -> usize {
+        s.row0 as usize * s.steps as usize * self.features
+    }
+
     fn check(&self, len: &dyn Fn(BufId) -> usize) -> Result<(), OpError> {
         if self.rows_per_step < 2 || self.steps == 0 {
             return Err(OpError { op: "covariance", label: "cov".into(), detail: "needs at least 2 rows".into() });
         }
         distinct("covariance", "cov", self.cov, &[Some(self.x), Some(self.mean)])?;
         distinct("covariance", "cov", self.mean, &[Some(self.x)])?;
-        need("covariance", "cov", "changes", len(self.x), self.max_rows() * self.features)?;
+        need("covariance", "cov", "changes", len(self.x), self.slots * self.max_rows() * self.features)?;
         need("covariance", "cov", "mean", len(self.mean), self.features)?;
         need("covariance", "cov", "covariance", len(self.cov), self.features * self.features)
     }
@@ -101,7 +109,7 @@ impl Kernel for ColumnMean {
         let a = &self.0;
         let rows = a.rows_per_step * s.steps as usize;
         mem.with_output(a.mean, |mem, mean| {
-            let x = mem.get(a.x);
+            let x = &mem.get(a.x)[a.base(s)..];
             for (j, m) in mean[..a.features].iter_mut().enumerate() {
                 *m = CovArgs::blocked_sum(rows, |r| x[r * a.features + j]) / rows as f32;
             }
@@ -123,7 +131,7 @@ impl Kernel for Covariance {
         let f = a.features;
         let rows = a.rows_per_step * s.steps as usize;
         mem.with_output(a.cov, |mem, cov| {
-            let (x, mean) = (mem.get(a.x), mem.get(a.mean));
+            let (x, mean) = (&mem.get(a.x)[a.base(s)..], mem.get(a.mean));
             for i in 0..f {
                 for j in 0..f {
                     let sum = CovArgs::blocked_sum(rows, |r| (x[r * f + i] - mean[i]) * (x[r * f + j] - mean[j]));

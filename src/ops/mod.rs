@@ -60,40 +60,29 @@ macro_rules! uniform {
 pub(crate) use uniform;
 
 uniform! {
-    /// Values that change between runs of the same op list: the step, the batch, the target
-    /// and the step count. Every kernel that needs them binds them as one small uniform
-    /// ([`Bind::Step`]), so one loaded program probes any target for any number of steps up to
-    /// the one it was built for, without rebuilding or re-uploading anything.
+    /// Values that change between runs of the same op list: the step, the batch and the step
+    /// count. Every kernel that needs them binds them as one small uniform ([`Bind::Step`]), so
+    /// one loaded program runs any number of steps up to the one it was built for, without
+    /// rebuilding or re-uploading anything. (The targets, one per slot of rows, are a buffer
+    /// the host writes: see [`seed_grad`].)
     pub struct StepParams mirrors "Step" {
         /// Index of the step within its direction, 0-based.
         pub step: u32,
-        /// Global row (image within the doubled batch) of this batch's first row.
+        /// Global row of this batch's first row (in the finishing phase: of the first row the
+        /// covariance covers).
         pub row0: u32,
         /// Rows of this batch that hold real images (the rest is padding).
         pub rows: u32,
-        /// The target: the feature (column of the logits) whose logit the noise follows.
-        /// (`target` is a reserved word in WGSL.)
-        pub column: u32,
         /// Steps per direction of this run.
         pub steps: u32,
-        pub _p0: u32,
-        pub _p1: u32,
-        pub _p2: u32,
     }
 }
 
 impl StepParams {
-    /// Step `step` of a batch of `rows` real rows starting at global row `row0`, following
-    /// `target` for `steps` steps.
-    pub fn new(step: usize, row0: usize, rows: usize, target: usize, steps: usize) -> StepParams {
-        StepParams {
-            step: step as u32,
-            row0: row0 as u32,
-            rows: rows as u32,
-            column: target as u32,
-            steps: steps as u32,
-            ..Default::default()
-        }
+    /// Step `step` of a batch of `rows` real rows starting at global row `row0`, in a run of
+    /// `steps` steps.
+    pub fn new(step: usize, row0: usize, rows: usize, steps: usize) -> StepParams {
+        StepParams { step: step as u32, row0: row0 as u32, rows: rows as u32, steps: steps as u32 }
     }
 }
 

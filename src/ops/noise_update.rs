@@ -60,7 +60,7 @@ impl Kernel for NoiseUpdate {
                     acc[idx] = delta;
                 }
                 delta /= s.steps as f32;
-                if (s.row0 as usize + idx / self.zdim) < self.n {
+                if ((s.row0 as usize + idx / self.zdim) / self.n).is_multiple_of(2) {
                     z[idx] += delta;
                 } else {
                     z[idx] -= delta;

@@ -25,6 +25,8 @@ pub struct Record {
     pub n: usize,
     /// Most steps per direction the history holds.
     pub steps: usize,
+    /// Targets run together: slot `k` is global rows `2 n k .. 2 n (k + 1)`.
+    pub slots: usize,
     pub features: usize,
     /// Rows of the batch buffers.
     pub capacity: usize,
@@ -34,7 +36,8 @@ pub struct Record {
 }
 
 impl Record {
-    /// Flat history index of feature `f` of global row `g` at `step` of a run of `steps` steps.
+    /// Flat history index of feature `f` of global row `g` at `step` of a run of `steps` steps
+    /// (`g / n` is the slot's direction counted over every slot: `2 slot + direction`).
     pub fn history_index(&self, g: usize, step: usize, steps: usize, f: usize) -> usize {
         let (direction, image) = (g / self.n, g % self.n);
         ((direction * steps + step) * self.n + image) * self.features + f
@@ -48,7 +51,7 @@ impl Kernel for Record {
         let batch = self.capacity * self.features;
         need("record", "history", "logits", len(self.logits), batch)?;
         need("record", "history", "start", len(self.start), batch)?;
-        need("record", "history", "history", len(self.history), 2 * self.steps * self.n * self.features)
+        need("record", "history", "history", len(self.history), self.slots * 2 * self.steps * self.n * self.features)
     }
 
     fn run_cpu(&self, mem: &mut CpuMemory, s: StepParams) {

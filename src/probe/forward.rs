@@ -7,9 +7,8 @@ use super::{ProbeError, check_target};
 use crate::backend::Backend;
 use crate::model::Stage;
 use crate::ops::StepParams;
-use crate::ops::noise_update::UpdateRule;
 use crate::program::Phase;
-use crate::program::lower::{check_chain, forward_program, probe_program};
+use crate::program::lower::{check_chain, forward_program, gradient_program};
 
 /// Most rows one [`generate`] program holds.
 pub const GENERATE_BATCH: usize = 64;
@@ -47,7 +46,7 @@ pub fn generate(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32]) -> 
         let mut chunk = input[row0 * in_len..(row0 + batch_rows) * in_len].to_vec();
         chunk.resize(capacity * in_len, 0.0);
         backend.write(z, &chunk)?;
-        backend.run(Phase::Step, StepParams::new(0, row0, batch_rows, 0, 1))?;
+        backend.run(Phase::Step, StepParams::new(0, row0, batch_rows, 1))?;
         images.extend_from_slice(&backend.read(out)?[..batch_rows * out_len]);
     }
     Ok(images)
@@ -70,10 +69,11 @@ pub fn evaluate(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32], tar
     let rows = input.len() / in_len;
     let features = stages.last().map_or(0, |s| s.out_len());
     check_target(target, features)?;
-    let (program, layout) = probe_program(stages, rows, rows, 1, UpdateRule::Sgd);
+    let (program, layout) = gradient_program(stages, rows, rows, 1, 1.0 / rows as f32);
     backend.load(&program)?;
     backend.write(layout.z, input)?;
-    let params = StepParams::new(0, 0, rows, target, 1);
+    backend.write(layout.targets, &[target as f32])?;
+    let params = StepParams::new(0, 0, rows, 1);
     backend.run(Phase::Setup, params)?;
     backend.run(Phase::Step, params)?;
     let outputs = layout.acts.iter().map(|&a| backend.read(a)).collect::<Result<_, _>>()?;

@@ -1,19 +1,21 @@
-//! The probe's program loaded once: any target, any step count up to the one it was built
-//! for, on the same buffers, pipelines and weights.
+//! The probe's program loaded once: any targets, several in the same dispatches, any step
+//! count up to the one it was built for, on the same buffers, pipelines and weights.
 //!
 //! Owns: the run loop of a loaded program, the divergence check. Must not touch: lowering, statistics.
 
 use std::time::Instant;
 
-use super::{Keep, ProbeError, ProbeOutcome, Progress, check_target, forward::check_rows, plan_capacity};
+use super::plan::{plan_capacity, plan_slots};
+use super::{Keep, ProbeError, ProbeOutcome, Progress, check_target, forward::check_rows};
 use crate::backend::Backend;
 use crate::model::Network;
 use crate::ops::StepParams;
 use crate::ops::noise_update::UpdateRule;
 use crate::program::Phase;
-use crate::program::lower::{ProbeLayout, chain, probe_program};
+use crate::program::lower::{ProbeLayout, ProbeShape, chain, probe_program};
 
-/// The probe's program for `images` images and at most `steps` steps, loaded on a backend.
+/// The probe's program for `images` images, at most `steps` steps and up to
+/// [`slots`](LoadedProbe::slots) targets at once, loaded on a backend.
 pub struct LoadedProbe<'b> {
     backend: &'b mut dyn Backend,
     layout: ProbeLayout,
@@ -23,7 +25,8 @@ pub struct LoadedProbe<'b> {
 
 impl<'b> LoadedProbe<'b> {
     /// Builds the program of `generator` then `classifier` for `images` images per direction
-    /// and at most `steps` steps, in batches that fit (at most `max_batch` rows), and loads it.
+    /// and at most `steps` steps, one target at a time, in batches that fit (at most
+    /// `max_batch` rows), and loads it.
     pub fn load(
         backend: &'b mut dyn Backend,
         generator: &Network,
@@ -33,19 +36,43 @@ impl<'b> LoadedProbe<'b> {
         update: UpdateRule,
         max_batch: Option<usize>,
     ) -> Result<LoadedProbe<'b>, ProbeError> {
+        Self::load_targets(backend, generator, classifier, images, steps, update, max_batch, 1)
+    }
+
+    /// [`load`](Self::load) for up to `targets` targets at once: their rows (`targets x 2 x
+    /// images`) share the same dispatches, as many targets as the backend's memory holds
+    /// ([`slots`](Self::slots)).
+    #[allow(clippy::too_many_arguments)]
+    pub fn load_targets(
+        backend: &'b mut dyn Backend,
+        generator: &Network,
+        classifier: &Network,
+        images: usize,
+        steps: usize,
+        update: UpdateRule,
+        max_batch: Option<usize>,
+        targets: usize,
+    ) -> Result<LoadedProbe<'b>, ProbeError> {
         if images == 0 || steps == 0 {
             return Err(ProbeError::Input("a probe needs at least 1 image and 1 step".into()));
         }
         let stages = chain(generator, classifier)?;
-        let capacity = plan_capacity(backend, &stages, 2 * images, steps, images, max_batch)?;
-        let (program, layout) = probe_program(&stages, capacity, images, steps, update);
+        let slots = plan_slots(backend, &stages, images, steps, targets.max(1));
+        let capacity = plan_capacity(backend, &stages, slots * 2 * images, steps, images, slots, max_batch)?;
+        let (program, layout) = probe_program(&stages, ProbeShape { capacity, images, steps, slots }, update);
         backend.load(&program)?;
+        log::info!("probe loaded: {slots} target(s) at once, batches of {capacity} rows");
         Ok(LoadedProbe { backend, layout, names: classifier.features.clone() })
     }
 
     /// The buffers of the loaded program.
     pub fn layout(&self) -> &ProbeLayout {
         &self.layout
+    }
+
+    /// Targets one run takes at most.
+    pub fn slots(&self) -> usize {
+        self.layout.slots
     }
 
     /// The backend the program is loaded on.
@@ -60,8 +87,33 @@ impl<'b> LoadedProbe<'b> {
         target: usize,
         steps: usize,
         keep: Keep,
-        mut progress: Option<Progress<'_>>,
+        progress: Option<Progress<'_>>,
     ) -> Result<ProbeOutcome, ProbeError> {
+        let mut outcomes = self.run_slots(z0, &[target], steps, keep, progress)?;
+        Ok(outcomes.remove(0))
+    }
+
+    /// Probes every one of `targets` (at most [`slots`](Self::slots)) for `steps` steps from
+    /// the same starting noise `z0`, in the same dispatches, keeping their changes: the
+    /// outcomes in the order of `targets`, each what [`run`](Self::run) of that target gives.
+    pub fn run_targets(
+        &mut self,
+        z0: &[f32],
+        targets: &[usize],
+        steps: usize,
+        progress: Option<Progress<'_>>,
+    ) -> Result<Vec<ProbeOutcome>, ProbeError> {
+        self.run_slots(z0, targets, steps, Keep { noise: 0, changes: true }, progress)
+    }
+
+    fn run_slots(
+        &mut self,
+        z0: &[f32],
+        targets: &[usize],
+        steps: usize,
+        keep: Keep,
+        mut progress: Option<Progress<'_>>,
+    ) -> Result<Vec<ProbeOutcome>, ProbeError> {
         let started = Instant::now();
         let l = &self.layout;
         let (n, zdim, features, capacity) = (l.images, l.zdim, l.features, l.capacity);
@@ -71,16 +123,29 @@ impl<'b> LoadedProbe<'b> {
         if steps == 0 || steps > l.steps {
             return Err(ProbeError::Input(format!("steps must be between 1 and {} (the probe was loaded for {})", l.steps, l.steps)));
         }
-        check_target(target, features)?;
-        let rows = 2 * n;
+        if targets.is_empty() || targets.len() > l.slots {
+            return Err(ProbeError::Input(format!("a run takes 1 to {} targets, not {}", l.slots, targets.len())));
+        }
+        for &t in targets {
+            check_target(t, features)?;
+        }
+        let slots = targets.len();
+        let slot_rows = 2 * n;
+        let rows = slots * slot_rows;
         let backend = &mut *self.backend;
-        let (mut start_sum, mut up_sum, mut down_sum) = (0.0f64, 0.0f64, 0.0f64);
+        let mut slot_targets = vec![0.0f32; l.slots];
+        for (k, &t) in targets.iter().enumerate() {
+            slot_targets[k] = t as f32;
+        }
+        backend.write(l.targets, &slot_targets)?;
+        // Per slot: the sums of its target's logit at the start, and at the last step up and down.
+        let (mut start_sum, mut up_sum, mut down_sum) = (vec![0.0f64; slots], vec![0.0f64; slots], vec![0.0f64; slots]);
         let mut batches = 0;
         let keep_changes = keep.changes;
         let keep = keep.noise.min(n);
         let mut start_logits = vec![0.0f32; n * features];
-        let mut noise_history = if keep == 0 { Vec::new() } else { vec![vec![vec![0.0f32; keep * zdim]; steps]; 2] };
-        for dir in noise_history.iter_mut() {
+        let mut noise_history = vec![if keep == 0 { Vec::new() } else { vec![vec![vec![0.0f32; keep * zdim]; steps]; 2] }; slots];
+        for dir in noise_history.iter_mut().flatten() {
             dir[0].copy_from_slice(&z0[..keep * zdim]);
         }
         let zeros = vec![0.0; capacity * zdim];
@@ -95,16 +160,18 @@ impl<'b> LoadedProbe<'b> {
             backend.write(l.acc, &zeros)?;
             // Read the noise back only for batches that hold a kept image of either direction.
             let holds_kept = keep > 0 && (row0..row0 + batch_rows).any(|g| g % n < keep);
-            let params = |step: usize| StepParams::new(step, row0, batch_rows, target, steps);
+            let params = |step: usize| StepParams::new(step, row0, batch_rows, steps);
             backend.run(Phase::Setup, params(0))?;
             for step in 0..steps {
                 backend.run(Phase::Step, params(step))?;
                 if holds_kept && step + 1 < steps {
                     let z = backend.read(l.z)?;
                     for r in 0..batch_rows {
-                        let (dir, image) = if row0 + r < n { (0, row0 + r) } else { (1, row0 + r - n) };
+                        let g = row0 + r;
+                        let (slot, dir, image) = (g / slot_rows, (g / n) % 2, g % n);
                         if image < keep {
-                            noise_history[dir][step + 1][image * zdim..(image + 1) * zdim].copy_from_slice(&z[r * zdim..(r + 1) * zdim]);
+                            noise_history[slot][dir][step + 1][image * zdim..(image + 1) * zdim]
+                                .copy_from_slice(&z[r * zdim..(r + 1) * zdim]);
                         }
                     }
                 }
@@ -116,52 +183,61 @@ impl<'b> LoadedProbe<'b> {
             }
             let start = backend.read(l.start)?;
             let end = backend.read(l.logits())?;
-            // The up rows hold every image's starting logits (the down rows the same again).
+            // The up rows of the first slot hold every image's starting logits (every other
+            // slot's rows the same again).
             for r in (0..batch_rows).filter(|r| row0 + r < n) {
                 let image = row0 + r;
                 start_logits[image * features..(image + 1) * features].copy_from_slice(&start[r * features..(r + 1) * features]);
             }
             for r in 0..batch_rows {
-                let idx = r * features + target;
-                if row0 + r < n {
-                    start_sum += start[idx] as f64;
-                    up_sum += end[idx] as f64;
+                let g = row0 + r;
+                let slot = g / slot_rows;
+                let idx = r * features + targets[slot];
+                if (g / n).is_multiple_of(2) {
+                    start_sum[slot] += start[idx] as f64;
+                    up_sum[slot] += end[idx] as f64;
                 } else {
-                    down_sum += end[idx] as f64;
+                    down_sum[slot] += end[idx] as f64;
                 }
             }
             batches += 1;
             log::info!("batch {batches}: rows {row0}..{} done", row0 + batch_rows);
         }
-        backend.run(Phase::Finish, StepParams::new(0, 0, rows, target, steps))?;
-        let cov = backend.read(l.cov)?;
-        let mut history = backend.read(l.history)?;
-        history.truncate(2 * steps * n * features);
-        check_finite(&start_logits, &history, n, steps, &self.names)?;
-        if let Some(i) = cov.iter().position(|v| !v.is_finite()) {
-            return Err(ProbeError::Input(format!(
-                "the covariance is not finite at ({}, {}): the logits overflowed; try fewer steps",
-                i / features,
-                i % features
-            )));
+        let history = backend.read(l.history)?;
+        let block = 2 * steps * n * features;
+        let mut outcomes = Vec::with_capacity(slots);
+        let seconds = started.elapsed().as_secs_f64() / slots as f64;
+        for (k, noise_history) in noise_history.into_iter().enumerate() {
+            let target = targets[k];
+            let changes = &history[k * block..(k + 1) * block];
+            check_finite(&start_logits, changes, n, steps, &self.names)?;
+            backend.run(Phase::Finish, StepParams::new(0, k * slot_rows, slot_rows, steps))?;
+            let cov = backend.read(l.cov)?;
+            if let Some(i) = cov.iter().position(|v| !v.is_finite()) {
+                return Err(ProbeError::Input(format!(
+                    "the covariance is not finite at ({}, {}): the logits overflowed; try fewer steps",
+                    i / features,
+                    i % features
+                )));
+            }
+            outcomes.push(ProbeOutcome {
+                target,
+                steps,
+                features,
+                images: n,
+                cov,
+                start_mean: start_sum[k] / n as f64,
+                end_mean_up: up_sum[k] / n as f64,
+                end_mean_down: down_sum[k] / n as f64,
+                batches,
+                batch_rows: capacity,
+                seconds,
+                noise_history,
+                changes: keep_changes.then(|| changes.to_vec()),
+                start_logits: start_logits.clone(),
+            });
         }
-        let changes = keep_changes.then_some(history);
-        Ok(ProbeOutcome {
-            target,
-            steps,
-            features,
-            images: n,
-            cov,
-            start_mean: start_sum / n as f64,
-            end_mean_up: up_sum / n as f64,
-            end_mean_down: down_sum / n as f64,
-            batches,
-            batch_rows: capacity,
-            seconds: started.elapsed().as_secs_f64(),
-            noise_history,
-            changes,
-            start_logits,
-        })
+        Ok(outcomes)
     }
 }
 

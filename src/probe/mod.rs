@@ -18,7 +18,7 @@ mod plan;
 
 pub use forward::{Evaluation, GENERATE_BATCH, evaluate, generate};
 pub use loaded::LoadedProbe;
-pub use plan::plan_capacity;
+pub use plan::{plan_capacity, plan_slots};
 
 use crate::backend::{Backend, BackendError};
 use crate::model::Network;

@@ -1,6 +1,11 @@
 //! Lowering: a model's stages to ops. The probe's program runs, per step, every stage forward,
 //! records the logits, runs every stage's input-gradient backward (each the adjoint
-//! convolution with the same weights) and moves the noise; a forward program only the first.
+//! convolution with the same weights) and moves the noise; a gradient program the forward and
+//! the input-gradient once; a forward program only the first.
+//!
+//! Rows come in slots, one per target run together: a slot of the probe is `2 n` rows (every
+//! image up, then every image down), a slot of the gradient program `rows_per_target` rows.
+//! The targets are a buffer of one entry per slot, written before a run.
 //! Weights are shared with the model ([`Program::shared`]), never copied.
 //!
 //! Owns: stages -> ops, the probe's buffer layout. Must not touch: backends, batching.
@@ -52,9 +57,13 @@ pub struct ProbeLayout {
     pub images: usize,
     /// Most steps per direction the history holds.
     pub steps: usize,
+    /// Targets run together, `2 images` rows each.
+    pub slots: usize,
     pub zdim: usize,
     pub features: usize,
     pub z: BufId,
+    /// `(slots)`: each slot's target, a feature index held as an f32.
+    pub targets: BufId,
     /// Output of each stage; the last one holds the logits.
     pub acts: Vec<BufId>,
     pub start: BufId,
@@ -82,17 +91,28 @@ fn weights(p: &mut Program, stages: &[&Stage]) -> Vec<(BufId, Option<BufId>)> {
         .collect()
 }
 
-/// The probe program for batches of `capacity` rows, `n` images per direction and at most
-/// `steps` steps each way. The target and the run's step count are step parameters.
-pub fn probe_program(stages: &[&Stage], capacity: usize, n: usize, steps: usize, update: UpdateRule) -> (Program, ProbeLayout) {
+/// The sizes of a probe program: batches of `capacity` rows, `images` images per direction,
+/// at most `steps` steps each way, `slots` targets run together.
+#[derive(Debug, Clone, Copy)]
+pub struct ProbeShape {
+    pub capacity: usize,
+    pub images: usize,
+    pub steps: usize,
+    pub slots: usize,
+}
+
+/// The probe program of `shape`. The targets are a buffer, the run's step count a step parameter.
+pub fn probe_program(stages: &[&Stage], shape: ProbeShape, update: UpdateRule) -> (Program, ProbeLayout) {
+    let ProbeShape { capacity, images: n, steps, slots } = shape;
     let mut p = Program::default();
     let zdim = stages[0].in_len();
     let features = stages.last().map_or(0, |s| s.out_len());
     let z = p.buffer("noise", capacity * zdim);
+    let targets = p.buffer("targets", slots);
     let params = weights(&mut p, stages);
     let acts: Vec<BufId> = stages.iter().map(|s| p.buffer(format!("{} output", s.label), capacity * s.out_len())).collect();
     let start = p.buffer("start logits", capacity * features);
-    let history = p.buffer("history", 2 * steps * n * features);
+    let history = p.buffer("history", slots * 2 * steps * n * features);
     let seed = p.buffer("seed gradient", capacity * features);
     let max_in = stages.iter().skip(1).map(|s| s.in_len()).max().unwrap_or(1);
     let grads = [p.buffer("gradient a", capacity * max_in), p.buffer("gradient b", capacity * max_in)];
@@ -101,12 +121,35 @@ pub fn probe_program(stages: &[&Stage], capacity: usize, n: usize, steps: usize,
     let mean = p.buffer("change mean", features);
     let cov = p.buffer("covariance", features * features);
 
-    p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: capacity, features, scale: 1.0 / n as f32, out: seed }));
+    let seed_op = SeedGrad { rows: capacity, features, scale: 1.0 / n as f32, rows_per_target: 2 * n, targets, out: seed };
+    p.push(Phase::Setup, Op::SeedGrad(seed_op));
     for (i, s) in stages.iter().enumerate() {
         let input = if i == 0 { z } else { acts[i - 1] };
         p.push(Phase::Step, forward_op(s, capacity, input, params[i], acts[i]));
     }
-    p.push(Phase::Step, Op::Record(Record { n, steps, features, capacity, logits: acts[acts.len() - 1], start, history }));
+    p.push(Phase::Step, Op::Record(Record { n, steps, slots, features, capacity, logits: acts[acts.len() - 1], start, history }));
+    push_backward(&mut p, stages, capacity, &params, &acts, seed, grads, dz);
+    p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n, zdim, capacity, rule: update, grad: dz, acc, z }));
+    let cov_args = CovArgs { rows_per_step: 2 * n, steps, slots, features, x: history, mean, cov };
+    p.push(Phase::Finish, Op::ColumnMean(ColumnMean(cov_args.clone())));
+    p.push(Phase::Finish, Op::Covariance(Covariance(cov_args)));
+    let layout = ProbeLayout { capacity, images: n, steps, slots, zdim, features, z, targets, acts, start, history, dz, acc, cov };
+    (p, layout)
+}
+
+/// The input-gradient passes of every stage, last first, from the logits' gradient `seed` to
+/// the noise's `dz`, alternating between the two scratch buffers `grads`.
+#[allow(clippy::too_many_arguments)]
+fn push_backward(
+    p: &mut Program,
+    stages: &[&Stage],
+    capacity: usize,
+    params: &[(BufId, Option<BufId>)],
+    acts: &[BufId],
+    seed: BufId,
+    grads: [BufId; 2],
+    dz: BufId,
+) {
     let mut grad = seed;
     for (i, s) in stages.iter().enumerate().rev() {
         let out = if i == 0 { dz } else { grads[(stages.len() - 1 - i) % 2] };
@@ -115,12 +158,47 @@ pub fn probe_program(stages: &[&Stage], capacity: usize, n: usize, steps: usize,
         p.push(Phase::Step, backward_op(s, capacity, grad, params[i].0, aux, out, epilogue));
         grad = out;
     }
-    p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n, zdim, capacity, rule: update, grad: dz, acc, z }));
-    let cov_args = CovArgs { rows_per_step: 2 * n, steps, features, x: history, mean, cov };
-    p.push(Phase::Finish, Op::ColumnMean(ColumnMean(cov_args.clone())));
-    p.push(Phase::Finish, Op::Covariance(Covariance(cov_args)));
-    let layout = ProbeLayout { capacity, images: n, steps, zdim, features, z, acts, start, history, dz, acc, cov };
-    (p, layout)
+}
+
+/// Buffers of a gradient program.
+#[derive(Debug, Clone)]
+pub struct GradientLayout {
+    pub capacity: usize,
+    pub zdim: usize,
+    pub features: usize,
+    pub z: BufId,
+    /// `(slots)`: each slot's target.
+    pub targets: BufId,
+    /// Output of each stage; the last one holds the logits.
+    pub acts: Vec<BufId>,
+    /// The input-gradient of `scale` times each row's target logit.
+    pub dz: BufId,
+}
+
+/// A program of one forward and one input-gradient pass for batches of `capacity` rows: the
+/// gradient of `scale` times its slot's target logit with respect to each row's input, slots
+/// of `rows_per_target` rows, each slot's target read from a buffer of `slots` entries. With
+/// `scale` 1 the rows of slot k hold the gradients of logit `targets[k]`, one per input: a
+/// Jacobian's rows, one target at a time.
+pub fn gradient_program(stages: &[&Stage], capacity: usize, rows_per_target: usize, slots: usize, scale: f32) -> (Program, GradientLayout) {
+    let mut p = Program::default();
+    let zdim = stages[0].in_len();
+    let features = stages.last().map_or(0, |s| s.out_len());
+    let z = p.buffer("noise", capacity * zdim);
+    let targets = p.buffer("targets", slots);
+    let params = weights(&mut p, stages);
+    let acts: Vec<BufId> = stages.iter().map(|s| p.buffer(format!("{} output", s.label), capacity * s.out_len())).collect();
+    let seed = p.buffer("seed gradient", capacity * features);
+    let max_in = stages.iter().skip(1).map(|s| s.in_len()).max().unwrap_or(1);
+    let grads = [p.buffer("gradient a", capacity * max_in), p.buffer("gradient b", capacity * max_in)];
+    let dz = p.buffer("noise gradient", capacity * zdim);
+    p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: capacity, features, scale, rows_per_target, targets, out: seed }));
+    for (i, s) in stages.iter().enumerate() {
+        let input = if i == 0 { z } else { acts[i - 1] };
+        p.push(Phase::Step, forward_op(s, capacity, input, params[i], acts[i]));
+    }
+    push_backward(&mut p, stages, capacity, &params, &acts, seed, grads, dz);
+    (p, GradientLayout { capacity, zdim, features, z, targets, acts, dz })
 }
 
 /// A forward-only program of `stages` for batches of `capacity` rows: (program, input, output).

@@ -79,9 +79,15 @@ fn undersized_buffers_are_refused_before_running() {
     // seed_grad
     let mut p = Program::default();
     let out = p.buffer("seed", 3 * 4 - 1);
-    p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: 3, features: 4, scale: 1.0, out }));
+    let targets = p.buffer("targets", 1);
+    p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: 3, features: 4, scale: 1.0, rows_per_target: 3, targets, out }));
     assert_refused(&p, "seed_grad", &["seed_grad", "gradient", "needs 12"]);
-    // (A target out of range is a run's parameter now, refused by the probe before it runs:
+    let mut p = Program::default();
+    let out = p.buffer("seed", 12);
+    let targets = p.buffer("targets", 1);
+    p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: 3, features: 4, scale: 1.0, rows_per_target: 0, targets, out }));
+    assert_refused(&p, "seed_grad", &["seed_grad", "no targets"]);
+    // (A target out of range is a run's value, refused by the probe before it runs:
     // tests/probe_targets.rs.)
 
     // record: logits and start hold a batch, the history every step of both directions.
@@ -92,7 +98,7 @@ fn undersized_buffers_are_refused_before_running() {
         lens[i] -= 1;
         let mut p = Program::default();
         let ids: Vec<BufId> = lens.iter().map(|&l| p.buffer("b", l)).collect();
-        p.push(Phase::Step, Op::Record(Record { n, steps, features, capacity, logits: ids[0], start: ids[1], history: ids[2] }));
+        p.push(Phase::Step, Op::Record(Record { n, steps, slots: 1, features, capacity, logits: ids[0], start: ids[1], history: ids[2] }));
         assert_refused(&p, "record", &["record", what, &format!("needs {}", need[i])]);
     }
 
@@ -117,7 +123,7 @@ fn undersized_buffers_are_refused_before_running() {
         for mean_first in [true, false] {
             let mut p = Program::default();
             let ids: Vec<BufId> = lens.iter().map(|&l| p.buffer("b", l)).collect();
-            let args = CovArgs { rows_per_step: rows, steps: 1, features, x: ids[0], mean: ids[1], cov: ids[2] };
+            let args = CovArgs { rows_per_step: rows, steps: 1, slots: 1, features, x: ids[0], mean: ids[1], cov: ids[2] };
             p.push(Phase::Finish, if mean_first { Op::ColumnMean(ColumnMean(args)) } else { Op::Covariance(Covariance(args)) });
             assert_refused(&p, "covariance", &["covariance", what, &format!("needs {}", need[i])]);
         }
@@ -126,7 +132,7 @@ fn undersized_buffers_are_refused_before_running() {
     let ids: Vec<BufId> = [3, 3, 9].iter().map(|&l| p.buffer("b", l)).collect();
     p.push(
         Phase::Finish,
-        Op::Covariance(Covariance(CovArgs { rows_per_step: 1, steps: 1, features: 3, x: ids[0], mean: ids[1], cov: ids[2] })),
+        Op::Covariance(Covariance(CovArgs { rows_per_step: 1, steps: 1, slots: 1, features: 3, x: ids[0], mean: ids[1], cov: ids[2] })),
     );
     assert_refused(&p, "covariance", &["at least 2 rows"]);
 }
@@ -180,7 +186,7 @@ fn output_aliasing_any_other_buffer_is_refused() {
     let b = |p: &mut Program| p.buffer("b", 1000);
     let mut p = Program::default();
     let (x, y) = (b(&mut p), b(&mut p));
-    p.push(Phase::Step, Op::Record(Record { n: 2, steps: 2, features: 3, capacity: 4, logits: x, start: y, history: y }));
+    p.push(Phase::Step, Op::Record(Record { n: 2, steps: 2, slots: 1, features: 3, capacity: 4, logits: x, start: y, history: y }));
     assert_refused(&p, "record", &["aliases"]);
     let mut p = Program::default();
     let (x, y) = (b(&mut p), b(&mut p));
@@ -188,6 +194,6 @@ fn output_aliasing_any_other_buffer_is_refused() {
     assert_refused(&p, "noise_update", &["aliases"]);
     let mut p = Program::default();
     let (x, y) = (b(&mut p), b(&mut p));
-    p.push(Phase::Step, Op::Covariance(Covariance(CovArgs { rows_per_step: 4, steps: 1, features: 3, x, mean: y, cov: y })));
+    p.push(Phase::Step, Op::Covariance(Covariance(CovArgs { rows_per_step: 4, steps: 1, slots: 1, features: 3, x, mean: y, cov: y })));
     assert_refused(&p, "covariance", &["aliases"]);
 }

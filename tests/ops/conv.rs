@@ -95,11 +95,11 @@ impl ConvBatch {
     /// the backend picks).
     fn compare_tiled(&self, tile: Option<Tile>) -> Worst {
         let ids: Vec<BufId> = self.outs.iter().map(|(_, id)| *id).collect();
-        let cpu = run_once(&mut CpuBackend::new(), &self.p, &self.init, params(0, 0, 0, 0, 1), &ids);
+        let cpu = run_once(&mut CpuBackend::new(), &self.p, &self.init, params(0, 0, 0, 1), &ids);
         let gpu = with_gpu(|g| {
             g.force_tile = tile;
             let out =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_once(g, &self.p, &self.init, params(0, 0, 0, 0, 1), &ids)));
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_once(g, &self.p, &self.init, params(0, 0, 0, 1), &ids)));
             g.force_tile = None;
             out.unwrap_or_else(|e| std::panic::resume_unwind(e))
         });
@@ -311,9 +311,9 @@ fn convolutions_are_adjoint() {
         p.push(Phase::Step, conv_op(kind, plain("forward", fwd, x, ax)));
         p.push(Phase::Step, conv_op(back, plain("adjoint", adj, y, aty)));
         let init = vec![(x, rng.vec(fwd.in_len(), 1.0)), (y, rng.vec(fwd.out_len(), 1.0))];
-        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0, 0, 1), &[ax, aty]);
-        let fast = run_once(&mut CpuBackend::fast(), &p, &init, params(0, 0, 0, 0, 1), &[ax, aty]);
-        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0, 0, 1), &[ax, aty]));
+        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0, 1), &[ax, aty]);
+        let fast = run_once(&mut CpuBackend::fast(), &p, &init, params(0, 0, 0, 1), &[ax, aty]);
+        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0, 1), &[ax, aty]));
         for (name, out) in [("cpu", &cpu), ("cpu fast", &fast), ("gpu", &gpu)] {
             let (lhs, lhs_abs) = dot64(&out[0], &init[1].1);
             let (rhs, rhs_abs) = dot64(&init[0].1, &out[1]);

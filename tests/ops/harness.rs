@@ -69,10 +69,9 @@ pub fn with_gpu<R>(f: impl FnOnce(&mut GpuBackend) -> R) -> R {
     f(&mut gpu)
 }
 
-/// Step `step` of a batch of `rows` rows from global row `row0`, in a run of `steps` steps
-/// following `target`.
-pub fn params(step: usize, row0: usize, rows: usize, target: usize, steps: usize) -> StepParams {
-    StepParams::new(step, row0, rows, target, steps)
+/// Step `step` of a batch of `rows` rows from global row `row0`, in a run of `steps` steps.
+pub fn params(step: usize, row0: usize, rows: usize, steps: usize) -> StepParams {
+    StepParams::new(step, row0, rows, steps)
 }
 
 /// Loads `p`, writes `init`, runs the step phase once and reads `outs` back.

@@ -9,47 +9,65 @@ use gan_bias::backend::cpu::CpuBackend;
 fn seed_grad_gpu_matches_cpu() {
     let mut rng = Rng::new(6);
     let mut worst = Worst::default();
-    for (rows, features, target) in [(7, 5, 3), (1, 1, 0), (13, 40, 39), (3, 2, 0)] {
+    // (rows of the batch, features, rows per target, targets of the slots, row0, real rows)
+    let cases: [(usize, usize, usize, &[usize], usize, usize); 5] = [
+        (7, 5, 7, &[3], 0, 7),
+        (1, 1, 1, &[0], 0, 1),
+        (13, 40, 6, &[39, 0, 17], 5, 13),
+        (9, 3, 4, &[2, 0, 1], 3, 6),
+        (3, 2, 3, &[1], 0, 0),
+    ];
+    for (rows, features, per_target, targets, row0, real) in cases {
         let mut p = Program::default();
         // Longer than needed: the tail must stay as it was.
         let out = p.buffer("seed", rows * features + 5);
+        let slots = p.constant("targets", targets.iter().map(|&t| t as f32).collect());
         let scale = 1.0 / rows as f32;
-        p.push(Phase::Step, Op::SeedGrad(SeedGrad { rows, features, scale, out }));
+        p.push(Phase::Step, Op::SeedGrad(SeedGrad { rows, features, scale, rows_per_target: per_target, targets: slots, out }));
         let garbage = rng.vec(rows * features + 5, 10.0);
         let init = vec![(out, garbage.clone())];
-        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0, target, 1), &[out]).remove(0);
-        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0, target, 1), &[out])).remove(0);
+        let s = params(0, row0, real, 1);
+        let cpu = run_once(&mut CpuBackend::new(), &p, &init, s, &[out]).remove(0);
+        let gpu = with_gpu(|g| run_once(g, &p, &init, s, &[out])).remove(0);
+        // Row r follows the target of its slot; padding rows (r >= real) are 0.
         let mut want = garbage;
         for (i, v) in want[..rows * features].iter_mut().enumerate() {
-            *v = if i % features == target { scale } else { 0.0 };
+            let r = i / features;
+            let live = r < real && i % features == targets[(row0 + r) / per_target];
+            *v = if live { scale } else { 0.0 };
         }
-        assert_eq!(cpu, want, "cpu seed_grad rows {rows} features {features} target {target}");
-        worst = worst.max(gpu_matches_cpu(&format!("seed_grad {rows}x{features}"), &gpu, &cpu));
+        let what = format!("seed_grad rows {rows} features {features} targets {targets:?} row0 {row0}");
+        assert_eq!(cpu, want, "cpu {what}");
+        worst = worst.max(gpu_matches_cpu(&what, &gpu, &cpu));
     }
     report("seed_grad", worst);
 }
 
-/// The doubled batch of `n` images per direction cut into batches of `capacity` rows: the
-/// (row0, rows) of each, the last one short.
-fn batches(n: usize, capacity: usize) -> Vec<(usize, usize)> {
-    (0..2 * n).step_by(capacity).map(|row0| (row0, capacity.min(2 * n - row0))).collect()
+/// `rows` global rows cut into batches of `capacity` rows: the (row0, rows) of each, the
+/// last one short.
+fn batches(rows: usize, capacity: usize) -> Vec<(usize, usize)> {
+    (0..rows).step_by(capacity).map(|row0| (row0, capacity.min(rows - row0))).collect()
 }
 
 #[test]
 fn record_gpu_matches_cpu() {
     let mut rng = Rng::new(7);
-    let (n, steps, features, capacity) = (5, 3, 7, 4);
-    let cuts = batches(n, capacity);
-    assert_eq!(cuts, [(0, 4), (4, 4), (8, 2)]);
+    // Two targets' slots of 2n rows each.
+    let (n, steps, features, capacity, slots) = (5, 3, 7, 4, 2);
+    let cuts = batches(slots * 2 * n, capacity);
+    assert_eq!(cuts, [(0, 4), (4, 4), (8, 4), (12, 4), (16, 4)]);
     let mut p = Program::default();
     let logits = p.buffer("logits", capacity * features);
     let start = p.buffer("start", capacity * features);
-    let history = p.buffer("history", 2 * steps * n * features);
-    let rec = Record { n, steps, features, capacity, logits, start, history };
-    // History layout (2, steps, n, features): global row g < n is image g going up, g >= n is
-    // image g - n going down.
-    let history_at = |g: usize, step: usize, f: usize| (((g / n) * steps + step) * n + g % n) * features + f;
-    for g in 0..2 * n {
+    let history = p.buffer("history", slots * 2 * steps * n * features);
+    let rec = Record { n, steps, slots, features, capacity, logits, start, history };
+    // History layout (slots, 2, steps, n, features): global row g is image g % n of slot
+    // g / 2n, going up when (g / n) is even, down when odd.
+    let history_at = |g: usize, step: usize, f: usize| {
+        let (slot, dir, image) = (g / (2 * n), (g / n) % 2, g % n);
+        (((slot * 2 + dir) * steps + step) * n + image) * features + f
+    };
+    for g in 0..slots * 2 * n {
         for step in 0..steps {
             for f in 0..features {
                 assert_eq!(rec.history_index(g, step, steps, f), history_at(g, step, f));
@@ -58,7 +76,7 @@ fn record_gpu_matches_cpu() {
     }
     p.push(Phase::Step, Op::Record(rec.clone()));
     let start_init = rng.vec(capacity * features, 10.0);
-    let history_init = rng.vec(2 * steps * n * features, 10.0);
+    let history_init = rng.vec(slots * 2 * steps * n * features, 10.0);
     let mut cpu = CpuBackend::new();
     cpu.load(&p).unwrap();
     let mut worst = Worst::default();
@@ -86,7 +104,7 @@ fn record_gpu_matches_cpu() {
                 let mut outs = Vec::new();
                 for b in [&mut cpu as &mut dyn Backend, gpu] {
                     b.write(logits, &y).unwrap();
-                    b.run(Phase::Step, params(step, row0, rows, 0, steps)).unwrap();
+                    b.run(Phase::Step, params(step, row0, rows, steps)).unwrap();
                     outs.push((b.read(start).unwrap(), b.read(history).unwrap()));
                 }
                 let [(cs, ch), (gs, gh)] = <[_; 2]>::try_from(outs).ok().unwrap();
@@ -101,7 +119,7 @@ fn record_gpu_matches_cpu() {
         }
     });
     // Every entry of the history was written, and step 0 recorded no change.
-    for g in 0..2 * n {
+    for g in 0..slots * 2 * n {
         for f in 0..features {
             assert_eq!(want_history[history_at(g, 0, f)], 0.0);
         }
@@ -111,8 +129,9 @@ fn record_gpu_matches_cpu() {
 
 fn noise_update(rule: UpdateRule) -> Worst {
     let mut rng = Rng::new(8);
+    // Two targets' slots of 2n rows: up, down, up, down.
     let (n, steps, zdim, capacity) = (5, 3, 7, 4);
-    let cuts = batches(n, capacity);
+    let cuts = batches(2 * 2 * n, capacity);
     let mut p = Program::default();
     let grad = p.buffer("grad", capacity * zdim);
     let acc = p.buffer("acc", capacity * zdim);
@@ -134,7 +153,7 @@ fn noise_update(rule: UpdateRule) -> Worst {
             for step in 0..steps {
                 let g = rng.vec(capacity * zdim, 1.0);
                 for r in 0..rows {
-                    let sign = if row0 + r < n { 1.0 } else { -1.0 };
+                    let sign = if ((row0 + r) / n) % 2 == 0 { 1.0 } else { -1.0 };
                     for c in 0..zdim {
                         let i = r * zdim + c;
                         let delta = match rule {
@@ -150,7 +169,7 @@ fn noise_update(rule: UpdateRule) -> Worst {
                 let mut outs = Vec::new();
                 for b in [&mut cpu as &mut dyn Backend, gpu] {
                     b.write(grad, &g).unwrap();
-                    b.run(Phase::Step, params(step, row0, rows, 0, steps)).unwrap();
+                    b.run(Phase::Step, params(step, row0, rows, steps)).unwrap();
                     outs.push((b.read(z).unwrap(), b.read(acc).unwrap()));
                 }
                 let [(cz, ca), (gz, ga)] = <[_; 2]>::try_from(outs).ok().unwrap();
@@ -207,16 +226,20 @@ fn column_mean_and_covariance_gpu_match_cpu_and_f64() {
                 x[r * features + j] = offset[j] + scale[j] * v;
             }
         }
+        // The changes are the second of two slots' blocks: the first one's must not count.
         let mut p = Program::default();
-        let xb = p.constant("changes", x.clone());
+        let mut blocks = rng.vec(rows * features, 50.0);
+        blocks.extend_from_slice(&x);
+        let xb = p.constant("changes", blocks);
         let mean = p.buffer("mean", features);
         let cov = p.buffer("cov", features * features);
-        let args = CovArgs { rows_per_step: rows, steps: 1, features, x: xb, mean, cov };
+        let args = CovArgs { rows_per_step: rows, steps: 1, slots: 2, features, x: xb, mean, cov };
         p.push(Phase::Step, Op::ColumnMean(ColumnMean(args.clone())));
         p.push(Phase::Step, Op::Covariance(Covariance(args)));
         let init = vec![(mean, rng.vec(features, 9.0)), (cov, rng.vec(features * features, 9.0))];
-        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0, 0, 1), &[mean, cov]);
-        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0, 0, 1), &[mean, cov]));
+        // The second slot's first global row is `rows` (its rows per step, times one step).
+        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, rows, rows, 1), &[mean, cov]);
+        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, rows, rows, 1), &[mean, cov]));
         let what = format!("{rows} rows x {features} features");
         worst_mean = worst_mean.max(gpu_matches_cpu(&format!("column_mean {what}"), &gpu[0], &cpu[0]));
         worst_cov = worst_cov.max(gpu_matches_cpu(&format!("covariance {what}"), &gpu[1], &cpu[1]));
