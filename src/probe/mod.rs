@@ -15,10 +15,12 @@
 mod forward;
 mod loaded;
 mod plan;
+mod targets;
 
 pub use forward::{Evaluation, GENERATE_BATCH, evaluate, generate};
 pub use loaded::LoadedProbe;
 pub use plan::{plan_capacity, plan_slots};
+pub use targets::{Jacobians, TargetsRun, jacobians, probe_targets};
 
 use crate::backend::{Backend, BackendError};
 use crate::model::Network;

@@ -6,6 +6,7 @@
 //! anything is measured or ranked (that is the probe and [`crate::stats`]).
 
 pub mod history;
+pub mod matrix;
 pub mod probe;
 pub mod statistics;
 

@@ -105,7 +105,7 @@ pub struct Timings {
 }
 
 /// The target's mean logit at the start and at the last recorded step each way.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Means {
     pub start: f64,
     pub last_step_up: f64,

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::stats::{self, Estimate, Metric, ProbeStatistics, RowSet};
+use crate::stats::{self, Estimate, FeatureMetrics, Metric, ProbeStatistics, RowSet};
 
 /// One row of the top table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -53,29 +53,34 @@ pub fn top_rows(cov: &[f32], names: &[String], st: &ProbeStatistics, set: RowSet
         .iter()
         .enumerate()
         .map(|(rank, &i)| {
-            let m = &rows[i];
             let covariance = match set {
-                RowSet::Pooled => cov[st.target * f + i],
-                _ => m.covariance.estimate.map_or(f32::NAN, |c| c as f32),
+                RowSet::Pooled => Some(cov[st.target * f + i]),
+                _ => None,
             };
-            let interval = m.metric(metric).interval;
-            let test = m.test.as_ref();
-            TopRow {
-                rank: rank + 1,
-                feature: names[i].clone(),
-                index: i,
-                covariance,
-                correlation: m.correlation.estimate,
-                slope: m.slope.estimate,
-                dependency: m.dependency.estimate,
-                ci_low: interval.map(|v| v.low),
-                ci_high: interval.map(|v| v.high),
-                p: test.and_then(|t| t.p),
-                q: test.and_then(|t| t.q),
-                significant: test.is_some_and(|t| t.significant),
-            }
+            feature_row(rank + 1, &names[i], covariance, &rows[i], metric)
         })
         .collect()
+}
+
+/// The row of one feature from its metrics, with the interval of `metric`: its covariance
+/// `covariance` where given (the probe's own, over the pooled rows), else the set's estimate.
+pub fn feature_row(rank: usize, name: &str, covariance: Option<f32>, m: &FeatureMetrics, metric: Metric) -> TopRow {
+    let interval = m.metric(metric).interval;
+    let test = m.test.as_ref();
+    TopRow {
+        rank,
+        feature: name.to_string(),
+        index: m.index,
+        covariance: covariance.unwrap_or_else(|| m.covariance.estimate.map_or(f32::NAN, |c| c as f32)),
+        correlation: m.correlation.estimate,
+        slope: m.slope.estimate,
+        dependency: m.dependency.estimate,
+        ci_low: interval.map(|v| v.low),
+        ci_high: interval.map(|v| v.high),
+        p: test.and_then(|t| t.p),
+        q: test.and_then(|t| t.q),
+        significant: test.is_some_and(|t| t.significant),
+    }
 }
 
 /// The CSV of the top rows: `rank,feature,index,covariance,correlation,slope,dependency,
