@@ -10,6 +10,8 @@ mod bench;
 mod cli;
 mod demo_world;
 mod f16;
+mod first_order_calibration;
+mod first_order_golden;
 mod golden;
 mod import_pth;
 mod import_pth_fuzz;

@@ -115,16 +115,23 @@ impl Engine {
         let mut reps = vec![0.0; len * resamples];
         let (mut weights, mut scratch, mut out) = (vec![0u32; n], Vec::new(), vec![0.0; len]);
         for b in 0..resamples {
-            weights.iter_mut().for_each(|w| *w = 0);
-            for _ in 0..n {
-                weights[rng.below(n)] += 1;
-            }
+            draw_weights(&mut rng, &mut weights);
             self.evaluate(&weights, &mut scratch, &mut out);
             for (s, &v) in out.iter().enumerate() {
                 reps[s * resamples + b] = v;
             }
         }
         reps
+    }
+}
+
+/// One resample of the `weights.len()` images: n draws of `below(n)` in turn, each adding 1
+/// to the drawn image's weight (the weights are zeroed first).
+pub(crate) fn draw_weights(rng: &mut SplitMix64, weights: &mut [u32]) {
+    let n = weights.len();
+    weights.iter_mut().for_each(|w| *w = 0);
+    for _ in 0..n {
+        weights[rng.below(n)] += 1;
     }
 }
 

@@ -5,7 +5,9 @@
 //! covariance row ([`top_in_row`]), Pearson correlation and the correlation matrix of a
 //! covariance ([`pearson`], [`correlation_matrix`]), ordinary least squares with its
 //! confidence band ([`regression`]), seaborn-style binning ([`x_bins`]) and exact normal and
-//! Student's t quantiles ([`normal_quantile`], [`t_quantile`], from `statrs`).
+//! Student's t quantiles ([`normal_quantile`], [`t_quantile`], from `statrs`), and the
+//! statistics of the first-order dependency matrix from per-image gradients
+//! ([`first_order_statistics`]).
 //!
 //! It depends on nothing but `std` and `statrs`: never on the backend, the probe, the plots or
 //! the command line. Its inputs are plain slices and the views defined here; a caller turns
@@ -16,6 +18,8 @@
 mod binning;
 pub mod bootstrap;
 mod correlation;
+mod first_order;
+mod first_order_cells;
 pub mod metrics;
 pub mod multiple;
 pub mod observational;
@@ -30,6 +34,7 @@ mod views;
 
 pub use binning::{Bin, x_bins};
 pub use correlation::{correlation_matrix, pearson};
+pub use first_order::{FirstOrderRow, FirstOrderStatistics, first_order_statistics};
 pub use multiple::benjamini_hochberg;
 pub use observational::{Observational, ParityGap, Proportion, newcombe_difference};
 pub use probe_stats::{

@@ -58,10 +58,34 @@ pub enum ProbeStatsError {
     Alpha(f64),
     #[error("the {what} hold a non-finite value at index {index}")]
     NonFinite { what: &'static str, index: usize },
+    #[error("the first-order statistics need at least one image and feature ({images} images, {features} features)")]
+    NoImagesOrFeatures { images: usize, features: usize },
+    #[error("the gradients hold {len} values, which is not a positive multiple of {images} images x {features} features")]
+    GradShape { len: usize, images: usize, features: usize },
 }
 
-fn finite(v: f64) -> Option<f64> {
+/// None for NaN (an undefined statistic), else the value.
+pub(super) fn finite(v: f64) -> Option<f64> {
     if v.is_nan() { None } else { Some(v) }
+}
+
+/// Refuses an interval level outside (0, 1) or an alpha outside [0, 1].
+pub(super) fn check_settings(settings: &StatsSettings) -> Result<(), ProbeStatsError> {
+    if !(settings.ci > 0.0 && settings.ci < 1.0) {
+        return Err(ProbeStatsError::Ci(settings.ci));
+    }
+    if !(0.0..=1.0).contains(&settings.alpha) {
+        return Err(ProbeStatsError::Alpha(settings.alpha));
+    }
+    Ok(())
+}
+
+/// Refuses the first non-finite value of `values`, naming them `what`.
+pub(super) fn check_finite(values: &[f32], what: &'static str) -> Result<(), ProbeStatsError> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(index) => Err(ProbeStatsError::NonFinite { what, index }),
+        None => Ok(()),
+    }
 }
 
 /// The probe's statistics of the recorded `changes` (layout `(2, S, n, F)`), the `start`ing
@@ -86,18 +110,9 @@ pub fn probe_statistics(
     if target >= f {
         return Err(ProbeStatsError::Target { target, features: f });
     }
-    if !(settings.ci > 0.0 && settings.ci < 1.0) {
-        return Err(ProbeStatsError::Ci(settings.ci));
-    }
-    if !(0.0..=1.0).contains(&settings.alpha) {
-        return Err(ProbeStatsError::Alpha(settings.alpha));
-    }
-    if let Some(index) = changes.values().iter().position(|v| !v.is_finite()) {
-        return Err(ProbeStatsError::NonFinite { what: "recorded changes", index });
-    }
-    if let Some(index) = start.iter().position(|v| !v.is_finite()) {
-        return Err(ProbeStatsError::NonFinite { what: "starting logits", index });
-    }
+    check_settings(settings)?;
+    check_finite(changes.values(), "recorded changes")?;
+    check_finite(start, "starting logits")?;
 
     let shift = feature_means(changes);
     let up = ImageSums::of_direction(changes, Direction::Up, target, &shift);

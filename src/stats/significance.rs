@@ -20,6 +20,9 @@
 //! slope and is left out (`images` counts those kept). With fewer than 2 slopes, p is None.
 //! When every slope is equal: p = 1 if they are all 0, else p = 0 (the limits of T).
 //!
+//! The same test of any list of per-image slopes is [`t_test`] (the first-order statistics
+//! test their per-image gradient slopes with it).
+//!
 //! Owns: the per-feature test. Must not touch: q-values, intervals.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
@@ -56,6 +59,12 @@ pub(crate) fn image_slopes(sums: &ImageSums, i: usize) -> Vec<Option<f64>> {
 /// The t-test of feature `i` (see the module's documentation).
 pub(crate) fn slope_test(sums: &ImageSums, i: usize) -> SlopeTest {
     let slopes: Vec<f64> = image_slopes(sums, i).into_iter().flatten().collect();
+    t_test(&slopes)
+}
+
+/// The two-sided one-sample t-test of mean 0 of the per-image `slopes` (the images that have
+/// one), with the degenerate cases of the module's documentation.
+pub(crate) fn t_test(slopes: &[f64]) -> SlopeTest {
     let m = slopes.len();
     if m == 0 {
         return SlopeTest { images: 0, mean_slope: f64::NAN, t: f64::NAN, p: None };
