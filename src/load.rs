@@ -44,6 +44,21 @@ pub enum LoadError {
     NoiseShape { path: String, shape: Vec<usize>, z_dim: usize },
     #[error(transparent)]
     Planted(#[from] PlantedError),
+    #[error("cannot read {path} to identify it")]
+    Identify {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The sha256 of the file at `path`, lower-case hex: how a matrix's parts name their models.
+pub fn file_sha256(path: &str) -> Result<String, LoadError> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path).map_err(|source| LoadError::Identify { path: path.into(), source })?;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut hasher).map_err(|source| LoadError::Identify { path: path.into(), source })?;
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A file of the bundled `weights/` folder, when the project ships it.

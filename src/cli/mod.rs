@@ -3,8 +3,8 @@
 //! writes its outputs.
 //!
 //! Module arrows, no cycles: `mod.rs` -> each command (`probe`, `bench`, `import`,
-//! `generate`, `features`, `info`) -> the probe's argument groups (`pictures`, `plots`) ->
-//! `common` -> the library. Must not touch: anything the library computes.
+//! `generate`, `features`, `info`, `merge`) -> the probe's matrix mode (`matrix`) and argument
+//! groups (`pictures`, `plots`) -> `common` -> the library. Must not touch: anything the library computes.
 
 mod bench;
 mod common;
@@ -12,6 +12,8 @@ mod features;
 mod generate;
 mod import;
 mod info;
+mod matrix;
+mod merge;
 mod pictures;
 mod plots;
 mod probe;
@@ -48,6 +50,9 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Write a grid of the generator's images as PNG.
     Generate(generate::GenerateArgs),
+    /// Join the parts of a sharded matrix run (`probe --feature all --shard K/N --json PART`)
+    /// into the whole matrix.
+    Merge(merge::MergeArgs),
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -58,5 +63,6 @@ pub fn run(args: Args) -> Result<()> {
         Command::Bench(a) => bench::run(a, args.quiet),
         Command::Import(a) => import::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Merge(a) => merge::run(a),
     }
 }

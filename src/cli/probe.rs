@@ -58,6 +58,13 @@ impl From<DirectionArg> for RowSet {
     }
 }
 
+/// How a matrix is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    Exact,
+    FirstOrder,
+}
+
 /// The metric the top table is ranked by.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum RankArg {
@@ -90,9 +97,29 @@ pub struct ProbeArgs {
     pub classifier_args: ClassifierArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
-    /// Target feature, by name (any case) or index.
+    /// Target feature, by name (any case) or index; `all` probes every feature the classifier
+    /// has, for the directed dependency matrix.
+    #[arg(long, required_unless_present = "features", conflicts_with = "features")]
+    pub feature: Option<String>,
+    /// Target features for the matrix: comma-separated names or indices.
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// How the matrix is measured: `exact` (the full probe of every target) or `first-order`
+    /// (each image's gradients of every logit at the starting noise, no steps).
+    #[arg(long, value_enum, default_value = "exact")]
+    pub method: MethodArg,
+    /// Matrix runs: write every (target, feature) cell as CSV
+    /// (target,feature,covariance,correlation,slope,dependency,ci_low,ci_high,p,q).
     #[arg(long)]
-    pub feature: String,
+    pub matrix_csv: Option<PathBuf>,
+    /// Matrix runs: run only targets K, K+N, K+2N, ... of the list (0 <= K < N) and write this
+    /// part with --json, for `gan-bias merge`.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// First-order matrix runs: compare with this exact matrix (a --json of `--method exact`
+    /// on the same models and noise): Pearson over the cells, top-5 overlap, speed-up.
+    #[arg(long)]
+    pub agree_with: Option<PathBuf>,
     /// Images per direction.
     #[arg(long, default_value_t = 256)]
     pub images: usize,
@@ -155,6 +182,11 @@ pub struct ProbeArgs {
     pub plots: PlotArgs,
 }
 
+/// Whether the flags ask for a matrix (`--feature all` or `--features`).
+fn is_matrix(args: &ProbeArgs) -> bool {
+    args.features.is_some() || args.feature.as_deref().is_some_and(|f| f.trim().eq_ignore_ascii_case("all"))
+}
+
 /// The flags, checked: everything cheap is refused before any work starts.
 pub struct ProbeConfig {
     pub args: ProbeArgs,
@@ -184,22 +216,55 @@ impl ProbeConfig {
         }
         args.grid.validate()?;
         args.plots.validate()?;
-        for out in [&args.csv, &args.cov_csv, &args.json, &args.history].into_iter().flatten() {
+        for out in [&args.csv, &args.cov_csv, &args.json, &args.history, &args.matrix_csv].into_iter().flatten() {
             check_folder(out)?;
+        }
+        if is_matrix(&args) {
+            let single_only = [
+                ("--csv", args.csv.is_some()),
+                ("--cov-csv", args.cov_csv.is_some()),
+                ("--history", args.history.is_some()),
+                ("--plot", args.plots.plot.is_some()),
+                ("--grid", args.grid.grid.is_some()),
+            ];
+            if let Some((flag, _)) = single_only.iter().find(|(_, given)| *given) {
+                bail!("{flag} is for one target; a matrix run (--feature all or --features) writes --matrix-csv, --json and --heatmap");
+            }
+            if args.shard.is_some() && args.json.is_none() {
+                bail!("--shard writes its part with --json PATH; give one (then `gan-bias merge` the parts)");
+            }
+            if args.agree_with.is_some() && args.method != MethodArg::FirstOrder {
+                bail!("--agree-with compares a first-order matrix with an exact one: add --method first-order");
+            }
+        } else {
+            let matrix_only = [
+                ("--matrix-csv", args.matrix_csv.is_some()),
+                ("--shard", args.shard.is_some()),
+                ("--agree-with", args.agree_with.is_some()),
+                ("--method first-order", args.method == MethodArg::FirstOrder),
+            ];
+            if let Some((flag, _)) = matrix_only.iter().find(|(_, given)| *given) {
+                bail!("{flag} is for a matrix run: use --feature all or --features A,B,C");
+            }
         }
         let statistics = StatsSettings { ci: args.ci, bootstrap: args.bootstrap, seed: args.bootstrap_seed, alpha: args.alpha };
         Ok(ProbeConfig { update: args.update.into(), statistics, args })
     }
 
+    /// Whether this is a matrix run (`--feature all` or `--features`).
+    pub fn matrix(&self) -> bool {
+        is_matrix(&self.args)
+    }
+
     /// Whether both models are the bundled ones (then the bundled world grades the run).
-    fn bundled_models(&self) -> bool {
+    pub fn bundled_models(&self) -> bool {
         self.args.generator_args.generator.is_none() && self.args.classifier_args.classifier.is_none()
     }
 }
 
 /// The starting noise and how the report names it: from `--noise`, or PyTorch-compatible
 /// normal draws from `--seed`.
-fn starting_noise(args: &ProbeArgs, z_dim: usize) -> Result<(Vec<f32>, String)> {
+pub fn starting_noise(args: &ProbeArgs, z_dim: usize) -> Result<(Vec<f32>, String)> {
     match &args.noise {
         None => Ok((rng::torch_randn(args.seed, args.images * z_dim), format!("seed {}", args.seed))),
         Some(path) => Ok((load::noise(path, z_dim)?, format!("file {}", path.display()))),
@@ -208,11 +273,14 @@ fn starting_noise(args: &ProbeArgs, z_dim: usize) -> Result<(Vec<f32>, String)> 
 
 pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
     let config = ProbeConfig::validate(args)?;
+    if config.matrix() {
+        return super::matrix::run(config, quiet);
+    }
     let args = &config.args;
     let generator = args.generator_args.load()?;
     let classifier = args.classifier_args.load(Some(&generator))?;
     let names = &classifier.features;
-    let target = features::resolve(&args.feature, names)?;
+    let target = features::resolve(args.feature.as_deref().unwrap_or_default(), names)?;
     if args.top >= names.len() {
         bail!("--top {} is more than the {} features other than the target", args.top, names.len() - 1);
     }

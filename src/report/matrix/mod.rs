@@ -9,6 +9,7 @@
 //! the probe, how a statistic is computed ([`crate::stats`]).
 
 pub mod agreement;
+pub mod grade;
 pub mod merge;
 pub mod summary;
 
