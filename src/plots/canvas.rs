@@ -72,9 +72,25 @@ pub trait Canvas {
     fn text_width(&self, text: &str, size: f64) -> f64;
 }
 
-/// Escapes text and attribute values.
+/// Escapes text and attribute values: the markup characters as entities, tab and line
+/// breaks as character references (so attribute values keep them), and the other control
+/// characters, which XML cannot hold at all, as U+FFFD.
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' | '\r' => {
+                let _ = write!(out, "&#{};", c as u32);
+            }
+            c if c < ' ' || c == '\u{fffe}' || c == '\u{ffff}' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// An SVG document, written as it is drawn.

@@ -32,7 +32,7 @@ pub fn label_room(names: &[String]) -> f64 {
 
 /// Room the title needs across: `ceil(20 + 9.92 n)`, `n` its length in characters (9.92 per
 /// character is the names' allowance at size 16).
-fn title_room(title: &str) -> f64 {
+pub(super) fn title_room(title: &str) -> f64 {
     (20 + (248 * title.chars().count()).div_ceil(25)) as f64
 }
 

@@ -1,17 +1,19 @@
 //! Pictures of the probe's numbers: the notebook's `sns.regplot` of the recorded changes
-//! (other features against the target) and a heatmap of the F x F matrix, as SVG or PNG.
+//! (other features against the target), a heatmap of the F x F matrix and one of a directed
+//! T x F matrix (targets moved against every feature's response), as SVG or PNG.
 //!
 //! Where seaborn bootstraps its confidence intervals, these are t-based (analytic), so the
 //! pictures are deterministic; the fitted lines are ordinary least squares, as seaborn's. The
 //! statistics (fits, bins, quantiles) are [`crate::stats`]'s; this module only draws them, and
 //! must not compute any of its own.
 //!
-//! Each layout ([`regplot`], [`heatmap`]) is written once against [`canvas::Canvas`] and drawn
+//! Each layout ([`regplot`], [`heatmap`], [`directed`]) is written once against [`canvas::Canvas`] and drawn
 //! either as SVG text ([`canvas::SvgCanvas`]) or as pixels ([`raster::RasterCanvas`], text in
 //! the project's own bitmap [`font`]). A PNG is the SVG's picture at [`PNG_SCALE`] pixels per
 //! SVG user unit.
 
 pub mod canvas;
+pub mod directed;
 pub mod font;
 pub mod heatmap;
 pub mod raster;
@@ -24,6 +26,7 @@ use crate::stats::{Changes, FeatureMatrix};
 use canvas::{Rgb, SvgCanvas};
 use raster::RasterCanvas;
 
+pub use directed::{DirectedMatrix, directed_size};
 pub use heatmap::{HeatmapValue, heatmap_size};
 pub use regplot::Series;
 
@@ -59,6 +62,8 @@ impl PlotFormat {
 pub enum PlotError {
     #[error("the PNG would be {width} x {height} pixels, more than the {MAX_PNG_PIXELS} allowed; write an SVG instead")]
     TooLarge { width: usize, height: usize },
+    #[error("cannot plot the directed matrix: {0}")]
+    Shape(String),
     #[error("cannot encode the plot as PNG")]
     Encode(#[from] png::EncodingError),
 }
@@ -148,6 +153,43 @@ pub fn heatmap_image<T: HeatmapValue>(matrix: &FeatureMatrix<T>, title: &str) ->
 pub fn check_heatmap_png(names: &[String], title: &str) -> Result<(), PlotError> {
     let (w, h) = heatmap_size(names, title);
     png_size(w, h).map(|_| ())
+}
+
+/// The directed heatmap as SVG; see [`directed::draw`]. Fails when `m` fails
+/// [`DirectedMatrix::check`].
+pub fn directed_svg(m: &DirectedMatrix) -> Result<String, PlotError> {
+    m.check()?;
+    let (w, h) = directed_size(m.rows.len(), &m.names, &m.metric);
+    let mut c = SvgCanvas::new(w, h);
+    directed::draw(&mut c, m);
+    Ok(c.finish())
+}
+
+/// The directed heatmap as an image, [`directed_size`] times [`PNG_SCALE`] pixels; see
+/// [`directed::draw`]. Fails when `m` fails [`DirectedMatrix::check`] or the PNG would be too
+/// large.
+pub fn directed_image(m: &DirectedMatrix) -> Result<RgbImage, PlotError> {
+    m.check()?;
+    let (w, h) = directed_size(m.rows.len(), &m.names, &m.metric);
+    let (width, height) = png_size(w, h)?;
+    let mut c = RasterCanvas::new(width, height, PNG_SCALE as f64);
+    directed::draw(&mut c, m);
+    Ok(c.into_image())
+}
+
+/// Fails when the directed heatmap's PNG of `rows` targets, the features `names` and
+/// `metric` would be too large; cheap, for checks before any work.
+pub fn check_directed_png(rows: usize, names: &[String], metric: &str) -> Result<(), PlotError> {
+    let (w, h) = directed_size(rows, names, metric);
+    png_size(w, h).map(|_| ())
+}
+
+/// The directed heatmap's file contents in `format`.
+pub fn directed_file(format: PlotFormat, m: &DirectedMatrix) -> Result<Vec<u8>, PlotError> {
+    Ok(match format {
+        PlotFormat::Svg => directed_svg(m)?.into_bytes(),
+        PlotFormat::Png => pictures::encode_png(&directed_image(m)?)?,
+    })
 }
 
 /// The regplot's file contents in `format`.
