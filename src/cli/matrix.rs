@@ -74,7 +74,7 @@ pub fn run(config: ProbeConfig, quiet: bool) -> Result<()> {
     let planted = load::planted_world(args.planted.as_deref(), config.bundled_models(), names)?;
     if let Some(p) = &args.plots.heatmap {
         if PlotFormat::from_path(p) == Some(PlotFormat::Png) {
-            plots::check_directed_png(mine.len(), names)?;
+            plots::check_directed_png(mine.len(), names, &matrix::metric_label(args.rank_by.into(), method))?;
         }
     }
     let (noise, noise_source) = starting_noise(args, generator.input[0])?;

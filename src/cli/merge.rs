@@ -48,7 +48,7 @@ pub fn run(args: MergeArgs) -> Result<()> {
     if let Some(p) = &args.heatmap
         && PlotFormat::from_path(p) == Some(PlotFormat::Png)
     {
-        plots::check_directed_png(whole.rows.len(), &whole.features)?;
+        plots::check_directed_png(whole.rows.len(), &whole.features, &whole.directed().metric)?;
     }
     write_views(&whole, args.matrix_csv.as_deref(), Some(&args.output), args.heatmap.as_deref())?;
     print!("{}", summary::text(&whole));

@@ -350,7 +350,7 @@ impl MatrixReport {
             names: self.features.clone(),
             values,
             significant,
-            metric: format!("{} ({})", metric.name(), self.settings.method.name()),
+            metric: metric_label(metric, self.settings.method),
         }
     }
 
@@ -389,6 +389,11 @@ pub fn settings(
         statistics,
         targets,
     }
+}
+
+/// How the heatmap names its metric: `dependency (exact)`.
+pub fn metric_label(metric: Metric, method: Method) -> String {
+    format!("{} ({})", metric.name(), method.name())
 }
 
 /// The sha256 of `bytes`, lower-case hex.
