@@ -14,7 +14,7 @@ use gan_bias::rng::torch_randn;
 use gan_bias::stats::FeatureMatrix;
 use nalgebra::{DMatrix, DVector};
 
-fn decode(bytes: &[u8]) -> RgbImage {
+pub fn decode(bytes: &[u8]) -> RgbImage {
     let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().expect("a PNG header");
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).expect("PNG pixels");

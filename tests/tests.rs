@@ -18,6 +18,7 @@ mod import_pth_fuzz;
 mod ops;
 mod pictures;
 mod plots;
+mod plots_directed;
 mod plots_png;
 mod probe_targets;
 mod real;
