@@ -10,6 +10,7 @@ mod features;
 mod files;
 mod import;
 mod info;
+mod matrix;
 mod pictures;
 mod probe;
 mod statistics;
