@@ -42,7 +42,11 @@ fn a_new_target_on_a_loaded_program_uploads_only_the_noise() {
         // capacity x zdim floats each.
         assert_eq!(loaded.slots(), 1, "{name}: one target at a time");
         assert_eq!(after.writes - before.writes, 1 + 2 * batches as u64, "{name}: writes of a new target");
-        assert_eq!(after.written_bytes - before.written_bytes, (4 + 2 * batches * capacity * zdim * 4) as u64, "{name}: bytes of a new target");
+        assert_eq!(
+            after.written_bytes - before.written_bytes,
+            (4 + 2 * batches * capacity * zdim * 4) as u64,
+            "{name}: bytes of a new target"
+        );
 
         // The numbers are PyTorch's for this target (tests/golden.rs's tolerances) ...
         let want_cov = &g["cov_notebook_f64"].1;
@@ -133,7 +137,11 @@ fn a_probe_whose_logits_overflow_stops_with_one_line_naming_the_feature() {
 /// The worst |a - b| over `a`'s entries, relative to the largest |b|, with its index.
 fn worst_relative(a: &[f32], b: &[f32]) -> (f64, usize) {
     let scale = b.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64)).max(f64::MIN_POSITIVE);
-    a.iter().zip(b).enumerate().map(|(i, (x, y))| ((*x as f64 - *y as f64).abs() / scale, i)).fold((0.0, 0), |m, v| if v.0 > m.0 { v } else { m })
+    a.iter()
+        .zip(b)
+        .enumerate()
+        .map(|(i, (x, y))| ((*x as f64 - *y as f64).abs() / scale, i))
+        .fold((0.0, 0), |m, v| if v.0 > m.0 { v } else { m })
 }
 
 #[test]

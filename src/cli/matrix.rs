@@ -74,20 +74,18 @@ pub fn run(config: ProbeConfig, quiet: bool) -> Result<()> {
     let planted = load::planted_world(args.planted.as_deref(), config.bundled_models(), names)?;
     let (noise, noise_source) = starting_noise(args, generator.input[0])?;
     let n = noise.len() / generator.input[0];
-    let models = (
-        ModelId::of(&generator, load::file_sha256(&generator.source)?),
-        ModelId::of(&classifier, load::file_sha256(&classifier.source)?),
-    );
+    let models =
+        (ModelId::of(&generator, load::file_sha256(&generator.source)?), ModelId::of(&classifier, load::file_sha256(&classifier.source)?));
     let steps = if method == Method::Exact { args.steps } else { 0 };
     // A first-order matrix has no covariance (it takes no steps): it ranks by the cosine.
     let rank_by = match (method, Metric::from(args.rank_by)) {
         (Method::FirstOrder, Metric::Covariance) => Metric::Correlation,
         (_, m) => m,
     };
-    if let Some(p) = &args.plots.heatmap {
-        if PlotFormat::from_path(p) == Some(PlotFormat::Png) {
-            plots::check_directed_png(mine.len(), names, &matrix::metric_label(rank_by, method))?;
-        }
+    if let Some(p) = &args.plots.heatmap
+        && PlotFormat::from_path(p) == Some(PlotFormat::Png)
+    {
+        plots::check_directed_png(mine.len(), names, &matrix::metric_label(rank_by, method))?;
     }
     let settings = matrix::settings(
         method,

@@ -50,8 +50,6 @@ impl DirectedMatrix {
 
 /// The fill of the diagonal's and the undefined cells: a light grey.
 pub const NEUTRAL: Rgb = [0xe4, 0xe4, 0xe4];
-/// The frame inside a cell that is not significant.
-pub const FRAME: Rgb = [0x99, 0x99, 0x99];
 /// How much of its colour's departure from white a cell that is not significant keeps.
 pub const FADE: f64 = 0.3;
 /// The colour bar's least height, so its three numbers never overlap.
@@ -62,7 +60,7 @@ const NAME_SIZE: f64 = 10.0;
 const TITLE_SIZE: f64 = 16.0;
 
 /// The line under the picture saying what the faded and grey cells are.
-pub const LEGEND: &str = "Faded, framed cells: not significant (q > alpha). Grey: the target itself, or undefined.";
+pub const LEGEND: &str = "Faded cells: not significant (q > alpha). Grey: the target itself, or undefined.";
 
 /// The title: `Directed <metric>: row = target moved, column = response`.
 pub fn title(metric: &str) -> String {
@@ -95,7 +93,8 @@ fn grid_height(rows: usize, label: f64) -> f64 {
 /// is the square at `x = L + 14 c`, `y = 45 + 14 r`, side 14. A defined cell off the diagonal
 /// has the [`diverging`] colour of `value / lim`, `lim` the largest finite |value| off the
 /// diagonal (1 when there is none or it is 0); one that is not significant has that colour
-/// [`faded`] and a [`FRAME`] 1 unit wide, 1.5 inside its edges. The diagonal's and the
+/// [`faded`] (a frame on each was tried: on a matrix of mostly faint cells the frames drew
+/// more ink than the values). The diagonal's and the
 /// undefined cells are [`NEUTRAL`], without a value. Row names go left, column names under
 /// the cells (turned), the title above, a colour bar from +lim (top) to -lim on the right,
 /// and [`LEGEND`] at the bottom.
@@ -145,8 +144,6 @@ pub fn draw<C: Canvas>(c: &mut C, m: &DirectedMatrix) {
                 c.fill_rect(cell, colour, 1.0);
             } else {
                 c.fill_rect(cell, faded(colour), 1.0);
-                let inner = Rect { x: cell.x + 1.5, y: cell.y + 1.5, w: CELL - 3.0, h: CELL - 3.0 };
-                c.stroke_rect(inner, FRAME, 1.0);
             }
         }
         c.tag(&[("class", "ylabel".into())]);

@@ -156,5 +156,14 @@ pub fn jacobians(
         let (image, feature) = (i / zdim / features, (i / zdim) % features);
         return Err(ProbeError::Input(format!("the gradient of feature {feature} is not finite for image {image}")));
     }
-    Ok(Jacobians { images: n, features, zdim, grads, start_logits, batches, batch_rows: capacity, seconds: started.elapsed().as_secs_f64() })
+    Ok(Jacobians {
+        images: n,
+        features,
+        zdim,
+        grads,
+        start_logits,
+        batches,
+        batch_rows: capacity,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }

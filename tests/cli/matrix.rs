@@ -46,7 +46,8 @@ fn rows_of_a_target_list_equal_single_target_runs_on_both_backends() {
     for backend in ["cpu", "vulkan"] {
         let csv = dir.path().join(format!("{backend}-matrix.csv"));
         // Batches of 5 rows cut across the targets' slots of 6.
-        let (out, err) = succeeds_with_stderr(&matrix_args(backend, &["--features", "Male,3,young", "--max-batch", "5", "--matrix-csv", &p(&csv)]));
+        let (out, err) =
+            succeeds_with_stderr(&matrix_args(backend, &["--features", "Male,3,young", "--max-batch", "5", "--matrix-csv", &p(&csv)]));
         assert!(err.contains("estimated time:") && err.contains("measured from the first step"), "{err}");
         assert!(out.starts_with("# gan-bias matrix (exact): 3 target(s) x 40 features"), "{out}");
         let (header, cells) = read_csv(&csv);
@@ -65,11 +66,17 @@ fn rows_of_a_target_list_equal_single_target_runs_on_both_backends() {
                 // The same numbers: every row is computed on its own, whatever rows share its
                 // batch (to the bit on both backends today). The bound allowed is f32
                 // reduction order, 1e-4 relative plus 1e-7 absolute.
-                for (k, what) in [(3, "covariance"), (4, "correlation"), (5, "slope"), (6, "dependency"), (7, "ci_low"), (8, "ci_high"), (9, "p")] {
+                for (k, what) in
+                    [(3, "covariance"), (4, "correlation"), (5, "slope"), (6, "dependency"), (7, "ci_low"), (8, "ci_high"), (9, "p")]
+                {
                     let (a, b) = (num(&c[k - 1]), num(&r[k]));
                     match (a, b) {
                         (Some(a), Some(b)) => {
-                            assert!((a - b).abs() <= 1e-4 * a.abs().max(b.abs()) + 1e-7, "{backend}: {target} -> {}: {what} {a} vs {b}", r[1])
+                            assert!(
+                                (a - b).abs() <= 1e-4 * a.abs().max(b.abs()) + 1e-7,
+                                "{backend}: {target} -> {}: {what} {a} vs {b}",
+                                r[1]
+                            )
                         }
                         _ => assert_eq!(a.is_some(), b.is_some(), "{backend}: {target} -> {}: {what}", r[1]),
                     }
@@ -97,10 +104,24 @@ fn shards_merge_into_the_unsharded_matrix_and_bad_merges_are_refused() {
         assert!(out.contains(&format!("# shard {k}/3 of 5 targets")), "{out}");
     }
     let part = |k: usize| path(&format!("part{k}.json"));
-    let out = succeeds(&strs(&["merge", &part(2), &part(0), &part(1), "-o", &path("merged.json"), "--matrix-csv", &path("merged.csv"), "--heatmap", &path("merged.svg")]));
+    let out = succeeds(&strs(&[
+        "merge",
+        &part(2),
+        &part(0),
+        &part(1),
+        "-o",
+        &path("merged.json"),
+        "--matrix-csv",
+        &path("merged.csv"),
+        "--heatmap",
+        &path("merged.svg"),
+    ]));
     assert!(out.starts_with("# gan-bias matrix (exact): 5 target(s) x 40 features"), "{out}");
     // The same cells, q-values recomputed over the whole, in the same order.
-    assert_eq!(std::fs::read_to_string(dir.path().join("merged.csv")).unwrap(), std::fs::read_to_string(dir.path().join("whole.csv")).unwrap());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("merged.csv")).unwrap(),
+        std::fs::read_to_string(dir.path().join("whole.csv")).unwrap()
+    );
     let (whole, merged) = (read_json(&dir.path().join("whole.json")), read_json(&dir.path().join("merged.json")));
     assert_eq!(merged["rows"], whole["rows"]);
     assert_eq!(merged["cells"], whole["cells"]);
@@ -119,11 +140,9 @@ fn shards_merge_into_the_unsharded_matrix_and_bad_merges_are_refused() {
     };
     fails(&merge(&[part(0), part(1), part(2), part(0)]), &[&part(0), "also in", "overlap"]);
     fails(&merge(&[part(0), part(2)]), &[&part(0), "miss targets Young, Eyeglasses", "shard 1 of 3 missing"]);
-    for (file, flags) in [
-        ("seed.json", vec!["--bootstrap-seed", "1"]),
-        ("noise.json", vec!["--seed", "1"]),
-        ("update.json", vec!["--update", "sgd"]),
-    ] {
+    for (file, flags) in
+        [("seed.json", vec!["--bootstrap-seed", "1"]), ("noise.json", vec!["--seed", "1"]), ("update.json", vec!["--update", "sgd"])]
+    {
         let mut a = vec!["--features", targets, "--shard", "1/3", "--json"];
         let out = path(file);
         a.push(&out);
@@ -140,7 +159,16 @@ fn shards_merge_into_the_unsharded_matrix_and_bad_merges_are_refused() {
     }
     let other = dir.path().join("other_cls.json");
     let mut a = strs(&["probe", "--backend", "cpu", "--images", "3", "--steps", "2", "--bootstrap", "60", "--generator", &gen_path()]);
-    a.extend(strs(&["--classifier", &p(&fixture("tiny_classifier_f16.safetensors")), "--features", targets, "--shard", "1/3", "--json", &p(&other)]));
+    a.extend(strs(&[
+        "--classifier",
+        &p(&fixture("tiny_classifier_f16.safetensors")),
+        "--features",
+        targets,
+        "--shard",
+        "1/3",
+        "--json",
+        &p(&other),
+    ]));
     succeeds(&a);
     fails(&merge(&[part(0), p(&other), part(2)]), &[&p(&other), "another classifier"]);
     // Not a matrix at all: a single probe's JSON.

@@ -98,8 +98,7 @@ impl ConvBatch {
         let cpu = run_once(&mut CpuBackend::new(), &self.p, &self.init, params(0, 0, 0, 1), &ids);
         let gpu = with_gpu(|g| {
             g.force_tile = tile;
-            let out =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_once(g, &self.p, &self.init, params(0, 0, 0, 1), &ids)));
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_once(g, &self.p, &self.init, params(0, 0, 0, 1), &ids)));
             g.force_tile = None;
             out.unwrap_or_else(|e| std::panic::resume_unwind(e))
         });

@@ -10,7 +10,8 @@ fn seed_grad_gpu_matches_cpu() {
     let mut rng = Rng::new(6);
     let mut worst = Worst::default();
     // (rows of the batch, features, rows per target, targets of the slots, row0, real rows)
-    let cases: [(usize, usize, usize, &[usize], usize, usize); 5] = [
+    type Case = (usize, usize, usize, &'static [usize], usize, usize);
+    let cases: [Case; 5] = [
         (7, 5, 7, &[3], 0, 7),
         (1, 1, 1, &[0], 0, 1),
         (13, 40, 6, &[39, 0, 17], 5, 13),

@@ -113,7 +113,8 @@ pub fn merge(parts: Vec<(String, MatrixReport)>) -> Result<MatrixReport, MergeEr
         }
         add(&path, part, &mut rows, &mut runs)?;
     }
-    let missing: Vec<(usize, usize)> = settings.targets.iter().enumerate().filter(|(_, t)| !holder.contains_key(t)).map(|(k, &t)| (k, t)).collect();
+    let missing: Vec<(usize, usize)> =
+        settings.targets.iter().enumerate().filter(|(_, t)| !holder.contains_key(t)).map(|(k, &t)| (k, t)).collect();
     if !missing.is_empty() {
         let shards: Vec<String> = runs.iter().filter_map(|r: &super::RunRecord| r.shard).map(|s| s.count.to_string()).collect();
         let names: Vec<String> = missing.iter().take(5).map(|&(_, t)| features[t].clone()).collect();

@@ -161,7 +161,11 @@ impl TargetRow {
             target: t,
             feature: names[t].clone(),
             covariance: Some(outcome.cov[t * f..(t + 1) * f].to_vec()),
-            target_logit_mean: Some(Means { start: outcome.start_mean, last_step_up: outcome.end_mean_up, last_step_down: outcome.end_mean_down }),
+            target_logit_mean: Some(Means {
+                start: outcome.start_mean,
+                last_step_up: outcome.end_mean_up,
+                last_step_down: outcome.end_mean_down,
+            }),
             statistics: RowStatistics::Exact(Box::new(st)),
         })
     }
@@ -257,8 +261,15 @@ pub struct MatrixReport {
 
 impl MatrixReport {
     /// The report of `rows` (in the order of the targets they were run for).
-    pub fn new(settings: MatrixSettings, shard: Option<Shard>, run: RunRecord, features: Vec<String>, rows: Vec<TargetRow>) -> MatrixReport {
-        let mut report = MatrixReport { version: VERSION, kind: KIND.into(), settings, shard, runs: vec![run], features, rows, cells: Vec::new() };
+    pub fn new(
+        settings: MatrixSettings,
+        shard: Option<Shard>,
+        run: RunRecord,
+        features: Vec<String>,
+        rows: Vec<TargetRow>,
+    ) -> MatrixReport {
+        let mut report =
+            MatrixReport { version: VERSION, kind: KIND.into(), settings, shard, runs: vec![run], features, rows, cells: Vec::new() };
         report.cells = report.compute_cells();
         report
     }

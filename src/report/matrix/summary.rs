@@ -69,7 +69,12 @@ pub fn text(report: &MatrixReport) -> String {
         report.seconds()
     ));
     if let Some(shard) = report.shard {
-        out.push_str(&format!("# shard {}/{} of {} targets: merge the parts for the whole matrix\n", shard.index, shard.count, s.targets.len()));
+        out.push_str(&format!(
+            "# shard {}/{} of {} targets: merge the parts for the whole matrix\n",
+            shard.index,
+            shard.count,
+            s.targets.len()
+        ));
     }
     let set = match (s.method, s.direction) {
         (Method::FirstOrder, _) => "each image's gradients",
