@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use super::plan::{plan_capacity, plan_slots};
-use super::{Keep, ProbeError, ProbeOutcome, Progress, check_target, forward::check_rows};
+use super::{Keep, ProbeError, ProbeOutcome, Progress, batch_noise, check_target, forward::check_rows};
 use crate::backend::Backend;
 use crate::model::Network;
 use crate::ops::StepParams;
@@ -151,11 +151,7 @@ impl<'b> LoadedProbe<'b> {
         let zeros = vec![0.0; capacity * zdim];
         for row0 in (0..rows).step_by(capacity) {
             let batch_rows = capacity.min(rows - row0);
-            let mut z = vec![0.0f32; capacity * zdim];
-            for r in 0..batch_rows {
-                let image = (row0 + r) % n;
-                z[r * zdim..(r + 1) * zdim].copy_from_slice(&z0[image * zdim..(image + 1) * zdim]);
-            }
+            let z = batch_noise(z0, zdim, n, row0, batch_rows, capacity);
             backend.write(l.z, &z)?;
             backend.write(l.acc, &zeros)?;
             // Read the noise back only for batches that hold a kept image of either direction.

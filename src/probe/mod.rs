@@ -92,6 +92,17 @@ pub struct Keep {
 /// Called after every step with (image-steps done, image-steps in all).
 pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
+/// The noise of a batch of `capacity` rows whose first `rows` are global rows `row0..`: row
+/// `g` holds image `g % n` of `z0` (`n x zdim`), the padding rows 0.
+pub(crate) fn batch_noise(z0: &[f32], zdim: usize, n: usize, row0: usize, rows: usize, capacity: usize) -> Vec<f32> {
+    let mut z = vec![0.0f32; capacity * zdim];
+    for r in 0..rows {
+        let image = (row0 + r) % n;
+        z[r * zdim..(r + 1) * zdim].copy_from_slice(&z0[image * zdim..(image + 1) * zdim]);
+    }
+    z
+}
+
 /// Fails unless `target` is one of the classifier's `features`.
 pub(crate) fn check_target(target: usize, features: usize) -> Result<(), ProbeError> {
     if target >= features {

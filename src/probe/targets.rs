@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use super::{ProbeError, ProbeOutcome, Progress, check_target, forward::check_rows, plan_capacity};
+use super::{ProbeError, ProbeOutcome, Progress, batch_noise, check_target, forward::check_rows, plan_capacity};
 use crate::backend::Backend;
 use crate::model::Network;
 use crate::ops::StepParams;
@@ -121,11 +121,7 @@ pub fn jacobians(
     let mut batches = 0;
     for row0 in (0..rows).step_by(capacity) {
         let batch_rows = capacity.min(rows - row0);
-        let mut z = vec![0.0f32; capacity * zdim];
-        for r in 0..batch_rows {
-            let image = (row0 + r) % n;
-            z[r * zdim..(r + 1) * zdim].copy_from_slice(&z0[image * zdim..(image + 1) * zdim]);
-        }
+        let z = batch_noise(z0, zdim, n, row0, batch_rows, capacity);
         backend.write(layout.z, &z)?;
         let params = StepParams::new(0, row0, batch_rows, 1);
         backend.run(Phase::Setup, params)?;

@@ -101,63 +101,85 @@ pub struct ProbeShape {
     pub slots: usize,
 }
 
+/// The buffers of one forward and input-gradient pass, shared by the probe's program and the
+/// gradient program.
+struct Passes {
+    z: BufId,
+    targets: BufId,
+    params: Vec<(BufId, Option<BufId>)>,
+    acts: Vec<BufId>,
+    seed: BufId,
+    grads: [BufId; 2],
+    dz: BufId,
+}
+
+impl Passes {
+    /// The buffers for batches of `capacity` rows and `slots` targets.
+    fn new(p: &mut Program, stages: &[&Stage], capacity: usize, slots: usize) -> Passes {
+        let zdim = stages[0].in_len();
+        let features = stages.last().map_or(0, |s| s.out_len());
+        let z = p.buffer("noise", capacity * zdim);
+        let targets = p.buffer("targets", slots);
+        let params = weights(p, stages);
+        let acts = stages.iter().map(|s| p.buffer(format!("{} output", s.label), capacity * s.out_len())).collect();
+        let seed = p.buffer("seed gradient", capacity * features);
+        let max_in = stages.iter().skip(1).map(|s| s.in_len()).max().unwrap_or(1);
+        let grads = [p.buffer("gradient a", capacity * max_in), p.buffer("gradient b", capacity * max_in)];
+        let dz = p.buffer("noise gradient", capacity * zdim);
+        Passes { z, targets, params, acts, seed, grads, dz }
+    }
+
+    /// Every stage forward, from the noise to the logits.
+    fn push_forward(&self, p: &mut Program, stages: &[&Stage], capacity: usize) {
+        for (i, s) in stages.iter().enumerate() {
+            let input = if i == 0 { self.z } else { self.acts[i - 1] };
+            p.push(Phase::Step, forward_op(s, capacity, input, self.params[i], self.acts[i]));
+        }
+    }
+
+    /// The input-gradient passes of every stage, last first, from the logits' gradient (the
+    /// seed) to the noise's, alternating between the two scratch buffers.
+    fn push_backward(&self, p: &mut Program, stages: &[&Stage], capacity: usize) {
+        let mut grad = self.seed;
+        for (i, s) in stages.iter().enumerate().rev() {
+            let out = if i == 0 { self.dz } else { self.grads[(stages.len() - 1 - i) % 2] };
+            let (epilogue, aux) = if i == 0 {
+                (Epilogue::Forward(Act::Identity), None)
+            } else {
+                (Epilogue::GradMask(stages[i - 1].act), Some(self.acts[i - 1]))
+            };
+            p.push(Phase::Step, backward_op(s, capacity, grad, self.params[i].0, aux, out, epilogue));
+            grad = out;
+        }
+    }
+}
+
 /// The probe program of `shape`. The targets are a buffer, the run's step count a step parameter.
 pub fn probe_program(stages: &[&Stage], shape: ProbeShape, update: UpdateRule) -> (Program, ProbeLayout) {
     let ProbeShape { capacity, images: n, steps, slots } = shape;
     let mut p = Program::default();
     let zdim = stages[0].in_len();
     let features = stages.last().map_or(0, |s| s.out_len());
-    let z = p.buffer("noise", capacity * zdim);
-    let targets = p.buffer("targets", slots);
-    let params = weights(&mut p, stages);
-    let acts: Vec<BufId> = stages.iter().map(|s| p.buffer(format!("{} output", s.label), capacity * s.out_len())).collect();
+    let io = Passes::new(&mut p, stages, capacity, slots);
     let start = p.buffer("start logits", capacity * features);
     let history = p.buffer("history", slots * 2 * steps * n * features);
-    let seed = p.buffer("seed gradient", capacity * features);
-    let max_in = stages.iter().skip(1).map(|s| s.in_len()).max().unwrap_or(1);
-    let grads = [p.buffer("gradient a", capacity * max_in), p.buffer("gradient b", capacity * max_in)];
-    let dz = p.buffer("noise gradient", capacity * zdim);
     let acc = p.buffer("noise gradient sum", capacity * zdim);
     let mean = p.buffer("change mean", features);
     let cov = p.buffer("covariance", features * features);
 
-    let seed_op = SeedGrad { rows: capacity, features, scale: 1.0 / n as f32, rows_per_target: 2 * n, targets, out: seed };
+    let seed_op = SeedGrad { rows: capacity, features, scale: 1.0 / n as f32, rows_per_target: 2 * n, targets: io.targets, out: io.seed };
     p.push(Phase::Setup, Op::SeedGrad(seed_op));
-    for (i, s) in stages.iter().enumerate() {
-        let input = if i == 0 { z } else { acts[i - 1] };
-        p.push(Phase::Step, forward_op(s, capacity, input, params[i], acts[i]));
-    }
-    p.push(Phase::Step, Op::Record(Record { n, steps, slots, features, capacity, logits: acts[acts.len() - 1], start, history }));
-    push_backward(&mut p, stages, capacity, &params, &acts, seed, grads, dz);
-    p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n, zdim, capacity, rule: update, grad: dz, acc, z }));
+    io.push_forward(&mut p, stages, capacity);
+    let logits = io.acts[io.acts.len() - 1];
+    p.push(Phase::Step, Op::Record(Record { n, steps, slots, features, capacity, logits, start, history }));
+    io.push_backward(&mut p, stages, capacity);
+    p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n, zdim, capacity, rule: update, grad: io.dz, acc, z: io.z }));
     let cov_args = CovArgs { rows_per_step: 2 * n, steps, slots, features, x: history, mean, cov };
     p.push(Phase::Finish, Op::ColumnMean(ColumnMean(cov_args.clone())));
     p.push(Phase::Finish, Op::Covariance(Covariance(cov_args)));
+    let Passes { z, targets, acts, dz, .. } = io;
     let layout = ProbeLayout { capacity, images: n, steps, slots, zdim, features, z, targets, acts, start, history, dz, acc, cov };
     (p, layout)
-}
-
-/// The input-gradient passes of every stage, last first, from the logits' gradient `seed` to
-/// the noise's `dz`, alternating between the two scratch buffers `grads`.
-#[allow(clippy::too_many_arguments)]
-fn push_backward(
-    p: &mut Program,
-    stages: &[&Stage],
-    capacity: usize,
-    params: &[(BufId, Option<BufId>)],
-    acts: &[BufId],
-    seed: BufId,
-    grads: [BufId; 2],
-    dz: BufId,
-) {
-    let mut grad = seed;
-    for (i, s) in stages.iter().enumerate().rev() {
-        let out = if i == 0 { dz } else { grads[(stages.len() - 1 - i) % 2] };
-        let (epilogue, aux) =
-            if i == 0 { (Epilogue::Forward(Act::Identity), None) } else { (Epilogue::GradMask(stages[i - 1].act), Some(acts[i - 1])) };
-        p.push(Phase::Step, backward_op(s, capacity, grad, params[i].0, aux, out, epilogue));
-        grad = out;
-    }
 }
 
 /// Buffers of a gradient program.
@@ -184,20 +206,11 @@ pub fn gradient_program(stages: &[&Stage], capacity: usize, rows_per_target: usi
     let mut p = Program::default();
     let zdim = stages[0].in_len();
     let features = stages.last().map_or(0, |s| s.out_len());
-    let z = p.buffer("noise", capacity * zdim);
-    let targets = p.buffer("targets", slots);
-    let params = weights(&mut p, stages);
-    let acts: Vec<BufId> = stages.iter().map(|s| p.buffer(format!("{} output", s.label), capacity * s.out_len())).collect();
-    let seed = p.buffer("seed gradient", capacity * features);
-    let max_in = stages.iter().skip(1).map(|s| s.in_len()).max().unwrap_or(1);
-    let grads = [p.buffer("gradient a", capacity * max_in), p.buffer("gradient b", capacity * max_in)];
-    let dz = p.buffer("noise gradient", capacity * zdim);
-    p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: capacity, features, scale, rows_per_target, targets, out: seed }));
-    for (i, s) in stages.iter().enumerate() {
-        let input = if i == 0 { z } else { acts[i - 1] };
-        p.push(Phase::Step, forward_op(s, capacity, input, params[i], acts[i]));
-    }
-    push_backward(&mut p, stages, capacity, &params, &acts, seed, grads, dz);
+    let io = Passes::new(&mut p, stages, capacity, slots);
+    p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: capacity, features, scale, rows_per_target, targets: io.targets, out: io.seed }));
+    io.push_forward(&mut p, stages, capacity);
+    io.push_backward(&mut p, stages, capacity);
+    let Passes { z, targets, acts, dz, .. } = io;
     (p, GradientLayout { capacity, zdim, features, z, targets, acts, dz })
 }
 
