@@ -36,12 +36,48 @@ pub fn to_rgb8(img: DynamicImage) -> Rgb8 {
     Rgb8::new(width, height, data)
 }
 
+/// Whether JPEG `bytes` hold an end-of-image marker after their first scan begins. Pillow
+/// refuses a truncated JPEG ("image file is truncated"); the `image` crate decodes what is
+/// there. The marker segments are walked up to the first scan (so a thumbnail inside an APPn
+/// segment, with markers of its own, is skipped); scan data escapes its 0xFF bytes, so past
+/// that point only a marker holds FF D9.
+pub fn jpeg_complete(bytes: &[u8]) -> bool {
+    let mut i = 2;
+    while i + 4 <= bytes.len() {
+        // Stray bytes and fill bytes between segments are skipped, as libjpeg skips them.
+        if bytes[i] != 0xFF || bytes[i + 1] == 0xFF {
+            i += 1;
+            continue;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0x01 || (0xD0..=0xD7).contains(&marker) {
+            i += 2;
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+        if marker == 0xDA {
+            return bytes.get(i + 2 + len..).is_some_and(|scan| scan.windows(2).any(|w| w == [0xFF, 0xD9]));
+        }
+        i += 2 + len;
+    }
+    false
+}
+
 /// The picture in `bytes` (JPEG or PNG, told apart by content) as 8-bit RGB; `path` names
 /// it in errors.
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<Rgb8, DatasetError> {
-    let img = image::load_from_memory(bytes).map_err(|source| DatasetError::Decode { path: path.display().to_string(), source })?;
+    let name = || path.display().to_string();
+    // The crate's message already holds its cause's text; it is shown on one line, as detail.
+    let failed = |e: image::ImageError| DatasetError::Decode {
+        path: name(),
+        detail: e.to_string().split_whitespace().collect::<Vec<_>>().join(" "),
+    };
+    if image::guess_format(bytes).is_ok_and(|f| f == image::ImageFormat::Jpeg) && !jpeg_complete(bytes) {
+        return Err(DatasetError::Truncated { path: name() });
+    }
+    let img = image::load_from_memory(bytes).map_err(failed)?;
     if img.width() == 0 || img.height() == 0 {
-        return Err(DatasetError::EmptyImage { path: path.display().to_string() });
+        return Err(DatasetError::EmptyImage { path: name() });
     }
     Ok(to_rgb8(img))
 }
@@ -101,12 +137,25 @@ mod tests {
     }
 
     #[test]
-    fn an_undecodable_file_is_named_once_with_the_reason_as_source() {
-        use std::error::Error;
-        let e = decode(Path::new("faces/x.jpg"), b"not an image").unwrap_err();
-        assert_eq!(e.to_string(), "cannot decode faces/x.jpg as a JPEG or PNG image");
-        assert!(e.source().is_some());
+    fn an_undecodable_file_is_named_with_the_reason() {
+        let e = decode(Path::new("faces/x.jpg"), b"not an image").unwrap_err().to_string();
+        assert!(e.starts_with("cannot decode faces/x.jpg as a JPEG or PNG image: "), "{e}");
         let e = load_image(Path::new("/nonexistent/y.png")).unwrap_err();
         assert_eq!(e.to_string(), "cannot read /nonexistent/y.png");
+    }
+
+    #[test]
+    fn a_jpeg_is_complete_only_with_its_end_marker_after_the_scan() {
+        // SOI, an APP1 segment holding a thumbnail's SOI..EOI, SOS, scan data, EOI.
+        let head = [0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x06, 0xFF, 0xD8, 0xFF, 0xD9, 0xFF, 0xDA, 0x00, 0x04, 1, 2];
+        let scan = [0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD0, 0x56];
+        let full: Vec<u8> = [&head[..], &scan, &[0xFF, 0xD9]].concat();
+        assert!(jpeg_complete(&full));
+        // Cut anywhere before the end marker: the thumbnail's does not count.
+        for cut in 0..full.len() - 1 {
+            assert!(!jpeg_complete(&full[..cut]), "cut at {cut}");
+        }
+        // Bytes after the end marker are fine, as for Pillow.
+        assert!(jpeg_complete(&[&full[..], b"trailing"].concat()));
     }
 }

@@ -62,12 +62,10 @@ pub enum DatasetError {
     NotPartitioned { partition: String, file: String, labels: String },
     #[error("{source_name} holds no images")]
     NoImages { source_name: String },
-    #[error("cannot decode {path} as a JPEG or PNG image")]
-    Decode {
-        path: String,
-        #[source]
-        source: image::ImageError,
-    },
+    #[error("cannot decode {path} as a JPEG or PNG image: {detail}")]
+    Decode { path: String, detail: String },
+    #[error("{path}: the JPEG ends before its end-of-image marker (truncated)")]
+    Truncated { path: String },
     #[error("{path}: the image has no pixels")]
     EmptyImage { path: String },
     #[error("{path} is not a safetensors file: {detail}")]
@@ -94,10 +92,15 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "feature" } else { "features" }
 }
 
+/// Two spellings of one CelebA attribute, as match keys: the notebook's classifier names it
+/// `Sideburn`, CelebA's label file `Sideburns`.
+const ALIASES: [(&str, &str); 1] = [("sideburn", "sideburns")];
+
 /// A name reduced for matching: lower case, letters and digits only (CelebA's label file says
-/// `5_o_Clock_Shadow`, the classifier `5oClockShadow`).
+/// `5_o_Clock_Shadow`, the classifier `5oClockShadow`), one spelling per [`ALIASES`] pair.
 fn match_key(name: &str) -> String {
-    name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    let key: String = name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
+    ALIASES.iter().find(|(a, _)| *a == key).map_or(key, |(_, b)| b.to_string())
 }
 
 impl Dataset {
@@ -151,7 +154,8 @@ impl Dataset {
 
     /// For each of the classifier's features, the label column of the same name: the same
     /// name ignoring case, else the one name equal to it ignoring case and everything but
-    /// letters and digits. Every feature must find exactly one column, none shared.
+    /// letters and digits (and `Sideburn` taken for `Sideburns`). Every feature must find
+    /// exactly one column, none shared.
     pub fn columns_for(&self, classifier_features: &[String]) -> Result<Vec<usize>, DatasetError> {
         let mut columns = Vec::with_capacity(classifier_features.len());
         let mut missing = Vec::new();
@@ -217,13 +221,14 @@ mod tests {
 
     #[test]
     fn columns_match_by_name_any_case_and_celeba_underscores() {
-        let d = set(&["Young", "5_o_Clock_Shadow", "male", "Wearing_Lipstick"]);
-        assert_eq!(d.columns_for(&strings(&["Male", "5oClockShadow", "WearingLipstick"])).unwrap(), [2, 1, 3]);
+        let d = set(&["Young", "5_o_Clock_Shadow", "male", "Wearing_Lipstick", "Sideburns"]);
+        assert_eq!(d.columns_for(&strings(&["Male", "5oClockShadow", "WearingLipstick", "Sideburn"])).unwrap(), [2, 1, 3, 4]);
         let celeba: Vec<String> = CELEBA_FEATURES.iter().map(|s| s.to_string()).collect();
         let e = d.columns_for(&celeba).unwrap_err().to_string();
         assert!(e.starts_with("attr.txt has no label column for the classifier's features: ArchedEyebrows, Attractive,"), "{e}");
         assert!(
-            !e.contains("features: 5oClockShadow") && e.ends_with("(its columns: Young, 5_o_Clock_Shadow, male, Wearing_Lipstick)"),
+            !e.contains("features: 5oClockShadow")
+                && e.ends_with("(its columns: Young, 5_o_Clock_Shadow, male, Wearing_Lipstick, Sideburns)"),
             "{e}"
         );
         let e = d.columns_for(&strings(&["Smiling"])).unwrap_err().to_string();

@@ -44,7 +44,7 @@ pub fn resized_size(height: usize, width: usize, size: usize) -> (usize, usize) 
 /// Python's `int(round(x / 2.0))` for a non-negative integer `x`: halves round to even.
 fn half_to_even(x: usize) -> usize {
     let floor = x / 2;
-    if x % 2 == 0 || floor % 2 == 0 { floor } else { floor + 1 }
+    if x.is_multiple_of(2) || floor.is_multiple_of(2) { floor } else { floor + 1 }
 }
 
 /// The filter of one pass: for each output pixel, the first input pixel it reads and its
@@ -110,32 +110,33 @@ impl Pass {
 /// Pillow's `Image.resize((width, height), Image.BILINEAR)` of an 8-bit RGB picture.
 pub fn resize_bilinear(img: &Rgb8, width: usize, height: usize) -> Rgb8 {
     assert!(width > 0 && height > 0 && img.width > 0 && img.height > 0, "resizing an empty picture");
-    if (width, height) == (img.width, img.height) {
-        return img.clone();
-    }
-    let mut current = img.clone();
     let vertical = (height != img.height).then(|| Pass::new(img.height, height));
-    if width != img.width {
-        let pass = Pass::new(img.width, width);
-        // Only the rows the vertical pass reads are resampled; the vertical windows shift with them.
+    // Horizontally first, only the rows the vertical pass reads (its windows shift with them).
+    let (across, offset) = if width != img.width {
         let (first, last) = vertical.as_ref().map_or((0, img.height), Pass::span);
-        let mut data = Vec::with_capacity(width * (last - first) * 3);
-        for y in first..last {
-            let row = &img.data[y * img.width * 3..(y + 1) * img.width * 3];
-            for xx in 0..width {
-                for c in 0..3 {
-                    data.push(pass.apply(xx, |x| row[x * 3 + c]));
-                }
+        (horizontal_pass(img, &Pass::new(img.width, width), first, last), first)
+    } else {
+        (img.clone(), 0)
+    };
+    match vertical {
+        Some(v) => vertical_pass(&across, &v, height, offset),
+        None => across,
+    }
+}
+
+/// The horizontal pass over rows `[first, last)` of `img`.
+fn horizontal_pass(img: &Rgb8, pass: &Pass, first: usize, last: usize) -> Rgb8 {
+    let width = pass.starts.len();
+    let mut data = Vec::with_capacity(width * (last - first) * 3);
+    for y in first..last {
+        let row = &img.data[y * img.width * 3..(y + 1) * img.width * 3];
+        for xx in 0..width {
+            for c in 0..3 {
+                data.push(pass.apply(xx, |x| row[x * 3 + c]));
             }
         }
-        current = Rgb8::new(width, last - first, data);
-        if let Some(v) = &vertical {
-            return vertical_pass(&current, v, height, first);
-        }
-    } else if let Some(v) = &vertical {
-        return vertical_pass(&current, v, height, 0);
     }
-    current
+    Rgb8::new(width, last - first, data)
 }
 
 /// The vertical pass over `img`, whose row 0 is the input's row `offset`.
