@@ -6,12 +6,14 @@
 //! [`probe`] (the notebook's probe, batch by batch) -> [`stats`] (typed views, rankings,
 //! statistics) -> [`report`] (tables, CSV, JSON). [`ops`] is the leaf every stage builds on: each op keeps
 //! its WGSL (in `shaders/`), its uniform struct, its dispatch and its CPU twin together.
-//! [`load`] builds the networks (and reads noise and planted worlds) from files for every caller.
+//! [`load`] builds the networks (and reads noise and planted worlds) from files for every caller;
+//! [`dataset`] reads labelled images, transformed as the notebook transforms them, for audits.
 //!
 //! Owns: the module tree. Must not touch: anything of the command line (no clap here).
 
 pub mod backend;
 pub mod bench;
+pub mod dataset;
 pub mod features;
 pub mod host;
 pub mod import;

@@ -8,6 +8,7 @@ mod pth_common;
 
 mod bench;
 mod cli;
+mod dataset;
 mod demo_world;
 mod f16;
 mod first_order_calibration;
