@@ -1,8 +1,10 @@
 //! The counting pass behind the audit ([`super::audit`], whose documentation defines every
-//! statistic): per feature, the images are sorted by logit once; then one O(N) pass over that
-//! order, with any integer weights per image, gives every finest group's confusion counts and
-//! twice its Mann–Whitney U, exactly, in integers. The point values are the pass with every
-//! weight 1, a bootstrap replicate the pass with a resample's weights.
+//! statistic): per feature, the images are sorted by logit once, and that order is split into
+//! one list per group (`all` and each finest group). Then one O(N) pass over each list, with
+//! any integer weights per image, gives the group's confusion counts and twice its
+//! Mann–Whitney U, exactly, in integers, with every running sum in a register and no branch
+//! on the data. The point values are the pass with every weight 1, a bootstrap replicate the
+//! pass with a resample's weights.
 //!
 //! Owns: the sorted orders, the weighted counts, the flat statistics of a pass and their
 //! replicates. Must not touch: the result types, the Wilson intervals, the leakage.
@@ -10,53 +12,86 @@
 use super::audit_results::GroupMetric;
 use super::bootstrap::{SplitMix64, draw_weights};
 
-/// A position's code: bit 0 the true label, bits 1–2 the finest group, then two flags.
-const LABEL: u8 = 1;
-/// The position's logit is tied with no other.
-const SINGLE: u8 = 0x40;
-/// The position is the last of its run of tied logits.
-const END: u8 = 0x80;
-/// The slot of the overall group in the pass's sums.
-const ALL: usize = 4;
+/// The most groups: `all` and four finest.
+const SLOTS: usize = 5;
 const METRICS: usize = GroupMetric::ALL.len();
 
-/// One feature's images in ascending order of logit.
-struct FeatureOrder {
-    images: Vec<u32>,
-    codes: Vec<u8>,
+/// One group's images in ascending order of one feature's logit.
+struct GroupOrder {
+    /// Per position, `2 j + y`: the image j and its true label y.
+    entries: Vec<u32>,
     /// The first position whose logit is > the threshold: those from here on are predicted.
     cut: usize,
+    /// The runs of tied logits, as position ranges `start..end` of two or more.
+    ties: Vec<(u32, u32)>,
 }
 
-/// What one pass counts: per finest group (slots 0..4) and overall (slot 4).
-#[derive(Debug, Clone, Default)]
-pub(super) struct Sums {
-    /// Per finest group, the weight of `[tn, fp, fn, tp]` (index `2 y + pred`).
-    counts: [[u64; 4]; 4],
+/// What one pass counts for one group.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct GroupSums {
+    /// The weight of `[tn, fp, fn, tp]`.
+    pub counts: [u64; 4],
     /// Twice the Mann–Whitney U of the logit: per positive, its weight times twice the weight
     /// of the negatives below it plus the weight of those tied with it.
-    u2: [u64; 5],
+    u2: u64,
 }
 
-impl Sums {
-    /// `[tn, fp, fn, tp]` of a group in output order (0 all, 1.. the finest).
-    pub fn counts(&self, slot: usize, finest: usize) -> [u64; 4] {
-        if slot == 0 {
-            let mut c = [0; 4];
-            for g in &self.counts[..finest] {
-                for (t, v) in c.iter_mut().zip(g) {
-                    *t += v;
+/// What one pass counts for every group, in output order (0 all, 1.. the finest).
+pub(super) type Sums = [GroupSums; SLOTS];
+
+/// The positives' weight of `entries`, adding to `u`, per positive, its weight times the
+/// weight of the negatives before it (in `below`, which gains the negatives' weight).
+#[inline(always)]
+fn rank_sum(entries: &[u32], weights: &[u32], below: &mut u64, u: &mut u64) -> u64 {
+    let (mut b, mut acc, mut pos) = (*below, *u, 0u64);
+    for &e in entries {
+        let w = u64::from(weights[(e >> 1) as usize]);
+        let pw = w & 0u64.wrapping_sub(u64::from(e & 1));
+        acc += pw * b;
+        b += w - pw;
+        pos += pw;
+    }
+    (*below, *u) = (b, acc);
+    pos
+}
+
+impl GroupOrder {
+    /// The order of `images` (sorted by `logit`, with true labels `label`).
+    fn new(images: &[u32], logit: impl Fn(u32) -> f32, label: impl Fn(u32) -> bool, threshold: f64) -> Self {
+        let entries = images.iter().map(|&j| 2 * j + u32::from(label(j))).collect();
+        let (mut ties, mut start) = (Vec::new(), 0);
+        for i in 1..=images.len() {
+            if i == images.len() || logit(images[i]) != logit(images[start]) {
+                if i - start > 1 {
+                    ties.push((start as u32, i as u32));
                 }
+                start = i;
             }
-            c
-        } else {
-            self.counts[slot - 1]
         }
+        let cut = images.partition_point(|&j| f64::from(logit(j)) <= threshold);
+        GroupOrder { entries, cut, ties }
     }
 
-    /// Twice the U of a group in output order.
-    fn u2(&self, slot: usize) -> u64 {
-        if slot == 0 { self.u2[ALL] } else { self.u2[slot - 1] }
+    /// The group's sums under `weights`.
+    ///
+    /// The pass counts a positive tied with a negative as above it when it comes later in the
+    /// order; the runs of ties then put that right: a run's positives of weight P and
+    /// negatives of weight M change twice U by `P M - 2 S`, with S the sum over its positives
+    /// of weight times the weight of the run's negatives before it. (A run lies wholly on one
+    /// side of the threshold.)
+    fn sums(&self, weights: &[u32]) -> GroupSums {
+        let (mut below, mut u) = (0u64, 0u64);
+        let (cut, all) = (self.cut, &self.entries[..]);
+        let fneg = rank_sum(&all[..cut], weights, &mut below, &mut u);
+        let tn = below;
+        let tp = rank_sum(&all[cut..], weights, &mut below, &mut u);
+        let mut u2 = 2 * u;
+        for &(start, end) in &self.ties {
+            let (mut run_neg, mut u_run) = (0u64, 0u64);
+            let run_pos = rank_sum(&all[start as usize..end as usize], weights, &mut run_neg, &mut u_run);
+            u2 = u2.wrapping_add(run_pos * run_neg).wrapping_sub(2 * u_run);
+        }
+        GroupSums { counts: [tn, below - tn, fneg, tp], u2 }
     }
 }
 
@@ -102,38 +137,30 @@ pub(super) fn spread(values: impl Iterator<Item = f64>) -> (f64, f64) {
 pub(super) struct Engine {
     finest: usize,
     images: usize,
-    orders: Vec<FeatureOrder>,
+    /// Per measured feature, one order per group in output order.
+    orders: Vec<Vec<GroupOrder>>,
 }
 
 impl Engine {
     /// `logits` and `labels` are N x F row-major; `group_of[j]` is image j's finest group
-    /// (0..4); `features` the measured ones. Every logit is finite.
+    /// (0..finest, at most 4); `features` the measured ones. Every logit is finite.
     pub fn new(logits: &[f32], labels: &[bool], f: usize, threshold: f64, group_of: &[u8], finest: usize, features: &[usize]) -> Self {
+        assert!(finest < SLOTS);
         let n = group_of.len();
         let orders = features
             .iter()
             .map(|&a| {
-                let logit = |j: usize| logits[j * f + a];
-                let mut images: Vec<u32> = (0..n as u32).collect();
+                let logit = |j: u32| logits[j as usize * f + a];
+                let mut sorted: Vec<u32> = (0..n as u32).collect();
                 // Finite, so partial_cmp never fails; -0 and 0 compare equal and tie.
-                images.sort_by(|&x, &y| logit(x as usize).partial_cmp(&logit(y as usize)).expect("finite logits"));
-                let codes = (0..n)
-                    .map(|i| {
-                        let j = images[i] as usize;
-                        let first = i == 0 || logit(images[i - 1] as usize) != logit(j);
-                        let last = i + 1 == n || logit(images[i + 1] as usize) != logit(j);
-                        let mut code = u8::from(labels[j * f + a]) | (group_of[j] << 1);
-                        if last {
-                            code |= END;
-                        }
-                        if first && last {
-                            code |= SINGLE;
-                        }
-                        code
+                sorted.sort_by(|&x, &y| logit(x).partial_cmp(&logit(y)).expect("finite logits"));
+                (0..=finest)
+                    .map(|slot| {
+                        let images: Vec<u32> =
+                            sorted.iter().copied().filter(|&j| slot == 0 || usize::from(group_of[j as usize]) == slot - 1).collect();
+                        GroupOrder::new(&images, logit, |j| labels[j as usize * f + a], threshold)
                     })
-                    .collect();
-                let cut = images.partition_point(|&j| f64::from(logit(j as usize)) <= threshold);
-                FeatureOrder { images, codes, cut }
+                    .collect()
             })
             .collect();
         Engine { finest, images: n, orders }
@@ -166,45 +193,18 @@ impl Engine {
         self.groups() + 2 * METRICS
     }
 
-    /// One pass over measured feature `k` with the images weighted by `weights`.
+    /// One pass over measured feature `k` with image j weighted `weights[j]`.
     pub fn sums(&self, k: usize, weights: &[u32]) -> Sums {
-        let o = &self.orders[k];
-        let mut s = Sums::default();
-        // Per slot: the negatives' weight below the current run, and the pending run's
-        // positives' and negatives' weights.
-        let (mut below, mut pos, mut neg) = ([0u64; 5], [0u64; 5], [0u64; 5]);
-        for (i, (&j, &code)) in o.images.iter().zip(&o.codes).enumerate() {
-            let w = u64::from(weights[j as usize]);
-            let y = u64::from(code & LABEL);
-            let g = usize::from((code >> 1) & 3);
-            let pred = usize::from(i >= o.cut);
-            s.counts[g][2 * y as usize + pred] += w;
-            let (pw, nw) = (w * y, w - w * y);
-            if code & SINGLE != 0 {
-                s.u2[g] += 2 * pw * below[g];
-                s.u2[ALL] += 2 * pw * below[ALL];
-                below[g] += nw;
-                below[ALL] += nw;
-            } else {
-                pos[g] += pw;
-                pos[ALL] += pw;
-                neg[g] += nw;
-                neg[ALL] += nw;
-                if code & END != 0 {
-                    for h in 0..5 {
-                        s.u2[h] += pos[h] * (2 * below[h] + neg[h]);
-                        below[h] += neg[h];
-                        (pos[h], neg[h]) = (0, 0);
-                    }
-                }
-            }
+        let mut sums = Sums::default();
+        for (o, out) in self.orders[k].iter().zip(sums.iter_mut()) {
+            *out = o.sums(weights);
         }
-        s
+        sums
     }
 
     /// The metrics of every group of a pass, in output order.
     pub fn group_rates(&self, s: &Sums) -> Vec<[f64; METRICS]> {
-        (0..self.groups()).map(|slot| rates(s.counts(slot, self.finest), s.u2(slot))).collect()
+        s[..self.groups()].iter().map(|g| rates(g.counts, g.u2)).collect()
     }
 
     /// The flat statistics (see [`Engine::len`]) of a pass, into `out`.
@@ -275,17 +275,28 @@ mod tests {
     }
 
     #[test]
-    fn the_weighted_rank_sum_is_the_pairwise_auc() {
-        let logits: Vec<f32> = (0..60).map(|k| ((k * 37 % 13) as f32 - 6.0) * 0.5).collect();
-        let labels: Vec<bool> = (0..60).map(|k| (k * 11 % 7) < 3 || k % 13 == 4).collect();
-        let e = engine(&logits, &labels);
+    fn the_weighted_rank_sum_is_the_pairwise_auc_in_every_group() {
+        // Heavy ties (13 values), some continuous stretches, four groups; the threshold 0.2.
+        let logits: Vec<f32> =
+            (0..90).map(|k| if k < 60 { ((k * 37 % 13) as f32 - 6.0) * 0.5 } else { (k as f32 * 0.731).sin() }).collect();
+        let labels: Vec<bool> = (0..90).map(|k| (k * 11 % 7) < 3 || k % 13 == 4).collect();
+        let group_of: Vec<u8> = (0..90).map(|k| ((k + k / 13) % 4) as u8).collect();
+        let e = Engine::new(&logits, &labels, 1, 0.2, &group_of, 4, &[0]);
         let mut rng = SplitMix64::new(9);
-        let mut w = vec![0u32; 60];
+        let mut w = vec![0u32; 90];
         for _ in 0..5 {
             draw_weights(&mut rng, &mut w);
-            let r = e.group_rates(&e.sums(0, &w));
-            let want = brute_auc(&logits, &labels, &w);
-            assert!((r[0][8] - want).abs() < 1e-14 && (r[1][8] - want).abs() < 1e-14, "{} {} {want}", r[0][8], r[1][8]);
+            let s = e.sums(0, &w);
+            let r = e.group_rates(&s);
+            for slot in 0..5 {
+                let wg: Vec<u32> = (0..90).map(|j| if slot == 0 || usize::from(group_of[j]) == slot - 1 { w[j] } else { 0 }).collect();
+                let want = brute_auc(&logits, &labels, &wg);
+                assert!(want.is_finite() && (r[slot][8] - want).abs() < 1e-14, "group {slot}: {} {want}", r[slot][8]);
+                let count = |y: bool, pred: bool| {
+                    (0..90).filter(|&j| labels[j] == y && (f64::from(logits[j]) > 0.2) == pred).map(|j| u64::from(wg[j])).sum::<u64>()
+                };
+                assert_eq!(s[slot].counts, [count(false, false), count(false, true), count(true, false), count(true, true)]);
+            }
         }
     }
 
@@ -296,7 +307,7 @@ mod tests {
         // -0 and 0 tie: the positive beats neither negative fully; 0.5 is above it.
         assert_eq!(e.group_rates(&s)[0][8], 0.25);
         // 0 is not > 0: only 0.5 is predicted, a false positive.
-        assert_eq!(s.counts(0, 1), [1, 1, 1, 0]);
+        assert_eq!(s[0].counts, [1, 1, 1, 0]);
     }
 
     #[test]
