@@ -124,7 +124,7 @@ fn check(data: &AuditData<'_>, spec: &AuditSpec, settings: &StatsSettings) -> Re
     if f == 0 {
         return Err(AuditStatsError::Empty { images: 0, features: 0 });
     }
-    if data.logits.len() % f != 0 {
+    if !data.logits.len().is_multiple_of(f) {
         return Err(AuditStatsError::LogitShape { len: data.logits.len(), features: f });
     }
     let n = data.logits.len() / f;

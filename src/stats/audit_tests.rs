@@ -20,11 +20,12 @@ fn audit(logits: &[f32], labels: &[bool], spec: &AuditSpec, bootstrap: usize) ->
 
 #[test]
 fn all_ties_give_half_and_a_perfect_score_gives_one() {
-    let ties: Vec<_> = (0..10).map(|k| (k % 2 == 0, 0.25, k % 3 == 0)).collect();
+    let ties: Vec<_> = (0..10usize).map(|k| (k.is_multiple_of(2), 0.25, k.is_multiple_of(3))).collect();
     let (l, y) = rows(&ties);
     let st = audit(&l, &y, &spec(0), 50);
     assert!(st.features[0].by_group.iter().all(|g| g.auc.estimate == Some(0.5)), "{:?}", st.features[0].by_group);
-    let perfect: Vec<_> = (0..10).map(|k| (k < 5, if k % 2 == 0 { k as f32 + 1.0 } else { -(k as f32) }, k % 2 == 0)).collect();
+    let perfect: Vec<_> =
+        (0..10usize).map(|k| (k < 5, if k.is_multiple_of(2) { k as f32 + 1.0 } else { -(k as f32) }, k.is_multiple_of(2))).collect();
     let (l, y) = rows(&perfect);
     let st = audit(&l, &y, &spec(0), 50);
     for g in &st.features[0].by_group {
@@ -101,7 +102,7 @@ fn undefined_rates_are_none_without_panicking() {
 fn two_attributes_form_four_intersections_in_order() {
     // Features: A, B, x. Labels of (A, B) cycle through all four; two cells are small.
     let n = 40;
-    let ab = |j: usize| if j == 0 { (false, true) } else { (j % 3 == 0, j % 2 == 0) };
+    let ab = |j: usize| if j == 0 { (false, true) } else { (j.is_multiple_of(3), j.is_multiple_of(2)) };
     let logits: Vec<f32> = (0..n).flat_map(|j| [0.0, 0.0, (j % 7) as f32 - 3.0]).collect();
     let labels: Vec<bool> = (0..n).flat_map(|j| [ab(j).0, ab(j).1, j % 5 < 2]).collect();
     let data = AuditData { logits: &logits, labels: &labels, features: 3 };
