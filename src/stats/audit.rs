@@ -16,15 +16,15 @@
 //! `tpr = P(pred | y)` (recall), `fpr = P(pred | not y)`, `fnr = P(not pred | y)`,
 //! `tnr = P(not pred | not y)`, `ppv = P(y | pred)` (precision), and `auc`, the ROC AUC of the
 //! logit as a score: the Mann–Whitney `U / (n1 n0)`, a tie between a positive and a negative
-//! counting a half. Each is None where its denominator is 0 (unlike scikit-learn, which
-//! reports 0 there). Every proportion has its Wilson score interval at level ci (as
-//! [`Proportion::wilson`]); the AUC has a bootstrap interval.
+//! counting a half. Each is None where its denominator is 0 (scikit-learn's and Fairlearn's
+//! rate functions report 0 there, and `roc_auc_score` NaN). Every proportion has its Wilson
+//! score interval at level ci (as [`Proportion::wilson`]); the AUC has a bootstrap interval.
 //!
 //! **Disparities** over the finest groups, as Fairlearn's `MetricFrame.difference()`
 //! (`method="between_groups"`) and `.ratio()`: for each metric `difference = max - min` and
 //! `ratio = min / max` over the groups where the metric is defined; a group where it is not
 //! is skipped for that metric, and with fewer than two defined groups (or, for the ratio, a
-//! max of 0) the disparity is None. Fairlearn instead counts an undefined rate as 0. Named:
+//! max of 0) the disparity is None, where Fairlearn would take an undefined rate as 0. Named:
 //! `demographic_parity_difference` (of the selection rate), `equal_opportunity_difference` (of
 //! the TPR), `equalized_odds_difference = max(TPR difference, FPR difference)`, None unless
 //! both are defined.
@@ -134,7 +134,7 @@ fn check(data: &AuditData<'_>, spec: &AuditSpec, settings: &StatsSettings) -> Re
     if data.labels.len() != n * f {
         return Err(AuditStatsError::LabelShape { len: data.labels.len(), images: n, features: f, expected: n * f });
     }
-    if n > (u32::MAX >> 1) as usize {
+    if n > 1 << 30 {
         return Err(AuditStatsError::TooManyImages { images: n });
     }
     if let Some(index) = data.logits.iter().position(|v| !v.is_finite()) {
@@ -174,8 +174,9 @@ fn newcombe(p1: &Proportion, p0: &Proportion) -> Estimate {
 
 /// The classifier audit of `data` (see the module's documentation for every definition).
 ///
-/// Cost: one sort per measured feature, then `B x N` per measured feature for the bootstrap
-/// (and N draws per resample).
+/// Cost: one sort per measured feature, then for the bootstrap N draws per resample and, per
+/// resample and measured feature, one step per image in `all` and one in its finest group
+/// (and one more for an image whose logit is tied).
 pub fn audit_statistics(data: &AuditData<'_>, spec: &AuditSpec, settings: &StatsSettings) -> Result<AuditStatistics, AuditStatsError> {
     let n = check(data, spec, settings)?;
     let (f, attrs) = (data.features, &spec.group_attributes);

@@ -1,10 +1,10 @@
 //! The counting pass behind the audit ([`super::audit`], whose documentation defines every
-//! statistic): per feature, the images are sorted by logit once, and that order is split into
-//! one list per group (`all` and each finest group). Then one O(N) pass over each list, with
-//! any integer weights per image, gives the group's confusion counts and twice its
-//! Mann–Whitney U, exactly, in integers, with every running sum in a register and no branch
-//! on the data. The point values are the pass with every weight 1, a bootstrap replicate the
-//! pass with a resample's weights.
+//! statistic): per feature, the images are sorted by logit once (the positives first among
+//! ties), and that order is split into one list per group (`all` and each finest group). Then
+//! one O(N) pass over each list, with any integer weights per image, gives the group's
+//! confusion counts and twice its Mann–Whitney U, exactly, in integers, with every running
+//! sum in a register and no branch on the data. The point values are the pass with every
+//! weight 1, a bootstrap replicate the pass with a resample's weights.
 //!
 //! Owns: the sorted orders, the weighted counts, the flat statistics of a pass and their
 //! replicates. Must not touch: the result types, the Wilson intervals, the leakage.
@@ -16,15 +16,28 @@ use super::bootstrap::{SplitMix64, draw_weights};
 const SLOTS: usize = 5;
 const METRICS: usize = GroupMetric::ALL.len();
 
-/// One group's images in ascending order of one feature's logit.
+/// One group's images in ascending order of one feature's logit, the positives first among
+/// tied logits.
 struct GroupOrder {
-    /// Per position, `2 j + y`: the image j and its true label y.
+    /// Per position, `2 j + y` for the image j and its true label y, plus [`TIED`] when the
+    /// logit equals the one before.
     entries: Vec<u32>,
     /// The first position whose logit is > the threshold: those from here on are predicted.
     cut: usize,
-    /// The runs of tied logits, as position ranges `start..end` of two or more.
-    ties: Vec<(u32, u32)>,
+    ties: Ties,
 }
+
+/// How a group's order counts its ties.
+enum Ties {
+    /// Few (or none): the runs of two or more tied logits, as position ranges, each summed
+    /// after the pass.
+    Few(Vec<(u32, u32)>),
+    /// Many: counted within the pass.
+    Many,
+}
+
+/// An entry's flag: its logit ties with the entry before.
+const TIED: u32 = 1 << 31;
 
 /// What one pass counts for one group.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,59 +52,93 @@ pub(super) struct GroupSums {
 /// What one pass counts for every group, in output order (0 all, 1.. the finest).
 pub(super) type Sums = [GroupSums; SLOTS];
 
-/// The positives' weight of `entries`, adding to `u`, per positive, its weight times the
-/// weight of the negatives before it (in `below`, which gains the negatives' weight).
-#[inline(always)]
-fn rank_sum(entries: &[u32], weights: &[u32], below: &mut u64, u: &mut u64) -> u64 {
-    let (mut b, mut acc, mut pos) = (*below, *u, 0u64);
-    for &e in entries {
-        let w = u64::from(weights[(e >> 1) as usize]);
-        let pw = w & 0u64.wrapping_sub(u64::from(e & 1));
-        acc += pw * b;
-        b += w - pw;
-        pos += pw;
+/// The running sums of a pass.
+#[derive(Clone, Copy, Default)]
+struct RankSum {
+    /// The negatives' weight so far.
+    below: u64,
+    /// Per positive, its weight times the negatives' weight before it.
+    u: u64,
+    /// Per negative, its weight times the weight of the positives tied with it (all of which
+    /// come before it).
+    tied: u64,
+    /// The positives' weight in the current run of ties.
+    run: u64,
+}
+
+impl RankSum {
+    /// Adds `entries`, returning their positives' weight. Without `TIES` the flag is ignored
+    /// (no logit ties).
+    #[inline(always)]
+    fn add<const TIES: bool>(&mut self, entries: &[u32], weights: &[u32]) -> u64 {
+        let RankSum { mut below, mut u, mut tied, mut run } = *self;
+        let mut pos = 0u64;
+        for &e in entries {
+            let w = u64::from(weights[((e & !TIED) >> 1) as usize]);
+            let pw = w & 0u64.wrapping_sub(u64::from(e & 1));
+            let nw = w - pw;
+            u += pw * below;
+            below += nw;
+            pos += pw;
+            if TIES {
+                run = (run & 0u64.wrapping_sub(u64::from(e >> 31))) + pw;
+                tied += nw * run;
+            }
+        }
+        *self = RankSum { below, u, tied, run };
+        pos
     }
-    (*below, *u) = (b, acc);
-    pos
 }
 
 impl GroupOrder {
-    /// The order of `images` (sorted by `logit`, with true labels `label`).
+    /// The order of `images` (sorted by `logit`, positives first among ties, with true labels
+    /// `label`).
     fn new(images: &[u32], logit: impl Fn(u32) -> f32, label: impl Fn(u32) -> bool, threshold: f64) -> Self {
-        let entries = images.iter().map(|&j| 2 * j + u32::from(label(j))).collect();
-        let (mut ties, mut start) = (Vec::new(), 0);
-        for i in 1..=images.len() {
-            if i == images.len() || logit(images[i]) != logit(images[start]) {
-                if i - start > 1 {
-                    ties.push((start as u32, i as u32));
+        let (mut runs, mut tied) = (Vec::new(), 0);
+        let entries = (0..images.len())
+            .map(|i| {
+                let j = images[i];
+                let tie = i > 0 && logit(images[i - 1]) == logit(j);
+                if tie {
+                    match runs.last_mut() {
+                        Some((_, end)) if *end == i as u32 => *end += 1,
+                        _ => runs.push((i as u32 - 1, i as u32 + 1)),
+                    }
+                    tied += 1;
                 }
-                start = i;
-            }
-        }
+                2 * j + u32::from(label(j)) + if tie { TIED } else { 0 }
+            })
+            .collect();
+        // Summing the runs after the pass costs about a step per tied image and a few per
+        // run; counting them within it, a little on every image.
+        let ties = if tied <= images.len() / 8 { Ties::Few(runs) } else { Ties::Many };
         let cut = images.partition_point(|&j| f64::from(logit(j)) <= threshold);
         GroupOrder { entries, cut, ties }
     }
 
-    /// The group's sums under `weights`.
-    ///
-    /// The pass counts a positive tied with a negative as above it when it comes later in the
-    /// order; the runs of ties then put that right: a run's positives of weight P and
-    /// negatives of weight M change twice U by `P M - 2 S`, with S the sum over its positives
-    /// of weight times the weight of the run's negatives before it. (A run lies wholly on one
-    /// side of the threshold.)
+    /// The group's sums under `weights`: one pass in which each positive counts the negatives
+    /// before it, none of them tied with it (the positives come first among ties). Each tie of
+    /// a positive and a negative counts a half, so twice U gains it once: a run of ties with
+    /// positives' weight P and negatives' weight M adds `P M`, summed per run after the pass
+    /// (few ties), or within it, each negative adding its weight times the run's positives'
+    /// before it (many). A run lies wholly on one side of the threshold.
     fn sums(&self, weights: &[u32]) -> GroupSums {
-        let (mut below, mut u) = (0u64, 0u64);
-        let (cut, all) = (self.cut, &self.entries[..]);
-        let fneg = rank_sum(&all[..cut], weights, &mut below, &mut u);
-        let tn = below;
-        let tp = rank_sum(&all[cut..], weights, &mut below, &mut u);
-        let mut u2 = 2 * u;
-        for &(start, end) in &self.ties {
-            let (mut run_neg, mut u_run) = (0u64, 0u64);
-            let run_pos = rank_sum(&all[start as usize..end as usize], weights, &mut run_neg, &mut u_run);
-            u2 = u2.wrapping_add(run_pos * run_neg).wrapping_sub(2 * u_run);
+        let mut r = RankSum::default();
+        let (unpredicted, predicted) = self.entries.split_at(self.cut);
+        let many = matches!(self.ties, Ties::Many);
+        let pass = |r: &mut RankSum, part: &[u32]| if many { r.add::<true>(part, weights) } else { r.add::<false>(part, weights) };
+        let fneg = pass(&mut r, unpredicted);
+        let tn = r.below;
+        let tp = pass(&mut r, predicted);
+        let mut u2 = 2 * r.u + r.tied;
+        if let Ties::Few(runs) = &self.ties {
+            for &(start, end) in runs {
+                let mut run = RankSum::default();
+                let pos = run.add::<false>(&self.entries[start as usize..end as usize], weights);
+                u2 += pos * run.below;
+            }
         }
-        GroupSums { counts: [tn, below - tn, fneg, tp], u2 }
+        GroupSums { counts: [tn, r.below - tn, fneg, tp], u2 }
     }
 }
 
@@ -153,12 +200,13 @@ impl Engine {
                 let logit = |j: u32| logits[j as usize * f + a];
                 let mut sorted: Vec<u32> = (0..n as u32).collect();
                 // Finite, so partial_cmp never fails; -0 and 0 compare equal and tie.
-                sorted.sort_by(|&x, &y| logit(x).partial_cmp(&logit(y)).expect("finite logits"));
+                let label = |j: u32| labels[j as usize * f + a];
+                sorted.sort_by(|&x, &y| logit(x).partial_cmp(&logit(y)).expect("finite logits").then(label(y).cmp(&label(x))));
                 (0..=finest)
                     .map(|slot| {
                         let images: Vec<u32> =
                             sorted.iter().copied().filter(|&j| slot == 0 || usize::from(group_of[j as usize]) == slot - 1).collect();
-                        GroupOrder::new(&images, logit, |j| labels[j as usize * f + a], threshold)
+                        GroupOrder::new(&images, logit, label, threshold)
                     })
                     .collect()
             })
@@ -276,26 +324,34 @@ mod tests {
 
     #[test]
     fn the_weighted_rank_sum_is_the_pairwise_auc_in_every_group() {
-        // Heavy ties (13 values), some continuous stretches, four groups; the threshold 0.2.
-        let logits: Vec<f32> =
-            (0..90).map(|k| if k < 60 { ((k * 37 % 13) as f32 - 6.0) * 0.5 } else { (k as f32 * 0.731).sin() }).collect();
+        // Many ties (60 images on 13 values) or few (4 pairs, 2 of them at the threshold 0.2),
+        // with distinct values besides; four groups.
+        let many = |k: usize| if k < 60 { ((k * 37 % 13) as f32 - 6.0) * 0.5 } else { (k as f32 * 0.731).sin() };
+        let few = |k: usize| if k < 8 { [0.2, -1.5, 0.75, 3.0][k / 2] } else { (k as f32 * 0.731).sin() * 2.0 };
         let labels: Vec<bool> = (0..90).map(|k| (k * 11 % 7) < 3 || k % 13 == 4).collect();
         let group_of: Vec<u8> = (0..90).map(|k| ((k + k / 13) % 4) as u8).collect();
-        let e = Engine::new(&logits, &labels, 1, 0.2, &group_of, 4, &[0]);
-        let mut rng = SplitMix64::new(9);
-        let mut w = vec![0u32; 90];
-        for _ in 0..5 {
-            draw_weights(&mut rng, &mut w);
-            let s = e.sums(0, &w);
-            let r = e.group_rates(&s);
-            for slot in 0..5 {
-                let wg: Vec<u32> = (0..90).map(|j| if slot == 0 || usize::from(group_of[j]) == slot - 1 { w[j] } else { 0 }).collect();
-                let want = brute_auc(&logits, &labels, &wg);
-                assert!(want.is_finite() && (r[slot][8] - want).abs() < 1e-14, "group {slot}: {} {want}", r[slot][8]);
-                let count = |y: bool, pred: bool| {
-                    (0..90).filter(|&j| labels[j] == y && (f64::from(logits[j]) > 0.2) == pred).map(|j| u64::from(wg[j])).sum::<u64>()
-                };
-                assert_eq!(s[slot].counts, [count(false, false), count(false, true), count(true, false), count(true, true)]);
+        for (logits, want_many) in [((0..90).map(many).collect::<Vec<f32>>(), true), ((0..90).map(few).collect(), false)] {
+            let e = Engine::new(&logits, &labels, 1, 0.2, &group_of, 4, &[0]);
+            assert_eq!(matches!(e.orders[0][0].ties, Ties::Many), want_many);
+            if let Ties::Few(runs) = &e.orders[0][0].ties {
+                assert_eq!(runs.len(), 4, "{runs:?}");
+            }
+            let mut rng = SplitMix64::new(9);
+            let mut w = vec![0u32; 90];
+            for _ in 0..5 {
+                draw_weights(&mut rng, &mut w);
+                let s = e.sums(0, &w);
+                let r = e.group_rates(&s);
+                for slot in 0..5 {
+                    let wg: Vec<u32> = (0..90).map(|j| if slot == 0 || usize::from(group_of[j]) == slot - 1 { w[j] } else { 0 }).collect();
+                    let want = brute_auc(&logits, &labels, &wg);
+                    assert!(want.is_finite() && (r[slot][8] - want).abs() < 1e-14, "group {slot}: {} {want}", r[slot][8]);
+                    let count = |y: bool, pred: bool| {
+                        let hit = |j: &usize| labels[*j] == y && (f64::from(logits[*j]) > 0.2) == pred;
+                        (0..90).filter(hit).map(|j| u64::from(wg[j])).sum::<u64>()
+                    };
+                    assert_eq!(s[slot].counts, [count(false, false), count(false, true), count(true, false), count(true, true)]);
+                }
             }
         }
     }
