@@ -40,7 +40,7 @@ enum Ties {
 const TIED: u32 = 1 << 31;
 
 /// What one pass counts for one group.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct GroupSums {
     /// The weight of `[tn, fp, fn, tp]`.
     pub counts: [u64; 4],
@@ -70,11 +70,11 @@ impl RankSum {
     /// Adds `entries`, returning their positives' weight. Without `TIES` the flag is ignored
     /// (no logit ties).
     #[inline(always)]
-    fn add<const TIES: bool>(&mut self, entries: &[u32], weights: &[u32]) -> u64 {
+    fn add<W: Copy + Into<u64>, const TIES: bool>(&mut self, entries: &[u32], weights: &[W]) -> u64 {
         let RankSum { mut below, mut u, mut tied, mut run } = *self;
         let mut pos = 0u64;
         for &e in entries {
-            let w = u64::from(weights[((e & !TIED) >> 1) as usize]);
+            let w: u64 = weights[((e & !TIED) >> 1) as usize].into();
             let pw = w & 0u64.wrapping_sub(u64::from(e & 1));
             let nw = w - pw;
             u += pw * below;
@@ -122,11 +122,11 @@ impl GroupOrder {
     /// positives' weight P and negatives' weight M adds `P M`, summed per run after the pass
     /// (few ties), or within it, each negative adding its weight times the run's positives'
     /// before it (many). A run lies wholly on one side of the threshold.
-    fn sums(&self, weights: &[u32]) -> GroupSums {
+    fn sums<W: Copy + Into<u64>>(&self, weights: &[W]) -> GroupSums {
         let mut r = RankSum::default();
         let (unpredicted, predicted) = self.entries.split_at(self.cut);
         let many = matches!(self.ties, Ties::Many);
-        let pass = |r: &mut RankSum, part: &[u32]| if many { r.add::<true>(part, weights) } else { r.add::<false>(part, weights) };
+        let pass = |r: &mut RankSum, part: &[u32]| if many { r.add::<W, true>(part, weights) } else { r.add::<W, false>(part, weights) };
         let fneg = pass(&mut r, unpredicted);
         let tn = r.below;
         let tp = pass(&mut r, predicted);
@@ -134,7 +134,7 @@ impl GroupOrder {
         if let Ties::Few(runs) = &self.ties {
             for &(start, end) in runs {
                 let mut run = RankSum::default();
-                let pos = run.add::<false>(&self.entries[start as usize..end as usize], weights);
+                let pos = run.add::<W, false>(&self.entries[start as usize..end as usize], weights);
                 u2 += pos * run.below;
             }
         }
@@ -201,7 +201,7 @@ impl Engine {
                 let mut sorted: Vec<u32> = (0..n as u32).collect();
                 // Finite, so partial_cmp never fails; -0 and 0 compare equal and tie.
                 let label = |j: u32| labels[j as usize * f + a];
-                sorted.sort_by(|&x, &y| logit(x).partial_cmp(&logit(y)).expect("finite logits").then(label(y).cmp(&label(x))));
+                sorted.sort_unstable_by(|&x, &y| logit(x).partial_cmp(&logit(y)).expect("finite logits").then(label(y).cmp(&label(x))));
                 (0..=finest)
                     .map(|slot| {
                         let images: Vec<u32> =
@@ -242,7 +242,7 @@ impl Engine {
     }
 
     /// One pass over measured feature `k` with image j weighted `weights[j]`.
-    pub fn sums(&self, k: usize, weights: &[u32]) -> Sums {
+    pub fn sums<W: Copy + Into<u64>>(&self, k: usize, weights: &[W]) -> Sums {
         let mut sums = Sums::default();
         for (o, out) in self.orders[k].iter().zip(sums.iter_mut()) {
             *out = o.sums(weights);
@@ -276,11 +276,18 @@ impl Engine {
         let (len, features) = (self.len(), self.orders.len());
         let mut rng = SplitMix64::new(seed);
         let mut reps = vec![0.0; features * len * resamples];
-        let (mut weights, mut out) = (vec![0u32; self.images], vec![0.0; len]);
+        let (mut weights, mut narrow, mut out) = (vec![0u32; self.images], vec![0u8; self.images], vec![0.0; len]);
         for b in 0..resamples {
             draw_weights(&mut rng, &mut weights);
+            // Bytes where they fit (always, but for a vanishing chance): a quarter of the
+            // memory to gather from.
+            let fits = weights.iter().all(|&w| w <= u32::from(u8::MAX));
+            if fits {
+                narrow.iter_mut().zip(&weights).for_each(|(n, &w)| *n = w as u8);
+            }
             for k in 0..features {
-                self.statistics(&self.sums(k, &weights), &mut out);
+                let sums = if fits { self.sums(k, &narrow) } else { self.sums(k, &weights) };
+                self.statistics(&sums, &mut out);
                 for (s, &v) in out.iter().enumerate() {
                     reps[(k * len + s) * resamples + b] = v;
                 }
@@ -338,8 +345,15 @@ mod tests {
             }
             let mut rng = SplitMix64::new(9);
             let mut w = vec![0u32; 90];
-            for _ in 0..5 {
+            for round in 0..6 {
                 draw_weights(&mut rng, &mut w);
+                if round == 5 {
+                    // Weights past a byte, which the bootstrap gathers as u32.
+                    w.iter_mut().enumerate().for_each(|(j, w)| *w = *w * 1000 + j as u32);
+                } else {
+                    let narrow: Vec<u8> = w.iter().map(|&v| v as u8).collect();
+                    assert_eq!(e.sums(0, &narrow), e.sums(0, &w));
+                }
                 let s = e.sums(0, &w);
                 let r = e.group_rates(&s);
                 for slot in 0..5 {
@@ -359,7 +373,7 @@ mod tests {
     #[test]
     fn minus_zero_ties_with_zero_and_the_threshold_is_strict() {
         let e = engine(&[-0.0, 0.0, 0.5], &[true, false, false]);
-        let s = e.sums(0, &[1, 1, 1]);
+        let s = e.sums(0, &[1u32, 1, 1]);
         // -0 and 0 tie: the positive beats neither negative fully; 0.5 is above it.
         assert_eq!(e.group_rates(&s)[0][8], 0.25);
         // 0 is not > 0: only 0.5 is predicted, a false positive.
