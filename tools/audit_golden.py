@@ -19,7 +19,8 @@ logits equal to the threshold all occur), and computes every statistic of
   Fairlearn on resamples where every rate is defined), with numpy's
   `quantile(method="median_unbiased")`.
 
-Writes tests/fixtures/audit_golden.json, which tests/audit_stats/golden.rs reads:
+Writes tests/fixtures/audit_golden.json, which tests/audit_stats/golden.rs reads (needs numpy,
+pandas, scikit-learn, Fairlearn and statsmodels):
 
     python3 tools/audit_golden.py
 """
