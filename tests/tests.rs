@@ -6,6 +6,7 @@
 mod common;
 mod pth_common;
 
+mod audit_stats;
 mod bench;
 mod cli;
 mod dataset;

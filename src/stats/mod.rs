@@ -7,7 +7,8 @@
 //! confidence band ([`regression`]), seaborn-style binning ([`x_bins`]) and exact normal and
 //! Student's t quantiles ([`normal_quantile`], [`t_quantile`], from `statrs`), and the
 //! statistics of the first-order dependency matrix from per-image gradients
-//! ([`first_order_statistics`]).
+//! ([`first_order_statistics`]), and the audit of the classifier's own bias by group
+//! ([`audit_statistics`]).
 //!
 //! It depends on nothing but `std` and `statrs`: never on the backend, the probe, the plots or
 //! the command line. Its inputs are plain slices and the views defined here; a caller turns
@@ -15,6 +16,9 @@
 //! nalgebra as an independent solver; the golden values come from scipy and numpy, printed by
 //! `tools/stats_golden.py`.)
 
+mod audit;
+mod audit_engine;
+mod audit_results;
 mod binning;
 pub mod bootstrap;
 mod correlation;
@@ -32,6 +36,10 @@ pub mod significance;
 mod sufficient;
 mod views;
 
+pub use audit::{
+    AttributeValue, AuditData, AuditSpec, AuditStatistics, AuditStatsError, Confusion, Disparity, FeatureAudit, GroupDef, GroupMetric,
+    GroupMetrics, Leakage, audit_statistics,
+};
 pub use binning::{Bin, x_bins};
 pub use correlation::{correlation_matrix, pearson};
 pub use first_order::{FirstOrderRow, FirstOrderStatistics, first_order_statistics};
