@@ -6,15 +6,13 @@
 
 use std::time::Instant;
 
-use super::{ProbeError, ProbeOutcome, Progress, batch_noise, check_target, forward::check_rows, plan_capacity};
+use super::{LoadedProbe, ProbeError, ProbeOutcome, Progress, batch_noise, check_target, forward::check_rows, plan_capacity};
 use crate::backend::Backend;
 use crate::model::Network;
 use crate::ops::StepParams;
 use crate::ops::noise_update::UpdateRule;
 use crate::program::Phase;
 use crate::program::lower::{chain, gradient_program};
-
-use super::LoadedProbe;
 
 /// What a run over many targets did, beside its outcomes.
 #[derive(Debug, Clone, PartialEq)]

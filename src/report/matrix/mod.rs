@@ -15,15 +15,13 @@ pub mod summary;
 
 use serde::{Deserialize, Serialize};
 
-use super::probe::{Means, update_name};
+use super::probe::{Means, ProbeReportError, update_name};
 use super::statistics::{TopRow, feature_row};
 use crate::model::Network;
 use crate::ops::noise_update::UpdateRule;
 use crate::plots::DirectedMatrix;
 use crate::probe::ProbeOutcome;
 use crate::stats::{self, Changes, Estimate, FeatureMetrics, FirstOrderRow, Metric, ProbeStatistics, RowSet, StatsSettings};
-
-use super::probe::ProbeReportError;
 
 /// Version of the matrix JSON; bumped when a field changes meaning or goes away.
 pub const VERSION: u32 = 1;
@@ -282,13 +280,14 @@ impl MatrixReport {
         let mut cells: Vec<Cell> = Vec::new();
         for row in &self.rows {
             for m in row.features(set).iter().filter(|m| m.index != row.target) {
-                let r: TopRow = feature_row(0, &self.features[m.index], row.covariance_of(set, m.index), m, metric);
+                let covariance = row.covariance_of(set, m.index);
+                let r: TopRow = feature_row(0, &self.features[m.index], covariance, m, metric);
                 cells.push(Cell {
                     target: row.feature.clone(),
                     target_index: row.target,
                     feature: r.feature,
                     index: r.index,
-                    covariance: row.covariance_of(set, m.index),
+                    covariance,
                     correlation: r.correlation,
                     slope: r.slope,
                     dependency: r.dependency,
