@@ -110,19 +110,32 @@ impl Engine {
     /// B cluster-bootstrap replicates of every statistic, statistic-major: replicate b of
     /// statistic s at `s * B + b`.
     pub fn bootstrap(&self, resamples: usize, seed: u64) -> Vec<f64> {
-        let (n, len) = (self.images(), self.len());
-        let mut rng = SplitMix64::new(seed);
-        let mut reps = vec![0.0; len * resamples];
-        let (mut weights, mut scratch, mut out) = (vec![0u32; n], Vec::new(), vec![0.0; len]);
-        for b in 0..resamples {
-            draw_weights(&mut rng, &mut weights);
-            self.evaluate(&weights, &mut scratch, &mut out);
-            for (s, &v) in out.iter().enumerate() {
-                reps[s * resamples + b] = v;
-            }
-        }
-        reps
+        replicates(self.images(), self.len(), resamples, seed, |w, scratch, out| self.evaluate(w, scratch, out))
     }
+}
+
+/// `resamples` replicates of `len` statistics of `n` images, statistic-major (replicate b of
+/// statistic s at `s * resamples + b`): each resample's weights drawn in turn from one
+/// SplitMix64 seeded with `seed` ([`draw_weights`]), then `evaluate(weights, scratch, out)`
+/// fills `out` with the `len` statistics.
+pub(crate) fn replicates(
+    n: usize,
+    len: usize,
+    resamples: usize,
+    seed: u64,
+    mut evaluate: impl FnMut(&[u32], &mut Vec<f64>, &mut [f64]),
+) -> Vec<f64> {
+    let mut rng = SplitMix64::new(seed);
+    let mut reps = vec![0.0; len * resamples];
+    let (mut weights, mut scratch, mut out) = (vec![0u32; n], Vec::new(), vec![0.0; len]);
+    for b in 0..resamples {
+        draw_weights(&mut rng, &mut weights);
+        evaluate(&weights, &mut scratch, &mut out);
+        for (s, &v) in out.iter().enumerate() {
+            reps[s * resamples + b] = v;
+        }
+    }
+    reps
 }
 
 /// One resample of the `weights.len()` images: n draws of `below(n)` in turn, each adding 1

@@ -10,7 +10,7 @@
 //! Owns: the layout of the per-image values and of the flat statistics. Must not touch: the
 //! test, the q-values, the result types.
 
-use super::bootstrap::{SplitMix64, draw_weights};
+use super::bootstrap::replicates;
 use super::metrics::sigmas;
 use super::sufficient::{StartSums, weighted_total};
 
@@ -136,17 +136,6 @@ impl Cells {
     /// statistic s at `s * B + b`), with the probe's draws (see
     /// [`bootstrap`](super::bootstrap)).
     pub fn bootstrap(&self, resamples: usize, seed: u64) -> Vec<f64> {
-        let (n, len) = (self.images(), self.len());
-        let mut rng = SplitMix64::new(seed);
-        let mut reps = vec![0.0; len * resamples];
-        let (mut weights, mut scratch, mut out) = (vec![0u32; n], Vec::new(), vec![0.0; len]);
-        for b in 0..resamples {
-            draw_weights(&mut rng, &mut weights);
-            self.evaluate(&weights, &mut scratch, &mut out);
-            for (s, &v) in out.iter().enumerate() {
-                reps[s * resamples + b] = v;
-            }
-        }
-        reps
+        replicates(self.images(), self.len(), resamples, seed, |w, scratch, out| self.evaluate(w, scratch, out))
     }
 }
