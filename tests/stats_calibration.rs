@@ -11,31 +11,7 @@ use gan_bias::stats::{Changes, RowSet, StatsSettings, probe_statistics};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use statrs::statistics::{Data, OrderStatistics};
 
-/// SplitMix64 with Box–Muller normals (test-only).
-struct Rng(u64);
-
-impl Rng {
-    fn u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    fn uniform(&mut self) -> f64 {
-        ((self.u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        (-2.0 * self.uniform().ln()).sqrt() * (2.0 * std::f64::consts::PI * self.uniform()).cos()
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        ((self.u64() as u128 * n as u128) >> 64) as usize
-    }
-}
+use crate::common::SimRng as Rng;
 
 /// A probe of `n` images and `s` steps; feature 0 is the target, feature i (1..=betas.len())
 /// has population slope `betas[i - 1]` on it. Returns the changes (2, s, n, F) and the

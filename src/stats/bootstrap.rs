@@ -21,6 +21,7 @@ use statrs::statistics::{Data, OrderStatistics};
 
 use super::metrics::{set_len, set_metrics, sigmas};
 use super::sufficient::{ImageSums, StartSums, weighted_total};
+use super::{Estimate, Interval, StatsSettings};
 
 /// SplitMix64 (see the module's documentation).
 #[derive(Debug, Clone)]
@@ -75,10 +76,6 @@ impl Engine {
         Engine { features: up.features, target: up.target, up, down, pooled, start }
     }
 
-    pub fn images(&self) -> usize {
-        self.up.images
-    }
-
     /// The number of flat statistics.
     pub fn len(&self) -> usize {
         self.features + 3 * set_len(self.features)
@@ -105,12 +102,6 @@ impl Engine {
         set_metrics(pooled, sigma, f, t, &mut sets[..l]);
         set_metrics(up, sigma, f, t, &mut sets[l..2 * l]);
         set_metrics(down, sigma, f, t, &mut sets[2 * l..3 * l]);
-    }
-
-    /// B cluster-bootstrap replicates of every statistic, statistic-major: replicate b of
-    /// statistic s at `s * B + b`.
-    pub fn bootstrap(&self, resamples: usize, seed: u64) -> Vec<f64> {
-        replicates(self.images(), self.len(), resamples, seed, |w, scratch, out| self.evaluate(w, scratch, out))
     }
 }
 
@@ -145,6 +136,43 @@ pub(crate) fn draw_weights(rng: &mut SplitMix64, weights: &mut [u32]) {
     weights.iter_mut().for_each(|w| *w = 0);
     for _ in 0..n {
         weights[rng.below(n)] += 1;
+    }
+}
+
+/// Every statistic's value on the images (all weights 1) and, when the settings ask for a
+/// bootstrap, its [`replicates`]: what each [`Estimate`] is read from.
+pub(crate) struct Estimates {
+    point: Vec<f64>,
+    reps: Vec<f64>,
+    resamples: usize,
+    ci: f64,
+}
+
+impl Estimates {
+    /// `len` statistics of `n` images by `evaluate` (as [`replicates`] calls it), on the images
+    /// and on `settings.bootstrap` resamples of them.
+    pub fn compute(
+        n: usize,
+        len: usize,
+        settings: &StatsSettings,
+        mut evaluate: impl FnMut(&[u32], &mut Vec<f64>, &mut [f64]),
+    ) -> Estimates {
+        let mut point = vec![0.0; len];
+        evaluate(&vec![1; n], &mut Vec::new(), &mut point);
+        let b = settings.bootstrap;
+        let reps = if b > 0 { replicates(n, len, b, settings.seed, evaluate) } else { Vec::new() };
+        Estimates { point, reps, resamples: b, ci: settings.ci }
+    }
+
+    /// Statistic `s`: None where undefined (NaN); its percentile interval where bootstrapped.
+    pub fn get(&self, s: usize) -> Estimate {
+        let (v, b) = (self.point[s], self.resamples);
+        let interval = if b > 0 && !v.is_nan() {
+            percentile_interval(&self.reps[s * b..(s + 1) * b], self.ci).map(|(low, high)| Interval { low, high })
+        } else {
+            None
+        };
+        Estimate { estimate: if v.is_nan() { None } else { Some(v) }, interval }
     }
 }
 

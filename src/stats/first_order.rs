@@ -32,11 +32,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bootstrap::percentile_interval;
+use super::bootstrap::Estimates;
 use super::first_order_cells::Cells;
 use super::probe_stats::{check_finite, check_settings, finite};
 use super::significance::t_test;
-use super::{Estimate, FeatureMetrics, FeatureTest, Interval, ProbeStatsError, StatsSettings, benjamini_hochberg};
+use super::{Estimate, FeatureMetrics, FeatureTest, ProbeStatsError, StatsSettings, benjamini_hochberg};
 
 /// Everything [`first_order_statistics`] reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,18 +100,8 @@ pub fn first_order_statistics(
     check_finite(start, "starting logits")?;
 
     let cells = Cells::new(grads, start, n, f, zdim, targets);
-    let mut point = vec![0.0; cells.len()];
-    cells.evaluate(&vec![1; n], &mut Vec::new(), &mut point);
-    let b = settings.bootstrap;
-    let reps = if b > 0 { cells.bootstrap(b, settings.seed) } else { Vec::new() };
-    let estimate = |s: usize| Estimate {
-        estimate: finite(point[s]),
-        interval: if b > 0 && !point[s].is_nan() {
-            percentile_interval(&reps[s * b..(s + 1) * b], settings.ci).map(|(low, high)| Interval { low, high })
-        } else {
-            None
-        },
-    };
+    let estimates = Estimates::compute(n, cells.len(), settings, |w, scratch, out| cells.evaluate(w, scratch, out));
+    let estimate = |s: usize| estimates.get(s);
     let undefined = Estimate { estimate: None, interval: None };
 
     let rows = targets

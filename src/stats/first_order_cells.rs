@@ -10,7 +10,6 @@
 //! Owns: the layout of the per-image values and of the flat statistics. Must not touch: the
 //! test, the q-values, the result types.
 
-use super::bootstrap::replicates;
 use super::metrics::sigmas;
 use super::sufficient::{StartSums, weighted_total};
 
@@ -65,10 +64,6 @@ impl Cells {
             }
         }
         Cells { features, targets: targets.to_vec(), values, start: StartSums::new(start, images, features) }
-    }
-
-    pub fn images(&self) -> usize {
-        self.start.images
     }
 
     fn row_block(&self) -> usize {
@@ -130,12 +125,5 @@ impl Cells {
             summary[0] = if count > 0 { sum_abs / count as f64 } else { f64::NAN };
             summary[1] = if count > 0 { max_abs } else { f64::NAN };
         }
-    }
-
-    /// B cluster-bootstrap replicates of every statistic, statistic-major (replicate b of
-    /// statistic s at `s * B + b`), with the probe's draws (see
-    /// [`bootstrap`](super::bootstrap)).
-    pub fn bootstrap(&self, resamples: usize, seed: u64) -> Vec<f64> {
-        replicates(self.images(), self.len(), resamples, seed, |w, scratch, out| self.evaluate(w, scratch, out))
     }
 }

@@ -15,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bootstrap::{Engine, layout, percentile_interval};
+use super::bootstrap::{Engine, Estimates, layout};
 use super::metrics::set_len;
 use super::observational::observational;
 pub use super::results::{Estimate, FeatureMetrics, FeatureTest, Interval, Metric, MetricSet, ProbeStatistics, RowSet};
@@ -119,18 +119,8 @@ pub fn probe_statistics(
     let down = ImageSums::of_direction(changes, Direction::Down, target, &shift);
     let engine = Engine::new(up, down, StartSums::new(start, n, f));
 
-    let mut point = vec![0.0; engine.len()];
-    engine.evaluate(&vec![1; n], &mut Vec::new(), &mut point);
-    let b = settings.bootstrap;
-    let reps = if b > 0 { engine.bootstrap(b, settings.seed) } else { Vec::new() };
-    let estimate = |s: usize| Estimate {
-        estimate: finite(point[s]),
-        interval: if b > 0 && !point[s].is_nan() {
-            percentile_interval(&reps[s * b..(s + 1) * b], settings.ci).map(|(low, high)| Interval { low, high })
-        } else {
-            None
-        },
-    };
+    let estimates = Estimates::compute(n, engine.len(), settings, |w, scratch, out| engine.evaluate(w, scratch, out));
+    let estimate = |s: usize| estimates.get(s);
 
     let sigma = (0..f).map(estimate).collect();
     let metric_set = |set: RowSet| {

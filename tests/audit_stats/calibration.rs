@@ -13,27 +13,7 @@
 use gan_bias::stats::{AuditData, AuditSpec, AuditStatistics, Estimate, StatsSettings, audit_statistics, normal_quantile};
 use statrs::distribution::{ContinuousCDF, Normal};
 
-/// SplitMix64 with Box–Muller normals (test-only).
-struct Rng(u64);
-
-impl Rng {
-    fn u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    fn uniform(&mut self) -> f64 {
-        ((self.u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn normal(&mut self) -> f64 {
-        (-2.0 * self.uniform().ln()).sqrt() * (2.0 * std::f64::consts::PI * self.uniform()).cos()
-    }
-}
+use crate::common::SimRng as Rng;
 
 /// Per finest group, in the audit's order (A=1&B=1, A=1&B=0, A=0&B=1, A=0&B=0).
 const TPR: [f64; 4] = [0.90, 0.80, 0.74, 0.62];

@@ -129,3 +129,30 @@ pub fn probe_sized(images: usize, steps: usize, extra: &[String]) -> Vec<String>
     a.extend_from_slice(extra);
     a
 }
+
+/// SplitMix64 with Box–Muller normals, for simulated data with known truth.
+pub struct SimRng(pub u64);
+
+impl SimRng {
+    pub fn u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        ((self.u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    pub fn normal(&mut self) -> f64 {
+        (-2.0 * self.uniform().ln()).sqrt() * (2.0 * std::f64::consts::PI * self.uniform()).cos()
+    }
+
+    /// An index in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        ((self.u64() as u128 * n as u128) >> 64) as usize
+    }
+}
