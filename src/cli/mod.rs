@@ -3,9 +3,10 @@
 //! writes its outputs.
 //!
 //! Module arrows, no cycles: `mod.rs` -> each command (`probe`, `bench`, `import`,
-//! `generate`, `features`, `info`, `merge`) -> the probe's matrix mode (`matrix`) and argument
+//! `generate`, `features`, `info`, `merge`, `audit`) -> the probe's matrix mode (`matrix`) and argument
 //! groups (`pictures`, `plots`) -> `common` -> the library. Must not touch: anything the library computes.
 
+mod audit;
 mod bench;
 mod common;
 mod features;
@@ -50,6 +51,10 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Write a grid of the generator's images as PNG.
     Generate(generate::GenerateArgs),
+    /// The classifier's own bias by group: accuracy, TPR, FPR, ... per group with intervals,
+    /// their disparities, and how each group attribute leaks into its errors, beside the
+    /// probe's dependency row.
+    Audit(Box<audit::AuditArgs>),
     /// Join the parts of a sharded matrix run (`probe --feature all --shard K/N --json PART`)
     /// into the whole matrix.
     Merge(merge::MergeArgs),
@@ -64,5 +69,6 @@ pub fn run(args: Args) -> Result<()> {
         Command::Import(a) => import::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Merge(a) => merge::run(a),
+        Command::Audit(a) => audit::run(*a, args.quiet),
     }
 }

@@ -42,7 +42,7 @@ pub struct PlotArgs {
 }
 
 /// The format `path` names by its extension, checked with its folder before any work.
-fn check_format(path: &Path, flag: &str) -> Result<PlotFormat> {
+pub fn check_format(path: &Path, flag: &str) -> Result<PlotFormat> {
     let Some(format) = PlotFormat::from_path(path) else {
         bail!("{flag} {}: a plot is written as .svg or .png; give a path ending in one of those", path.display());
     };

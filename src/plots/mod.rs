@@ -1,6 +1,7 @@
 //! Pictures of the probe's numbers: the notebook's `sns.regplot` of the recorded changes
 //! (other features against the target), a heatmap of the F x F matrix and one of a directed
-//! T x F matrix (targets moved against every feature's response), as SVG or PNG.
+//! T x F matrix (targets moved against every feature's response), and the audit's error
+//! rates by group ([`rates`]), as SVG or PNG.
 //!
 //! Where seaborn bootstraps its confidence intervals, these are t-based (analytic), so the
 //! pictures are deterministic; the fitted lines are ordinary least squares, as seaborn's. The
@@ -17,6 +18,7 @@ pub mod directed;
 pub mod font;
 pub mod heatmap;
 pub mod raster;
+pub mod rates;
 pub mod regplot;
 
 use std::path::Path;
@@ -28,6 +30,7 @@ use raster::RasterCanvas;
 
 pub use directed::{DirectedMatrix, directed_size};
 pub use heatmap::{HeatmapValue, heatmap_size};
+pub use rates::RatePlot;
 pub use regplot::Series;
 
 /// Confidence of every interval drawn (seaborn's `ci=99, x_ci=99`).
@@ -189,6 +192,26 @@ pub fn directed_file(format: PlotFormat, m: &DirectedMatrix) -> Result<Vec<u8>, 
     Ok(match format {
         PlotFormat::Svg => directed_svg(m)?.into_bytes(),
         PlotFormat::Png => pictures::encode_png(&directed_image(m)?)?,
+    })
+}
+
+/// The audit's rate plot's file contents in `format`; see [`rates::draw`]. Fails when `plot`
+/// fails [`RatePlot::check`] or its PNG would be too large.
+pub fn rates_file(format: PlotFormat, plot: &RatePlot) -> Result<Vec<u8>, PlotError> {
+    plot.check()?;
+    let (w, h) = plot.size();
+    Ok(match format {
+        PlotFormat::Svg => {
+            let mut c = SvgCanvas::new(w, h);
+            rates::draw(&mut c, plot);
+            c.finish().into_bytes()
+        }
+        PlotFormat::Png => {
+            let (width, height) = png_size(w, h)?;
+            let mut c = RasterCanvas::new(width, height, PNG_SCALE as f64);
+            rates::draw(&mut c, plot);
+            pictures::encode_png(&c.into_image())?
+        }
     })
 }
 

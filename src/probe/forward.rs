@@ -79,3 +79,10 @@ pub fn evaluate(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32], tar
     let outputs = layout.acts.iter().map(|&a| backend.read(a)).collect::<Result<_, _>>()?;
     Ok(Evaluation { outputs, input_grad: backend.read(layout.dz)? })
 }
+
+/// The logits of `classifier` for every image of `images` (`N x C x H x W`, its input shape),
+/// forward only, [`GENERATE_BATCH`] images at a time: `N x features`, row-major.
+pub fn classify(backend: &mut dyn Backend, classifier: &crate::model::Network, images: &[f32]) -> Result<Vec<f32>, ProbeError> {
+    let stages: Vec<&Stage> = classifier.stages.iter().collect();
+    generate(backend, &stages, images)
+}

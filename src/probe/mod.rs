@@ -17,7 +17,7 @@ mod loaded;
 mod plan;
 mod targets;
 
-pub use forward::{Evaluation, GENERATE_BATCH, evaluate, generate};
+pub use forward::{Evaluation, GENERATE_BATCH, classify, evaluate, generate};
 pub use loaded::LoadedProbe;
 pub use plan::{plan_capacity, plan_slots};
 pub use targets::{Jacobians, TargetsRun, jacobians, probe_targets};

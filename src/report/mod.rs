@@ -5,6 +5,7 @@
 //! Owns: the layout of every table, CSV and JSON this crate writes. Must not touch: how
 //! anything is measured or ranked (that is the probe and [`crate::stats`]).
 
+pub mod audit;
 pub mod history;
 pub mod matrix;
 pub mod probe;
