@@ -4,6 +4,7 @@
 //!
 //! Modules of the one integration-test binary (`tests/tests.rs`).
 
+mod audit;
 mod bench;
 mod errors;
 mod features;

@@ -196,3 +196,72 @@ impl AuditReport {
         RatePlot { features, ci: self.settings.ci }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{AuditData, AuditSpec, StatsSettings, audit_statistics};
+
+    /// Six images of three features (0 groups them), no bootstrap.
+    fn report(probe: Vec<ProbeRow>) -> Result<AuditReport, AuditReportError> {
+        let logits = [1.0, 2.0, -1.0, -1.0, -0.5, 0.5, 1.0, 0.2, 0.3, -1.0, -2.0, -3.0, 2.0, 1.0, 1.0, -0.1, 0.1, 0.0];
+        let labels: Vec<bool> = logits.iter().map(|&v| v > 0.0).collect();
+        let spec = AuditSpec { threshold: 0.0, group_attributes: vec![0], features: vec![1, 2], min_group: 4 };
+        let settings = StatsSettings { bootstrap: 0, ..StatsSettings::default() };
+        let statistics = audit_statistics(&AuditData { logits: &logits, labels: &labels, features: 3 }, &spec, &settings).unwrap();
+        let names = vec!["g".to_string(), "a,b".to_string(), "c".to_string()];
+        let settings = AuditSettings {
+            data: "d".into(),
+            images: 6,
+            classifier: "c".into(),
+            classifier_sha256: "00".into(),
+            backend: "cpu".into(),
+            adapter: "cpu".into(),
+            threshold: 0.0,
+            group_attributes: vec!["g".into()],
+            min_group: 4,
+            bootstrap: 0,
+            bootstrap_seed: 0,
+            ci: 0.95,
+        };
+        let timings = AuditTimings { classify_seconds: 1.0, images_per_second: 6.0, statistics_seconds: 0.0, probe_seconds: 0.0 };
+        AuditReport::new(settings, names, statistics, probe, timings)
+    }
+
+    fn row(target: usize, features: usize) -> ProbeRow {
+        let e = Estimate { estimate: Some(0.5), interval: None };
+        ProbeRow {
+            target,
+            images: 2,
+            steps: 1,
+            generator: "g".into(),
+            noise: "seed 0".into(),
+            dependency: vec![e; features],
+            q: vec![None; features],
+        }
+    }
+
+    #[test]
+    fn names_groups_and_round_trips_through_json() {
+        let r = report(vec![row(0, 3)]).unwrap();
+        assert_eq!(r.groups, ["all", "g=1", "g=0"]);
+        assert!(r.statistics.groups[1].small && r.statistics.groups[2].small);
+        let back = AuditReport::from_json(&r.to_json()).unwrap();
+        assert_eq!(back, r);
+        let other = r.to_json().replace(KIND, "something else");
+        assert!(matches!(AuditReport::from_json(&other), Err(AuditReportError::Kind { .. })));
+        assert!(matches!(AuditReport::from_json("{"), Err(AuditReportError::Json(_))));
+        // Names with a comma are quoted in both CSVs; the text marks the small groups.
+        assert!(r.csv().lines().nth(1).unwrap().starts_with("\"a,b\",all,6,base_rate,"));
+        assert!(r.leakage_csv().contains("\ng,\"a,b\","));
+        assert!(r.text().contains("g=1 n=3*, g=0 n=3* (* fewer than 4 images"));
+        assert_eq!(r.rate_plot(None).features.len(), 2);
+        assert_eq!(r.rate_plot(Some(&[2, 0])).features.len(), 1, "an unmeasured feature is left out");
+    }
+
+    #[test]
+    fn refuses_rows_that_do_not_fit_the_features() {
+        assert_eq!(report(vec![row(0, 2)]).unwrap_err(), AuditReportError::ProbeRow { target: 0, found: 2, features: 3 });
+        assert!(matches!(report(vec![row(3, 3)]), Err(AuditReportError::ProbeRow { .. })));
+    }
+}

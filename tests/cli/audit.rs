@@ -1,0 +1,223 @@
+//! `gan-bias audit` end to end: every metric against scikit-learn's and Fairlearn's on the
+//! PyTorch classifier's logits of the bundled evaluation set (CPU backend on all of it, the
+//! WGSL kernels on its first 150 images), the outputs as views of one report, the leakage
+//! beside the probe's row, and one clear line for each bad input with nothing written.
+
+use std::collections::BTreeMap;
+
+use super::*;
+
+/// The committed CelebA-style images: five labelled files, a partition.
+fn images_dir() -> PathBuf {
+    fixture("audit_images")
+}
+
+/// `audit` on the committed images by Male, CPU backend, no bootstrap, no probe; `extra` appended.
+fn folder_args(extra: &[&str]) -> Vec<String> {
+    folder_grouped("Male", extra)
+}
+
+fn folder_grouped(group: &str, extra: &[&str]) -> Vec<String> {
+    let dir = images_dir();
+    let mut args = strs(&["audit", "--backend", "cpu", "--no-probe", "--bootstrap", "0", "--group", group, "--min-group", "2"]);
+    args.extend(["--image-dir".into(), p(&dir), "--labels".into(), p(&dir.join("list_attr_celeba.txt"))]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// The output flags, all into `out`.
+fn outputs(out: &Path) -> Vec<String> {
+    let mut args = Vec::new();
+    for (flag, name) in [("--csv", "a.csv"), ("--leakage-csv", "l.csv"), ("--json", "a.json"), ("--plot", "a.svg")] {
+        args.extend([flag.to_string(), p(&out.join(name))]);
+    }
+    args
+}
+
+/// A copy of the committed images in a temporary folder, with the label file replaced by
+/// `labels` (its text).
+fn edited_images(labels: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(images_dir()).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.path().join(e.file_name())).unwrap();
+    }
+    std::fs::write(dir.path().join("list_attr_celeba.txt"), labels).unwrap();
+    dir
+}
+
+fn committed_labels() -> String {
+    std::fs::read_to_string(images_dir().join("list_attr_celeba.txt")).unwrap()
+}
+
+fn audit_in(dir: &Path, out: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args = strs(&["audit", "--backend", "cpu", "--no-probe", "--bootstrap", "0", "--group", "Male"]);
+    args.extend(["--image-dir".into(), p(dir), "--labels".into(), p(&dir.join("list_attr_celeba.txt"))]);
+    args.extend(outputs(out));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+#[test]
+fn bad_labels_and_images_get_one_line_and_nothing_written() {
+    let out = tempfile::tempdir().unwrap();
+    let text = committed_labels();
+    let lines: Vec<&str> = text.lines().collect();
+
+    // A line with a column missing: its line number.
+    let mut short = lines.clone();
+    let cut = short[3].rsplit_once(' ').unwrap().0.to_string();
+    short[3] = &cut;
+    let dir = edited_images(&(short.join("\n") + "\n"));
+    fails(&audit_in(dir.path(), out.path(), &[]), &["list_attr_celeba.txt:4", "columns"]);
+
+    // A label outside {-1, 0, 1}.
+    let bad = lines[2].replacen(" 1 ", " 2 ", 1);
+    let dir = edited_images(&format!("{}\n{}\n{bad}\n{}\n", lines[0], lines[1], lines[3..].join("\n")));
+    fails(&audit_in(dir.path(), out.path(), &[]), &["list_attr_celeba.txt:3", "'2'"]);
+
+    // A count that does not agree.
+    let dir = edited_images(&format!("7\n{}\n", lines[1..].join("\n")));
+    fails(&audit_in(dir.path(), out.path(), &[]), &["list_attr_celeba.txt", "7 images", "5"]);
+
+    // A missing image, and one that cannot be decoded.
+    let dir = edited_images(&text);
+    std::fs::remove_file(dir.path().join("000002.jpg")).unwrap();
+    fails(&audit_in(dir.path(), out.path(), &[]), &["000002.jpg"]);
+    let dir = edited_images(&text);
+    std::fs::write(dir.path().join("000004.png"), b"not a picture at all").unwrap();
+    fails(&audit_in(dir.path(), out.path(), &[]), &["000004.png", "decode"]);
+
+    // Names that match none of the classifier's features: each named.
+    let renamed = text.replacen("Goatee", "Goatie", 1).replacen("Young", "Youth", 1);
+    let dir = edited_images(&renamed);
+    fails(&audit_in(dir.path(), out.path(), &[]), &["Goatee", "Young"]);
+    no_files_in(out.path());
+}
+
+#[test]
+fn bad_flags_get_one_line_and_nothing_written() {
+    let out = tempfile::tempdir().unwrap();
+    let o = outputs(out.path());
+    let with = |extra: &[&str]| {
+        let mut a = folder_args(extra);
+        a.extend(o.iter().cloned());
+        a
+    };
+    let grouped = |group: &str| {
+        let mut a = folder_grouped(group, &[]);
+        a.extend(o.iter().cloned());
+        a
+    };
+    fails(&grouped("Male,Young,Smiling"), &["--group", "one or two", "not 3"]);
+    fails(&grouped("Mael"), &["unknown feature 'Mael'", "Male"]);
+    fails(&with(&["--features", "Smiling,Smiling"]), &["--features", "Smiling twice"]);
+    fails(&with(&["--ci", "1.5"]), &["--ci"]);
+    fails(&with(&["--limit", "0"]), &["--limit"]);
+    fails(&folder_args(&["--plot-features", "Smiling", "--json", &p(&out.path().join("a.json"))]), &["--plot"]);
+    let mut a = folder_args(&["--plot", &p(&out.path().join("x.jpg"))]);
+    a.extend(o[..6].iter().cloned());
+    fails(&a, &["x.jpg", ".svg or .png"]);
+    let missing = out.path().join("no/such/dir/a.csv");
+    fails(&folder_args(&["--csv", &p(&missing)]), &["no/such/dir", "does not exist"]);
+    let dir = images_dir();
+    fails(&with(&["--partition", &p(&dir.join("list_eval_partition.txt")), "--split", "holdout"]), &["unknown split 'holdout'"]);
+    // A classifier of its own with no data: the bundled set is the bundled classifier's.
+    let cls = bundled("demo_classifier.safetensors");
+    fails(&strs(&["audit", "--classifier", &p(&cls), "--group", "Male"]), &["--data", "--image-dir"]);
+    let junk = out.path().join("junk.safetensors");
+    std::fs::write(&junk, b"not safetensors").unwrap();
+    fails(&strs(&["audit", "--data", &p(&junk), "--group", "Male", "--backend", "cpu"]), &[&p(&junk)]);
+    std::fs::remove_file(&junk).unwrap();
+    no_files_in(out.path());
+}
+
+/// A CSV's rows as maps from column to cell.
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            assert_eq!(cells.len(), header.len(), "{}: {l}", path.display());
+            header.iter().zip(cells).map(|(h, c)| (h.to_string(), c.to_string())).collect()
+        })
+        .collect()
+}
+
+fn num(cell: &str) -> Option<f64> {
+    (!cell.is_empty()).then(|| cell.parse().unwrap_or_else(|e| panic!("{cell:?}: {e}")))
+}
+
+/// The JSON's estimate `{estimate, interval}` as (value, low, high).
+fn json_estimate(v: &Value) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let i = &v["interval"];
+    (v["estimate"].as_f64(), i["low"].as_f64(), i["high"].as_f64())
+}
+
+#[test]
+fn every_output_is_a_view_of_the_json_on_a_folder_of_images() {
+    let out = tempfile::tempdir().unwrap();
+    let mut args = folder_grouped("Male,Young", &[]);
+    args.retain(|a| a != "--bootstrap" && a != "0");
+    args.extend(strs(&["--bootstrap", "50"]));
+    args.extend(outputs(out.path()));
+    let stdout = succeeds(&args);
+    let json = read_json(&out.path().join("a.json"));
+    assert_eq!(json["kind"], "gan-bias classifier audit");
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["settings"]["images"], 5);
+    let groups: Vec<&str> = json["groups"].as_array().unwrap().iter().map(|g| g.as_str().unwrap()).collect();
+    assert_eq!(groups, ["all", "Male=1&Young=1", "Male=1&Young=0", "Male=0&Young=1", "Male=0&Young=0"]);
+    let names: Vec<String> = json["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap().to_string()).collect();
+    let st = &json["statistics"];
+
+    // The long CSV: one row per feature, group and metric, then the disparities.
+    let rows = csv_rows(&out.path().join("a.csv"));
+    let per_feature = 5 * 9 + 2 * 9 + 3;
+    assert_eq!(rows.len(), 40 * per_feature);
+    for (k, feature) in st["features"].as_array().unwrap().iter().enumerate() {
+        let name = &names[feature["index"].as_u64().unwrap() as usize];
+        let block = &rows[k * per_feature..(k + 1) * per_feature];
+        for (g, by_group) in feature["by_group"].as_array().unwrap().iter().enumerate() {
+            for (m, metric) in ["base_rate", "selection_rate", "accuracy", "tpr", "fpr", "fnr", "tnr", "ppv", "auc"].iter().enumerate() {
+                let row = &block[g * 9 + m];
+                assert_eq!((&row["feature"], &row["group"], &row["metric"]), (name, &groups[g].to_string(), &metric.to_string()));
+                assert_eq!(row["n"], st["groups"][g]["n"].to_string());
+                let (v, low, high) = json_estimate(&by_group[*metric]);
+                assert_eq!((num(&row["value"]), num(&row["ci_low"]), num(&row["ci_high"])), (v, low, high), "{name} {metric}");
+            }
+        }
+        let named = &block[per_feature - 3..];
+        for (row, key) in named.iter().zip(["demographic_parity_difference", "equal_opportunity_difference", "equalized_odds_difference"]) {
+            assert_eq!((&row["group"], &row["metric"]), (&"difference".to_string(), &key.to_string()));
+            assert_eq!(num(&row["value"]), feature[key]["estimate"].as_f64(), "{name} {key}");
+        }
+    }
+    let leakage = csv_rows(&out.path().join("l.csv"));
+    assert_eq!(leakage.len(), 80, "each feature with each group attribute");
+    for (row, l) in leakage.iter().zip(st["leakage"].as_array().unwrap()) {
+        assert_eq!(row["group_attribute"], names[l["group_attribute"].as_u64().unwrap() as usize]);
+        assert_eq!(num(&row["fp_gap"]), l["fp_gap"]["estimate"].as_f64());
+        assert_eq!(num(&row["fn_ci_high"]), l["fn_gap"]["interval"]["high"].as_f64());
+    }
+    // The plot holds the ten largest equalized-odds differences' TPR and FPR per group.
+    let svg = std::fs::read_to_string(out.path().join("a.svg")).unwrap();
+    assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "an SVG");
+    let rates = svg.matches("class=\"rate\"").count();
+    assert!(rates > 0 && rates <= 10 * 4 * 2, "{rates} rate points");
+    assert!(stdout.contains("# groups: Male=1&Young=1 n="), "{stdout}");
+    assert!(stdout.contains("# leakage of Young"), "{stdout}");
+}
+
+#[test]
+fn a_partition_selects_its_split() {
+    let dir = images_dir();
+    let out = tempfile::tempdir().unwrap();
+    let mut args = folder_args(&["--partition", &p(&dir.join("list_eval_partition.txt")), "--split", "test"]);
+    args.extend(["--json".into(), p(&out.path().join("t.json"))]);
+    succeeds(&args);
+    // 000001, 000003 and 000005 are the test split.
+    assert_eq!(read_json(&out.path().join("t.json"))["settings"]["images"], 3);
+}
