@@ -221,3 +221,93 @@ fn a_partition_selects_its_split() {
     // 000001, 000003 and 000005 are the test split.
     assert_eq!(read_json(&out.path().join("t.json"))["settings"]["images"], 3);
 }
+
+/// The golden set `key` of `tests/fixtures/audit_cli_golden.json` (scikit-learn and Fairlearn
+/// on PyTorch's logits of the bundled evaluation set, `tools/audit_cli_golden.py`).
+fn golden_set(key: &str) -> Value {
+    let all = read_json(&fixture("audit_cli_golden.json"));
+    assert_eq!(all["threshold"], 0.0);
+    all["sets"][key].clone()
+}
+
+/// Runs `audit` on the bundled evaluation set with `extra` and checks every CSV row and
+/// leakage gap against golden set `key`: the same rows in the same order, n equal, every value
+/// within 1e-10 (the golden file keeps 12 significant digits) or undefined on both sides.
+fn matches_golden(key: &str, extra: &[&str]) {
+    let golden = golden_set(key);
+    let out = tempfile::tempdir().unwrap();
+    let group: Vec<&str> = golden["group_attributes"].as_array().unwrap().iter().map(|g| g.as_str().unwrap()).collect();
+    let mut args = strs(&["audit", "--no-probe", "--bootstrap", "0", "--group", &group.join(",")]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(["--csv".into(), p(&out.path().join("a.csv")), "--leakage-csv".into(), p(&out.path().join("l.csv"))]);
+    args.extend(["--json".into(), p(&out.path().join("a.json"))]);
+    succeeds(&args);
+    assert_eq!(read_json(&out.path().join("a.json"))["settings"]["images"], golden["images"]);
+
+    let close = |what: &str, got: Option<f64>, want: Option<f64>| match (got, want) {
+        (Some(g), Some(w)) => assert!((g - w).abs() <= 1e-10 * w.abs().max(1.0), "{what}: {g} vs golden {w}"),
+        (g, w) => assert_eq!(g, w, "{what}: defined on one side only"),
+    };
+    let rows = csv_rows(&out.path().join("a.csv"));
+    let want = golden["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), want.len(), "rows");
+    let mut worst = (0.0f64, String::new());
+    for (row, w) in rows.iter().zip(want) {
+        let w = w.as_array().unwrap();
+        let what = format!("{} {} {}", row["feature"], row["group"], row["metric"]);
+        assert_eq!((row["feature"].as_str(), row["group"].as_str(), row["metric"].as_str()), (w[0].as_str().unwrap(), w[1].as_str().unwrap(), w[3].as_str().unwrap()));
+        assert_eq!(row["n"], w[2].to_string(), "{what}: n");
+        let (got, want) = (num(&row["value"]), w[4].as_f64());
+        close(&what, got, want);
+        if let (Some(g), Some(v)) = (got, want)
+            && (g - v).abs() > worst.0
+        {
+            worst = ((g - v).abs(), what);
+        }
+    }
+    eprintln!("set {key}: {} rows, worst |difference| {:e} at {}", rows.len(), worst.0, worst.1);
+    let leakage = csv_rows(&out.path().join("l.csv"));
+    let want = golden["leakage"].as_array().unwrap();
+    assert_eq!(leakage.len(), want.len(), "leakage rows");
+    for (row, w) in leakage.iter().zip(want) {
+        assert_eq!((row["group_attribute"].as_str(), row["feature"].as_str()), (w["group_attribute"].as_str().unwrap(), w["feature"].as_str().unwrap()));
+        let what = format!("leakage of {} into {}", row["group_attribute"], row["feature"]);
+        close(&format!("{what}: fp"), num(&row["fp_gap"]), w["fp_gap"].as_f64());
+        close(&format!("{what}: fn"), num(&row["fn_gap"]), w["fn_gap"].as_f64());
+    }
+}
+
+#[test]
+fn every_metric_equals_sklearn_and_fairlearn_on_the_cpu_backend() {
+    matches_golden("A", &["--backend", "cpu"]);
+    matches_golden("B", &["--backend", "cpu"]);
+}
+
+#[test]
+fn every_metric_equals_sklearn_and_fairlearn_on_the_wgsl_kernels() {
+    matches_golden("C", &["--backend", "vulkan", "--limit", "150"]);
+}
+
+#[test]
+fn the_leakage_sits_beside_the_probes_own_dependency_row() {
+    let out = tempfile::tempdir().unwrap();
+    let (audit_json, probe_json) = (out.path().join("a.json"), out.path().join("p.json"));
+    let stdout = succeeds(&strs(&[
+        "audit", "--backend", "cpu", "--group", "Male", "--limit", "200", "--bootstrap", "20", "--probe-images", "6",
+        "--probe-steps", "2", "--json", &p(&audit_json),
+    ]));
+    assert!(stdout.contains("# beside the probe's dependency row for Male (6 images x 2 steps, seed 0"), "{stdout}");
+    let header = stdout.lines().find(|l| l.starts_with("feature") && l.contains("fp gap")).expect("the leakage table");
+    assert!(header.contains("probe dependency") && header.ends_with("leak"), "{header}");
+    succeeds(&strs(&[
+        "probe", "--backend", "cpu", "--feature", "Male", "--images", "6", "--steps", "2", "--bootstrap", "20", "--json",
+        &p(&probe_json),
+    ]));
+    let (audit, probe) = (read_json(&audit_json), read_json(&probe_json));
+    let row = &audit["probe"][0];
+    assert_eq!(row["target"], 20);
+    let pooled = probe["statistics"]["pooled"]["features"].as_array().unwrap();
+    for (i, f) in pooled.iter().enumerate() {
+        assert_eq!(row["dependency"][i], f["dependency"], "feature {i}: the audit's probe row is the probe's");
+    }
+}
