@@ -13,7 +13,8 @@ at threshold 0 (a feature is predicted when its logit is > 0), the audit of thre
 
 For each set, for every one of the 40 features (the group attributes too: within their own
 groups their metrics are degenerate, and reported as they come, null where undefined), the
-rows of the audit's CSV, [feature, group, n, metric, value] (`row_columns`), one a line:
+rows of the audit's long-form CSV in its order, [feature, group, n, metric, value]
+(`row_columns`), one a line:
 
 - per group (`all`, then the finest groups `Male=1`, `Male=0`, or `Male=1&Young=1`,
   `Male=1&Young=0`, `Male=0&Young=1`, `Male=0&Young=0`; n the group's images) the nine
@@ -21,7 +22,7 @@ rows of the audit's CSV, [feature, group, n, metric, value] (`row_columns`), one
   scikit-learn (`confusion_matrix`, `accuracy_score`, `recall_score`, `precision_score`,
   `roc_auc_score`); null where the denominator is 0 or, for the AUC, the group has one class
   (scikit-learn and Fairlearn report 0 or fail there);
-- group `difference` and `ratio` for each metric (n the set's images): max - min and
+- group `difference` and `ratio` for each metric in turn (n the set's images): max - min and
   min / max over the finest groups where the metric is defined; null with fewer than two
   such groups, and the ratio null when the max is 0. Checked against Fairlearn's
   `MetricFrame(...).difference()` and `.ratio()` wherever every group defines the metric;
@@ -34,7 +35,8 @@ rows of the audit's CSV, [feature, group, n, metric, value] (`row_columns`), one
 
 Per set also `images`, `group_attributes`, `min_abs_logit` (the smallest |logit| over the
 set's images and all features: a logit computed elsewhere that differs by less cannot cross the
-threshold) and `leakage`: for each group attribute t and feature a,
+threshold) and `leakage`, for each feature a and group attribute t in turn (the leakage CSV's
+order):
 `fp_gap = P(pred a | a = 0, t = 1) - P(pred a | a = 0, t = 0)` and
 `fn_gap = P(not pred a | a = 1, t = 1) - P(not pred a | a = 1, t = 0)`, null when a side is
 empty. Values are the float64 results to 12 significant digits (relative error < 1e-12).
@@ -172,8 +174,9 @@ def audit(logits, labels, attrs):
                 if ratio[i] is not None:
                     assert abs(fl_ratio[metric] - ratio[i]) < 1e-12, (feature, metric)
                 checked += 1
-        rows += [{"feature": feature, "group": "difference", "n": n, "metric": k, "value": v} for k, v in zip(METRICS, diff)]
-        rows += [{"feature": feature, "group": "ratio", "n": n, "metric": k, "value": v} for k, v in zip(METRICS, ratio)]
+        for k, dv, rv in zip(METRICS, diff, ratio):
+            rows += [{"feature": feature, "group": "difference", "n": n, "metric": k, "value": dv},
+                     {"feature": feature, "group": "ratio", "n": n, "metric": k, "value": rv}]
 
         tpr, fpr = METRICS.index("tpr"), METRICS.index("fpr")
         with warnings.catch_warnings():
@@ -195,9 +198,9 @@ def audit(logits, labels, attrs):
         rows += [{"feature": feature, "group": "difference", "n": n, "metric": k, "value": v} for k, v in zip(NAMED, values)]
 
     leakage = []
-    for t in attrs:
-        tv = labels[:, FEATURE_NAMES.index(t)]
-        for f, feature in enumerate(FEATURE_NAMES):
+    for f, feature in enumerate(FEATURE_NAMES):
+        for t in attrs:
+            tv = labels[:, FEATURE_NAMES.index(t)]
             y, pred = labels[:, f], logits[:, f].astype(np.float64) > THRESHOLD
             rec = {"group_attribute": t, "feature": feature}
             for kind, among, wrong in [("fp_gap", ~y, pred), ("fn_gap", y, ~pred)]:
