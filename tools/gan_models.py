@@ -302,3 +302,40 @@ def load_pth(path):
         used_weights_only = False
     sd, wrapper = unwrap_state_dict(obj)
     return sd, wrapper, used_weights_only
+
+
+SAFETENSORS_DTYPES = {"F16": "<f2", "BF16": None, "F32": "<f4", "F64": "<f8"}
+
+
+def load_safetensors_float(path):
+    """The floating-point tensors of a safetensors file as float32 torch tensors, read with
+    json and numpy alone (no safetensors package): an 8-byte little-endian header length, a
+    JSON header of name -> dtype, shape, data_offsets, then the data."""
+    import json
+
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    body = raw[8 + n:]
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = t["data_offsets"]
+        if t["dtype"] == "BF16":
+            bits = np.frombuffer(body[start:end], dtype="<u2").astype(np.uint32) << 16
+            arr = bits.view(np.float32)
+        else:
+            arr = np.frombuffer(body[start:end], dtype=SAFETENSORS_DTYPES[t["dtype"]]).astype(np.float32)
+        out[name] = torch.from_numpy(arr.reshape(t["shape"]).copy())
+    return out
+
+
+def bundled_classifier(path):
+    """The notebook's Classifier (40 outputs) with the f16/f32 weights of a safetensors file
+    (e.g. weights/demo_classifier.safetensors) as float32, in eval mode."""
+    clf = Classifier(n_classes=40)
+    missing, unexpected = clf.load_state_dict(load_safetensors_float(path), strict=False)
+    assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing), (missing, unexpected)
+    return clf.eval()

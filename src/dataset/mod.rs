@@ -1,13 +1,14 @@
 //! Labelled images, the input of an audit of the classifier: CelebA's label and partition
 //! files with a folder of JPEG or PNG images, transformed exactly as the notebook's
-//! torchvision transform does ([`transform`]), or one safetensors file of images and labels
-//! ([`tensors`]).
+//! torchvision transform does ([`transform`]), a label file with one sheet of 64x64 tiles
+//! ([`sheet`]), or one safetensors file of images and labels ([`tensors`]).
 //!
 //! Owns: reading and checking labelled images, matching label columns to a classifier's
 //! features by name. Must not touch: networks, backends, statistics.
 
 pub mod images;
 pub mod labels;
+pub mod sheet;
 pub mod tensors;
 pub mod transform;
 
@@ -66,6 +67,10 @@ pub enum DatasetError {
     Decode { path: String, detail: String },
     #[error("{path}: the JPEG ends before its end-of-image marker (truncated)")]
     Truncated { path: String },
+    #[error("{path} is {width}x{height} pixels, not a whole number of 64x64 tiles")]
+    SheetSize { path: String, width: usize, height: usize },
+    #[error("{path} holds {rows} rows of {per_row} tiles ({}), but {labels} labels {count} images, which fill {}", rows * per_row, rows_filled(*count, *per_row))]
+    SheetCount { path: String, per_row: usize, rows: usize, labels: String, count: usize },
     #[error("{path}: the image has no pixels")]
     EmptyImage { path: String },
     #[error("{path} is not a safetensors file: {detail}")]
@@ -86,6 +91,12 @@ pub enum DatasetError {
     Ambiguous { source_name: String, feature: String, columns: Vec<String> },
     #[error("{source_name}: the classifier's features {first} and {second} both match label column {column}")]
     SharedColumn { source_name: String, first: String, second: String, column: String },
+}
+
+/// "1 row" or "N rows": the rows `count` images fill at `per_row` a row.
+fn rows_filled(count: usize, per_row: usize) -> String {
+    let rows = count.div_ceil(per_row);
+    format!("{rows} row{}", if rows == 1 { "" } else { "s" })
 }
 
 fn plural(n: usize) -> &'static str {
@@ -121,6 +132,12 @@ impl Dataset {
         }
         let images = images::load_images(image_dir, &labels.files)?;
         Ok(Dataset { source: labels.source, names: labels.names, images, labels: labels.values, files: labels.files })
+    }
+
+    /// The images of a label file cut from one sheet of 64x64 tiles, tile k the k-th labelled
+    /// image (see [`sheet`]).
+    pub fn from_sheet(sheet: &Path, labels: &Path) -> Result<Dataset, DatasetError> {
+        sheet::read(sheet, labels)
     }
 
     /// Images and labels from one safetensors file (see [`tensors`]).

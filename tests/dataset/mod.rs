@@ -1,9 +1,14 @@
 //! Labelled images for audits: the notebook's transform against torchvision's own output
-//! (`golden`), CelebA's label and partition files and their errors (`labels`), and sets of
-//! images and labels in one safetensors file (`tensors`).
+//! (`golden`), CelebA's label and partition files and their errors (`labels`), sets of
+//! images and labels in one safetensors file (`tensors`), labelled sheets of tiles (`sheet`),
+//! the bundled evaluation set read from one (`demo_eval`), and the bundled classifier's logits
+//! of the audit images against PyTorch's (`logits`).
 
+mod demo_eval;
 mod golden;
 mod labels;
+mod logits;
+mod sheet;
 mod tensors;
 
 use std::path::{Path, PathBuf};

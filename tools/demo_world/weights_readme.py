@@ -18,6 +18,7 @@ truth (`gan-bias probe` prints the planted correlations beside the measured ones
 | `demo_generator.safetensors` | the notebook's `Generator` (`coursera`: z_dim 64, hidden 64, 64x64 RGB, Tanh) | f16, metadata `gan_bias.arch`, `gan_bias.features` |
 | `demo_classifier.safetensors` | the notebook's `Classifier` (40 outputs, hidden 64) | f16, metadata `gan_bias.arch`, `gan_bias.features` |
 | `demo-world.json` | the world's record | features, factors and loadings, prevalences, the planted 40 x 40 label correlation (training set), validation AUCs, training record, sha256 |
+| `demo-eval.png`, `demo-eval.txt` | the labelled evaluation set | 2000 rendered faces (one sheet of 64x64 tiles) and their true labels (CelebA's label-file layout); see below |
 
 ## The world
 
@@ -60,17 +61,20 @@ itself a check.
    world never planted;
 5. exports both as f16 safetensors and writes `demo-world.json` and this file.
 
+The labelled evaluation set is made afterwards, from the exported classifier:
+`python tools/demo_world/eval_set.py` (below).
+
 Total training time: about {total:.0f} minutes on the 2-core development machine.
 
 ## Validation AUC per attribute
 
 "val" is the (tuned) classifier on {val} rendered validation faces; "on G" is the same classifier on
-4000 generator pictures of fresh codes, against those codes' labels.
+4000 generator pictures of fresh codes, against those codes' labels.{eval_note}
 
-| attribute | drawn | factors | val AUC | on G |
-|---|---|---|---|---|
+| attribute | drawn | factors | val AUC | on G |{eval_head}
+|---|---|---|---|---|{eval_rule}
 {rows}
-
+{eval_section}
 ## sha256
 
 | file | sha256 |
@@ -91,21 +95,90 @@ see the main README ("The bundled demo world"), made by
 """
 
 
+EVAL = """
+## The labelled evaluation set
+
+`demo-eval.png` and `demo-eval.txt` are {images} faces of this world with their true labels,
+for auditing the classifier (`gan-bias audit`) on data whose truth is known. The latent codes
+are z ~ N(0, I_64) from numpy's `default_rng({seed})`, a seed no training stage uses; each face
+is rendered exactly as the training faces are (`render.py`, rounded to 8 bits) and labelled by
+the world itself (`world.attributes`), not by the classifier. None of the codes was used by
+any stage of the training: the script replays every code `train.py` draws (the {train} + {val}
+train and validation codes, the tuning stage's 96 fresh codes a step, the export's 4000 codes
+of the "on G" column) and checks the distances; the nearest training code to any evaluation
+code is {nearest:.2f} away (two independent draws of N(0, I_64) are typically about 11 apart).
+
+- `demo-eval.png`: one RGB PNG of 64x64 tiles, {per_row} a row, row-major, no padding
+  ({width} x {height}); tile k (0-based) is the k-th image of the label file.
+- `demo-eval.txt`: CelebA's `list_attr_celeba.txt` layout: the number of images, the
+  attribute names (the classifier's 40 features, in its order), then one line per image,
+  `0001.png  1 -1 ...` (1 has the attribute, -1 has not).
+
+`gan_bias::dataset::Dataset::from_sheet` reads the pair. Regenerate both (and this section)
+with `python tools/demo_world/eval_set.py`; the same numpy, Pillow and zlib give the same
+bytes:
+
+| file | sha256 |
+|---|---|
+{shas}
+
+"eval" in the table above is the bundled classifier's AUC on these {images} faces, computed by
+that script with PyTorch. It agrees with "val" to within sampling error: for the attributes the
+world draws, the largest |eval - val| is {diff:.4f}, and the standard error of that difference
+(Hanley and McNeil's, from both sets' counts) is at most {se:.4f}; the largest difference in those
+units is {most_name}'s, {most:.1f}. The three attributes the world does not draw ({not_drawn}) are
+near 0.5, as they must be: a picture says nothing of them, and an AUC of no information has a
+standard error of {null_lo:.3f} to {null_hi:.3f} at their prevalences and n = {images}.
+`tests/dataset/demo_eval.rs` computes the same AUCs in Rust and checks them against the "val"
+column of this file.
+"""
+
+STALE = """
+## The labelled evaluation set
+
+`demo-eval.png` and `demo-eval.txt` were made for another classifier than the one above (or not
+at all): run `python tools/demo_world/eval_set.py` to remake them and this section.
+"""
+
+
+def eval_parts(d):
+    """The table's "eval" column pieces and the evaluation set's section, from d["eval_set"]
+    when it was made with the classifier d records; else no column and a note to remake it."""
+    e = d.get("eval_set")
+    if not e or e["sha256"].get("demo_classifier.safetensors") != d["sha256"]["demo_classifier.safetensors"]:
+        return None, {"eval_note": "", "eval_head": "", "eval_rule": "", "eval_section": STALE}
+    t = d["training"]
+    per_row = 50
+    section = EVAL.format(
+        images=e["images"], seed=e["numpy_seed"], train=t["train_images"], val=t["val_images"],
+        nearest=min(e["nearest_training_code_distance"].values()), per_row=per_row, width=per_row * 64,
+        height=-(-e["images"] // per_row) * 64, not_drawn=", ".join(d["not_drawn"]),
+        diff=e["agreement_with_val"]["largest_difference"], se=e["agreement_with_val"]["largest_se_of_difference"],
+        most_name=e["agreement_with_val"]["most_se"][0], most=e["agreement_with_val"]["most_se"][1],
+        null_lo=min(e["agreement_with_val"]["null_se"].values()), null_hi=max(e["agreement_with_val"]["null_se"].values()),
+        shas="\n".join(f"| `{k}` | `{v}` |" for k, v in e["sha256"].items() if k.startswith("demo-eval")))
+    note = f'\n"eval" is the same classifier on the {e["images"]} faces of the labelled evaluation set (below).'
+    return e["classifier_auc"], {"eval_note": note, "eval_head": " eval |", "eval_rule": "---|", "eval_section": section}
+
+
 def main(root):
     with open(os.path.join(root, "weights", "demo-world.json")) as f:
         d = json.load(f)
+    eval_auc, eval_text = eval_parts(d)
     rows = []
     for name in d["features"]:
         factors = ", ".join(f"{fa['name']} {fa['loadings'][name]:+.2f}" for fa in d["factors"] if name in fa["loadings"])
         rows.append(f"| {name} | {'no' if name in d['not_drawn'] else 'yes'} | {factors or '-'} | "
-                    f"{d['classifier_val_auc'][name]:.3f} | {d['classifier_auc_on_generator'][name]:.3f} |")
+                    f"{d['classifier_val_auc'][name]:.3f} | {d['classifier_auc_on_generator'][name]:.3f} |"
+                    + (f" {eval_auc[name]:.3f} |" if eval_auc else ""))
     t = d["training"]
     text = HOW.format(
-        not_drawn=", ".join(d["not_drawn"]), torch=t["torch"], train=t["train_images"], val=t["val_images"],
+        not_drawn=", ".join(d["not_drawn"]),
+        torch=t["torch"], train=t["train_images"], val=t["val_images"],
         csteps=t["classifier_steps"], cmin=t["classifier_seconds"] / 60, gsteps=t["generator_steps"],
         gmin=t["generator_seconds"] / 60, gl1=t["generator_val_l1"], tsteps=t["tuning_steps"], tmin=t["tuning_seconds"] / 60,
         total=(t["classifier_seconds"] + t["generator_seconds"] + t["tuning_seconds"] + t.get("render_seconds", 0)) / 60,
-        rows="\n".join(rows), shas="\n".join(f"| `{k}` | `{v}` |" for k, v in d["sha256"].items()))
+        rows="\n".join(rows), **eval_text, shas="\n".join(f"| `{k}` | `{v}` |" for k, v in d["sha256"].items()))
     with open(os.path.join(root, "weights", "README.md"), "w") as f:
         f.write(text)
 
