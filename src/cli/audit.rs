@@ -185,10 +185,9 @@ impl AuditConfig {
                         "the bundled evaluation set (weights/{BUNDLED_SHEET}, weights/{BUNDLED_LABELS}) is missing: pass --data or --image-dir with --labels"
                     );
                 };
-                {
-                    let _ = (sheet, labels);
-                    bail!("TEMP")
-                }
+                let mut data = Dataset::from_sheet(&sheet, &labels)?;
+                data.source = format!("weights/{BUNDLED_SHEET} (the bundled demo-world evaluation set)");
+                data
             }
             Source::Folder { dir, labels, partition } => {
                 Dataset::from_image_dir(labels, partition.as_ref().map(|(p, s)| (p.as_path(), *s)), dir)?

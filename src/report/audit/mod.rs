@@ -85,6 +85,8 @@ pub struct ProbeRow {
     pub dependency: Vec<Estimate>,
     /// Each feature's Benjamini–Hochberg q-value over the features (None for the target).
     pub q: Vec<Option<f64>>,
+    /// A dependency is significant where its q is at most this.
+    pub alpha: f64,
 }
 
 impl ProbeRow {
@@ -99,6 +101,7 @@ impl ProbeRow {
             noise: noise.to_string(),
             dependency: set.features.iter().map(|m| m.dependency.clone()).collect(),
             q: set.features.iter().map(|m| m.test.as_ref().and_then(|t| t.q)).collect(),
+            alpha: st.settings.alpha,
         }
     }
 }
@@ -238,6 +241,7 @@ mod tests {
             noise: "seed 0".into(),
             dependency: vec![e; features],
             q: vec![None; features],
+            alpha: 0.05,
         }
     }
 

@@ -31,9 +31,10 @@ fn cells(e: &Estimate) -> String {
 /// `fp` when the false-positive gap's interval lies wholly on that sign's side (the classifier
 /// calls the feature more often, unshown, in group t = 1, so its logit rises with t's);
 /// `fn` when the false-negative gap's interval lies wholly on the other side (it misses the
-/// feature less often there); `fp+fn` for both, `-` for neither or an undefined dependency.
-pub fn leak_verdict(leak: &Leakage, dependency: Option<f64>) -> &'static str {
-    let Some(d) = dependency.filter(|d| *d != 0.0) else { return "-" };
+/// feature less often there); `fp+fn` for both, `-` for neither, or when the dependency is
+/// undefined or not significant (its q above alpha: nothing to explain).
+pub fn leak_verdict(leak: &Leakage, dependency: Option<f64>, significant: bool) -> &'static str {
+    let Some(d) = dependency.filter(|d| *d != 0.0 && significant) else { return "-" };
     let side = |e: &Estimate, sign: f64| e.interval.as_ref().is_some_and(|i| i.low * sign > 0.0 && i.high * sign > 0.0);
     match (side(&leak.fp_gap, d.signum()), side(&leak.fn_gap, -d.signum())) {
         (true, true) => "fp+fn",
@@ -191,8 +192,8 @@ impl AuditReport {
             Some(p) => {
                 let _ = writeln!(
                     s,
-                    "# beside the probe's dependency row for {name} ({} images x {} steps, {}, {}); leak: a gap whose interval has the sign that alone would produce that dependency",
-                    p.images, p.steps, p.noise, p.generator
+                    "# beside the probe's dependency row for {name} ({} images x {} steps, {}, {}); leak: a gap whose interval has the sign that alone would produce that dependency, where its q <= {}",
+                    p.images, p.steps, p.noise, p.generator, p.alpha
                 );
             }
             None => {
@@ -216,7 +217,13 @@ impl AuditReport {
             if let Some(p) = probe {
                 let d = &p.dependency[l.feature];
                 let q = p.q[l.feature].map_or_else(|| "-".to_string(), |q| format!("{q:.3}"));
-                let _ = write!(s, "{:28}{:9}{}", format!("{} {}", signed(d.estimate), interval(d)), q, leak_verdict(l, d.estimate));
+                let _ = write!(
+                    s,
+                    "{:28}{:9}{}",
+                    format!("{} {}", signed(d.estimate), interval(d)),
+                    q,
+                    leak_verdict(l, d.estimate, p.q[l.feature].is_some_and(|q| q <= p.alpha))
+                );
             }
             s.push('\n');
         }
@@ -259,13 +266,14 @@ mod tests {
         let up = est(0.1, 0.05, 0.15);
         let down = est(-0.1, -0.15, -0.05);
         let zero = est(0.0, -0.05, 0.05);
-        assert_eq!(leak_verdict(&leak(up.clone(), zero.clone()), Some(0.4)), "fp");
-        assert_eq!(leak_verdict(&leak(up.clone(), zero.clone()), Some(-0.4)), "-");
-        assert_eq!(leak_verdict(&leak(zero.clone(), down.clone()), Some(0.4)), "fn");
-        assert_eq!(leak_verdict(&leak(down.clone(), up.clone()), Some(-0.4)), "fp+fn");
-        assert_eq!(leak_verdict(&leak(up.clone(), down), None), "-");
-        assert_eq!(leak_verdict(&leak(zero.clone(), zero), Some(1.0)), "-");
-        assert_eq!(leak_verdict(&leak(up, Estimate { estimate: None, interval: None }), Some(0.0)), "-");
+        assert_eq!(leak_verdict(&leak(up.clone(), zero.clone()), Some(0.4), true), "fp");
+        assert_eq!(leak_verdict(&leak(up.clone(), zero.clone()), Some(-0.4), true), "-");
+        assert_eq!(leak_verdict(&leak(zero.clone(), down.clone()), Some(0.4), true), "fn");
+        assert_eq!(leak_verdict(&leak(down.clone(), up.clone()), Some(-0.4), true), "fp+fn");
+        assert_eq!(leak_verdict(&leak(down.clone(), up.clone()), Some(-0.4), false), "-", "not significant");
+        assert_eq!(leak_verdict(&leak(up.clone(), down), None, true), "-");
+        assert_eq!(leak_verdict(&leak(zero.clone(), zero), Some(1.0), true), "-");
+        assert_eq!(leak_verdict(&leak(up, Estimate { estimate: None, interval: None }), Some(0.0), true), "-");
     }
 
     #[test]
