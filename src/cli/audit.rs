@@ -54,6 +54,9 @@ pub struct AuditArgs {
     /// names in the metadata `gan_bias.features`.
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Images classified together (memory grows with it).
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
     /// Audit only the first N images.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -134,6 +137,9 @@ impl AuditConfig {
         }
         if !args.threshold.is_finite() {
             bail!("--threshold must be a finite number, not {}", args.threshold);
+        }
+        if args.batch == 0 {
+            bail!("--batch must be at least 1");
         }
         if args.limit == Some(0) {
             bail!("--limit must be at least 1");
@@ -280,7 +286,7 @@ pub fn run(args: AuditArgs, quiet: bool) -> Result<()> {
     let labels = labels_for(&data, names, &needed)?;
     let mut backend = args.device.open()?;
     let started = Instant::now();
-    let logits = classify(backend.as_mut(), &classifier, &data.images)?;
+    let logits = classify(backend.as_mut(), &classifier, &data.images, args.batch)?;
     let classify_seconds = started.elapsed().as_secs_f64();
     log::info!("classified {} images in {classify_seconds:.2} s", data.len());
 

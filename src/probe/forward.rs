@@ -32,12 +32,17 @@ pub(crate) fn check_rows(what: &str, input: &[f32], in_len: usize) -> Result<usi
 /// The output of the last of `stages` (a generator: its images, NCHW) for every row of
 /// `input`, forward only, at most [`GENERATE_BATCH`] rows at a time.
 pub fn generate(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32]) -> Result<Vec<f32>, ProbeError> {
+    forward_rows(backend, stages, input, GENERATE_BATCH)
+}
+
+/// The output of the last of `stages` for every row of `input`, at most `batch` rows at a time.
+fn forward_rows(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32], batch: usize) -> Result<Vec<f32>, ProbeError> {
     let (Some(first), Some(last)) = (stages.first(), stages.last()) else {
         return Err(ProbeError::Input("the network has no layers".into()));
     };
     let (in_len, out_len) = (first.in_len(), last.out_len());
     let rows = check_rows("the input", input, in_len)?;
-    let capacity = rows.min(GENERATE_BATCH);
+    let capacity = rows.min(batch.max(1));
     let (program, z, out) = forward_program(stages, capacity);
     backend.load(&program)?;
     let mut images = Vec::with_capacity(rows * out_len);
@@ -81,8 +86,13 @@ pub fn evaluate(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32], tar
 }
 
 /// The logits of `classifier` for every image of `images` (`N x C x H x W`, its input shape),
-/// forward only, [`GENERATE_BATCH`] images at a time: `N x features`, row-major.
-pub fn classify(backend: &mut dyn Backend, classifier: &crate::model::Network, images: &[f32]) -> Result<Vec<f32>, ProbeError> {
+/// forward only, `batch` images at a time: `N x features`, row-major.
+pub fn classify(
+    backend: &mut dyn Backend,
+    classifier: &crate::model::Network,
+    images: &[f32],
+    batch: usize,
+) -> Result<Vec<f32>, ProbeError> {
     let stages: Vec<&Stage> = classifier.stages.iter().collect();
-    generate(backend, &stages, images)
+    forward_rows(backend, &stages, images, batch)
 }

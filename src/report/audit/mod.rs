@@ -99,7 +99,7 @@ impl ProbeRow {
             steps: st.steps,
             generator: generator.to_string(),
             noise: noise.to_string(),
-            dependency: set.features.iter().map(|m| m.dependency.clone()).collect(),
+            dependency: set.features.iter().map(|m| m.dependency).collect(),
             q: set.features.iter().map(|m| m.test.as_ref().and_then(|t| t.q)).collect(),
             alpha: st.settings.alpha,
         }
@@ -190,8 +190,8 @@ impl AuditReport {
                         name: self.groups[g].clone(),
                         n: self.statistics.groups[g].n,
                         small: self.statistics.groups[g].small,
-                        tpr: a.by_group[g].metric(GroupMetric::Tpr).clone(),
-                        fpr: a.by_group[g].metric(GroupMetric::Fpr).clone(),
+                        tpr: *a.by_group[g].metric(GroupMetric::Tpr),
+                        fpr: *a.by_group[g].metric(GroupMetric::Fpr),
                     })
                     .collect(),
             })

@@ -266,13 +266,13 @@ mod tests {
         let up = est(0.1, 0.05, 0.15);
         let down = est(-0.1, -0.15, -0.05);
         let zero = est(0.0, -0.05, 0.05);
-        assert_eq!(leak_verdict(&leak(up.clone(), zero.clone()), Some(0.4), true), "fp");
-        assert_eq!(leak_verdict(&leak(up.clone(), zero.clone()), Some(-0.4), true), "-");
-        assert_eq!(leak_verdict(&leak(zero.clone(), down.clone()), Some(0.4), true), "fn");
-        assert_eq!(leak_verdict(&leak(down.clone(), up.clone()), Some(-0.4), true), "fp+fn");
-        assert_eq!(leak_verdict(&leak(down.clone(), up.clone()), Some(-0.4), false), "-", "not significant");
-        assert_eq!(leak_verdict(&leak(up.clone(), down), None, true), "-");
-        assert_eq!(leak_verdict(&leak(zero.clone(), zero), Some(1.0), true), "-");
+        assert_eq!(leak_verdict(&leak(up, zero), Some(0.4), true), "fp");
+        assert_eq!(leak_verdict(&leak(up, zero), Some(-0.4), true), "-");
+        assert_eq!(leak_verdict(&leak(zero, down), Some(0.4), true), "fn");
+        assert_eq!(leak_verdict(&leak(down, up), Some(-0.4), true), "fp+fn");
+        assert_eq!(leak_verdict(&leak(down, up), Some(-0.4), false), "-", "not significant");
+        assert_eq!(leak_verdict(&leak(up, down), None, true), "-");
+        assert_eq!(leak_verdict(&leak(zero, zero), Some(1.0), true), "-");
         assert_eq!(leak_verdict(&leak(up, Estimate { estimate: None, interval: None }), Some(0.0), true), "-");
     }
 
