@@ -61,9 +61,19 @@ pub fn file_sha256(path: &str) -> Result<String, LoadError> {
     Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// A file of the bundled `weights/` folder, when the project ships it.
+/// The project's folder, holding `weights/` (and, in a checkout, `tests/fixtures/` and `shaders/`):
+/// `$GAN_BIAS_ROOT` when set and not empty, for a binary run away from the checkout it was
+/// built in (tools/gpu_check.sh), else that checkout.
+pub fn project_root() -> PathBuf {
+    match std::env::var_os("GAN_BIAS_ROOT").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+    }
+}
+
+/// A file of the bundled `weights/` folder of [`project_root`], when the project ships it.
 pub fn bundled(name: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights").join(name);
+    let p = project_root().join("weights").join(name);
     p.exists().then_some(p)
 }
 

@@ -5,8 +5,6 @@
 //! within the workgroup memory the tile claims, and only the f16-weight twins need more than
 //! naga's default capabilities.
 
-use std::path::Path;
-
 use gan_bias::ops::act::{Act, Epilogue};
 use gan_bias::ops::conv_transpose2d::ConvTranspose;
 use gan_bias::ops::conv2d::{Conv, ConvArgs, ConvDims};
@@ -68,7 +66,7 @@ fn shader_names_are_unique() {
 }
 
 fn shader_files() -> Vec<(String, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("shaders");
+    let dir = gan_bias::load::project_root().join("shaders");
     let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())

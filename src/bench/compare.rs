@@ -79,6 +79,9 @@ pub struct Column {
     pub image_steps_per_s: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probe_seconds: Option<f64>,
+    /// The GEMM peak the run's fractions are taken of, where it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_gflop_per_s: Option<f64>,
 }
 
 /// One run's figures for one row.
@@ -86,6 +89,9 @@ pub struct Column {
 pub struct Cell {
     pub median_ms: f64,
     pub gflop_per_s: f64,
+    /// `gflop_per_s` as a fraction of the run's peak, where it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_fraction: Option<f64>,
 }
 
 /// One kernel (or the step) across every column; `None` where a run did not measure it.
@@ -169,7 +175,7 @@ pub fn compare(files: &[(String, BenchFile)]) -> Result<Comparison, CompareError
             }
         }
         for t in run.kernels.iter().chain([&run.step]) {
-            let cell = Cell { median_ms: t.median_ms, gflop_per_s: t.gflop_per_s };
+            let cell = Cell { median_ms: t.median_ms, gflop_per_s: t.gflop_per_s, peak_fraction: run.peak_fraction(t) };
             let row = match rows.iter_mut().find(|r| r.op == t.name) {
                 Some(r) => r,
                 None => {
@@ -193,6 +199,7 @@ pub fn compare(files: &[(String, BenchFile)]) -> Result<Comparison, CompareError
             rows: w.rows,
             image_steps_per_s: run.image_steps_per_s,
             probe_seconds: run.probe_seconds,
+            peak_gflop_per_s: run.peak.as_ref().map(|p| p.gflop_per_s),
         });
     }
     // Two columns with one label: add the file and run.
@@ -217,13 +224,13 @@ pub fn compare_files(paths: &[&Path]) -> Result<Comparison, CompareError> {
 }
 
 /// The comparison as an aligned table: a legend numbering the columns, then per column the
-/// median ms and GFLOP/s of each row, then image-steps per second (and the whole probe's
-/// time where a run measured it).
+/// median ms and GFLOP/s of each row (and its percentage of the run's peak, for a run with
+/// one), then image-steps per second (and the whole probe's time where a run measured it).
 pub fn table(c: &Comparison) -> String {
     let mut s = String::new();
     for (i, col) in c.columns.iter().enumerate() {
         s.push_str(&format!(
-            "# [{}] {}: {} run {}, {}, {} weights, {} images per direction, {} rows\n",
+            "# [{}] {}: {} run {}, {}, {} weights, {} images per direction, {} rows{}\n",
             i + 1,
             col.adapter.label(),
             col.file,
@@ -231,36 +238,49 @@ pub fn table(c: &Comparison) -> String {
             col.timing.name(),
             col.weight_precision.name(),
             col.images,
-            col.rows
+            col.rows,
+            col.peak_gflop_per_s.map_or(String::new(), |p| format!(", peak {p:.1} GFLOP/s"))
         ));
     }
+    // A column's blank cells under the first two sub-columns, and under its peak's where it has one.
+    let blank =
+        |col: &Column| format!(" {:>12}{}", "", if col.peak_gflop_per_s.is_some() { format!(" {:>12}", "") } else { String::new() });
     let width = c.rows.iter().map(|r| r.op.len()).max().unwrap_or(0).max("image-steps per second".len());
     s.push_str(&format!("{:<width$}", "op"));
-    for i in 1..=c.columns.len() {
+    for (i, col) in c.columns.iter().enumerate().map(|(i, col)| (i + 1, col)) {
         s.push_str(&format!(" {:>12} {:>12}", format!("[{i}] ms"), format!("[{i}] GFLOP/s")));
+        if col.peak_gflop_per_s.is_some() {
+            s.push_str(&format!(" {:>12}", format!("[{i}] {}", super::PEAK_COLUMN)));
+        }
     }
     s.push('\n');
     for r in &c.rows {
         s.push_str(&format!("{:<width$}", r.op));
-        for cell in &r.cells {
+        for (cell, col) in r.cells.iter().zip(&c.columns) {
             match cell {
                 Some(x) => s.push_str(&format!(" {:>12.3} {:>12.2}", x.median_ms, x.gflop_per_s)),
                 None => s.push_str(&format!(" {:>12} {:>12}", "-", "-")),
+            }
+            if col.peak_gflop_per_s.is_some() {
+                match cell.and_then(|x| x.peak_fraction) {
+                    Some(f) => s.push_str(&format!(" {:>12.1}", f * 100.0)),
+                    None => s.push_str(&format!(" {:>12}", "-")),
+                }
             }
         }
         s.push('\n');
     }
     s.push_str(&format!("{:<width$}", "image-steps per second"));
     for col in &c.columns {
-        s.push_str(&format!(" {:>12.2} {:>12}", col.image_steps_per_s, ""));
+        s.push_str(&format!(" {:>12.2}{}", col.image_steps_per_s, blank(col)));
     }
     s.push('\n');
     if c.columns.iter().any(|col| col.probe_seconds.is_some()) {
         s.push_str(&format!("{:<width$}", "whole probe s"));
         for col in &c.columns {
             match col.probe_seconds {
-                Some(p) => s.push_str(&format!(" {p:>12.2} {:>12}", "")),
-                None => s.push_str(&format!(" {:>12} {:>12}", "-", "")),
+                Some(p) => s.push_str(&format!(" {p:>12.2}{}", blank(col))),
+                None => s.push_str(&format!(" {:>12}{}", "-", blank(col))),
             }
         }
         s.push('\n');
@@ -272,26 +292,33 @@ pub fn table(c: &Comparison) -> String {
 }
 
 /// The comparison as CSV: `op,kernel`, then `<label> median_ms,<label> gflop_per_s` per
-/// column; a last row `image-steps per second` holds each run's rate in its median column.
+/// column (and `<label> peak_fraction` for a run with a peak); a last row `image-steps per
+/// second` holds each run's rate in its median column.
 pub fn csv(c: &Comparison) -> String {
     let mut s = String::from("op,kernel");
     for col in &c.columns {
         s.push_str(&format!(",{},{}", csv_field(&format!("{} median_ms", col.label)), csv_field(&format!("{} gflop_per_s", col.label))));
+        if col.peak_gflop_per_s.is_some() {
+            s.push_str(&format!(",{}", csv_field(&format!("{} peak_fraction", col.label))));
+        }
     }
     s.push('\n');
     for r in &c.rows {
         s.push_str(&format!("{},{}", csv_field(&r.op), csv_field(&r.kernel)));
-        for cell in &r.cells {
+        for (cell, col) in r.cells.iter().zip(&c.columns) {
             match cell {
                 Some(x) => s.push_str(&format!(",{},{}", x.median_ms, x.gflop_per_s)),
                 None => s.push_str(",,"),
+            }
+            if col.peak_gflop_per_s.is_some() {
+                s.push_str(&format!(",{}", cell.and_then(|x| x.peak_fraction).map_or(String::new(), |f| f.to_string())));
             }
         }
         s.push('\n');
     }
     s.push_str("image-steps per second,");
     for col in &c.columns {
-        s.push_str(&format!(",{},", col.image_steps_per_s));
+        s.push_str(&format!(",{},{}", col.image_steps_per_s, if col.peak_gflop_per_s.is_some() { "," } else { "" }));
     }
     s.push('\n');
     s

@@ -18,8 +18,12 @@ fn cell(v: Option<f64>, width: usize, decimals: usize) -> String {
     }
 }
 
+/// The heading of the column of each row's percentage of the run's peak.
+pub const PEAK_COLUMN: &str = "% peak";
+
 /// One run as an aligned table under a header naming the adapter, workload, timing method
-/// and memory.
+/// and memory (and the peak, where the run has one: then a last column holds each row's
+/// GFLOP/s as a percentage of it).
 pub fn table(r: &BenchRun) -> String {
     let w = &r.workload;
     let memory = [r.buffer_bytes.map(|b| format!("buffers {}", mib(b))), r.peak_rss_bytes.map(|b| format!("peak RSS {}", mib(b)))]
@@ -42,13 +46,19 @@ pub fn table(r: &BenchRun) -> String {
         r.timing_detail,
         if memory.is_empty() { "not measured".into() } else { memory.join(", ") },
     );
+    if let Some(p) = &r.peak {
+        s.push_str(&format!("# peak: {}\n", p.describe()));
+    }
+    // The fraction of the peak, a last column only where the run has a peak.
+    let peak_header = if r.peak.is_some() { format!(" {:>7}", PEAK_COLUMN) } else { String::new() };
     s.push_str(&format!(
-        "{:<36} {:<17} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}\n",
+        "{:<36} {:<17} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9}{peak_header}\n",
         "op", "kernel", "median ms", "min ms", "max ms", "wall ms", "GFLOP/s", "GB/s"
     ));
     for t in r.kernels.iter().chain([&r.step]) {
+        let peak = r.peak_fraction(t).map_or(String::new(), |f| format!(" {:>7.1}", f * 100.0));
         s.push_str(&format!(
-            "{:<36} {:<17} {:>10.3} {:>10.3} {:>10.3} {} {:>9.1} {}\n",
+            "{:<36} {:<17} {:>10.3} {:>10.3} {:>10.3} {} {:>9.1} {}{peak}\n",
             t.name,
             t.kernel,
             t.median_ms,
@@ -85,7 +95,7 @@ pub fn one_line(text: &str) -> String {
 }
 
 /// The header of [`csv`].
-pub const CSV_HEADER: &str = "adapter,backend,device_type,vendor_id,vendor_name,device_id,driver,driver_info,images,rows,buffer_bytes,peak_rss_bytes,image_steps_per_s,op,kernel,timing,median_ms,min_ms,max_ms,wall_median_ms,gflop,gflop_per_s,gb_per_s,error,weight_precision";
+pub const CSV_HEADER: &str = "adapter,backend,device_type,vendor_id,vendor_name,device_id,driver,driver_info,images,rows,buffer_bytes,peak_rss_bytes,image_steps_per_s,op,kernel,timing,median_ms,min_ms,max_ms,wall_median_ms,gflop,gflop_per_s,gb_per_s,error,weight_precision,peak_gflop_per_s,peak_fraction";
 
 fn identity_fields(a: &AdapterIdentity) -> String {
     [
@@ -102,9 +112,9 @@ fn identity_fields(a: &AdapterIdentity) -> String {
 }
 
 /// Every run as CSV: one row per kernel and one for the step, each with its run's adapter,
-/// workload size, memory and weight precision (the last column, added after the others so
-/// their positions stay), empty fields where a value was not measured; then one row per
-/// failed adapter, with only its identity and the error.
+/// workload size, memory, weight precision and peak (the last columns, added after the
+/// others so their positions stay), empty fields where a value was not measured; then one
+/// row per failed adapter, with only its identity and the error.
 pub fn csv(f: &BenchFile) -> String {
     let opt = |v: Option<String>| v.unwrap_or_default();
     let mut s = format!("{CSV_HEADER}\n");
@@ -118,9 +128,10 @@ pub fn csv(f: &BenchFile) -> String {
             r.image_steps_per_s.to_string(),
         ]
         .join(",");
+        let peak = opt(r.peak.as_ref().map(|p| p.gflop_per_s.to_string()));
         for t in r.kernels.iter().chain([&r.step]) {
             s.push_str(&format!(
-                "{run},{},{},{},{},{},{},{},{},{},{},,{}\n",
+                "{run},{},{},{},{},{},{},{},{},{},{},,{},{peak},{}\n",
                 csv_field(&t.name),
                 csv_field(&t.kernel),
                 t.timing.name(),
@@ -132,11 +143,12 @@ pub fn csv(f: &BenchFile) -> String {
                 t.gflop_per_s,
                 opt(t.gb_per_s.map(|v| v.to_string())),
                 r.weight_precision.name(),
+                opt(r.peak_fraction(t).map(|f| f.to_string())),
             ));
         }
     }
     for failure in &f.failures {
-        s.push_str(&format!("{}{},{},\n", identity_fields(&failure.adapter), ",".repeat(15), csv_field(&one_line(&failure.error))));
+        s.push_str(&format!("{}{},{},,,\n", identity_fields(&failure.adapter), ",".repeat(15), csv_field(&one_line(&failure.error))));
     }
     s
 }
@@ -164,8 +176,11 @@ mod tests {
         let csv = csv(&f);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 2, "{csv}");
-        assert_eq!(lines[1], format!("llvmpipe,Gl,Cpu,0x10005,Mesa,0x0000,llvmpipe,\"4.5, Mesa\"{},cannot open a device,", ",".repeat(15)));
-        assert_eq!(CSV_HEADER.split(',').count(), 8 + 15 + 1 + 1);
+        assert_eq!(
+            lines[1],
+            format!("llvmpipe,Gl,Cpu,0x10005,Mesa,0x0000,llvmpipe,\"4.5, Mesa\"{},cannot open a device,,,", ",".repeat(15))
+        );
+        assert_eq!(CSV_HEADER.split(',').count(), 8 + 15 + 1 + 1 + 2);
         let back: BenchFile = serde_json::from_str(&f.to_json()).unwrap();
         assert_eq!(back, f);
         assert_eq!(

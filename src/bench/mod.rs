@@ -6,14 +6,18 @@
 //! opened with timestamp queries), times are the GPU's own, read from timestamps written
 //! around each dispatch; otherwise they are wall clock around submit and wait, which on a
 //! GPU includes the submission overhead of one dispatch. FLOP and bytes are counted from the
-//! layer shapes ([`crate::ops::Kernel::cost`]).
+//! layer shapes ([`crate::ops::Kernel::cost`]). A run may carry a single-precision GEMM
+//! peak ([`peak`]: measured on the CPU, given for an adapter); its tables then show each
+//! kernel's and the step's fraction of it.
 //!
 //! Owns: timing, the bench file format. Must not touch: the probe's statistics, the CLI.
 
 pub mod compare;
 mod format;
+pub mod peak;
 
-pub use format::{csv, failure_table, one_line, precision_detail, table};
+pub use format::{PEAK_COLUMN, csv, failure_table, one_line, precision_detail, table};
+pub use peak::Peak;
 
 use std::path::Path;
 use std::time::Instant;
@@ -30,7 +34,10 @@ use crate::program::lower::{ProbeShape, chain, probe_program};
 
 /// The `format` of every bench JSON file.
 pub const FORMAT: &str = "gan-bias-bench";
-/// The schema version this build writes and reads.
+/// The schema version this build writes and reads. Fields added since version 1 was first
+/// written are optional and default when absent (`weight_precision`, `buffer_bytes`,
+/// `peak_rss_bytes`, `probe_seconds`, `peak`), so every version-1 file still reads and older
+/// builds read newer files, ignoring what they do not know.
 pub const VERSION: u32 = 1;
 
 /// Where a time comes from.
@@ -140,6 +147,16 @@ pub struct BenchRun {
     /// The whole probe's time in seconds, where it was measured (tools/bench_pytorch.py).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe_seconds: Option<f64>,
+    /// The GEMM peak the kernels' fractions are taken of (`bench --peak`, `--peak-gflops`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak: Option<Peak>,
+}
+
+impl BenchRun {
+    /// The fraction of the run's peak that `t` (one of its kernels or its step) reaches.
+    pub fn peak_fraction(&self, t: &Timing) -> Option<f64> {
+        self.peak.as_ref().map(|p| p.fraction(t.gflop_per_s))
+    }
 }
 
 /// An adapter that could not be opened or run.
@@ -327,6 +344,7 @@ pub fn bench_with(
         buffer_bytes: Some(backend.buffer_bytes()),
         peak_rss_bytes: crate::host::peak_rss_bytes(),
         probe_seconds: None,
+        peak: None,
     })
 }
 

@@ -15,7 +15,7 @@ use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::backend::gpu::context::{self, TIMESTAMP_FEATURES};
 use gan_bias::backend::gpu::{GpuBackend, GpuContext};
 use gan_bias::backend::{AdapterIdentity, Backend, WeightPrecision};
-use gan_bias::bench::{self, BenchFile, BenchRun, BenchSettings, Failure, compare};
+use gan_bias::bench::{self, BenchFile, BenchRun, BenchSettings, Failure, Peak, compare, peak};
 use gan_bias::model::Network;
 use gan_bias::report;
 
@@ -46,10 +46,24 @@ pub struct BenchArgs {
     /// Time by wall clock around submit and wait even where the adapter has GPU timestamps.
     #[arg(long)]
     pub wall_clock: bool,
+    /// Measure this machine's single-precision GEMM peak first (matrixmultiply's sgemm as the
+    /// CPU backend calls it: one square product per thread, all at once, the best of 3 runs
+    /// of each --peak-size) and show each kernel's and the step's percentage of it. The CPU
+    /// backend only: gan-bias has no GEMM kernel of its own on a GPU, so there the peak is the
+    /// vendor's fp32 figure, given with --peak-gflops, or not shown.
+    #[arg(long)]
+    pub peak: bool,
+    /// The peak in GFLOP/s to show percentages of on a wgpu adapter (e.g. the GPU vendor's
+    /// fp32 figure; with --all-adapters, for every adapter), and on the CPU backend without --peak.
+    #[arg(long, value_name = "GFLOP/S")]
+    pub peak_gflops: Option<f64>,
+    /// The square sizes --peak measures (n of the n x n x n products), comma-separated.
+    #[arg(long, value_name = "N", value_delimiter = ',', default_values_t = peak::SIZES, requires = "peak")]
+    pub peak_size: Vec<usize>,
     /// Deprecated: use `gan-bias bench compare JSON...`. Merges these bench JSON files into
     /// one table instead of measuring.
     #[arg(long, num_args = 1.., value_name = "JSON",
-          conflicts_with_all = ["all_adapters", "wall_clock", "backend", "adapter", "generator", "classifier", "images", "warmup", "repeats"])]
+          conflicts_with_all = ["all_adapters", "wall_clock", "backend", "adapter", "generator", "classifier", "images", "warmup", "repeats", "peak", "peak_gflops"])]
     pub compare: Vec<PathBuf>,
     #[command(flatten)]
     pub outputs: Outputs,
@@ -117,23 +131,62 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     if args.images == 0 || args.repeats == 0 {
         bail!("--images and --repeats must be at least 1");
     }
+    if args.peak_gflops.is_some_and(|p| !(p.is_finite() && p > 0.0)) {
+        bail!("--peak-gflops must be a positive number of GFLOP/s");
+    }
+    if args.peak_size.contains(&0) {
+        bail!("--peak-size must be at least 1");
+    }
     let generator = args.generator_args.load()?;
     let classifier = args.classifier_args.load(Some(&generator))?;
     let settings = BenchSettings { images: args.images, warmup: args.warmup, repeats: args.repeats };
+    let peaks = Peaks { measure: args.peak.then_some(args.peak_size.as_slice()), given: args.peak_gflops, quiet };
     let file = if args.all_adapters {
-        all_adapters(&generator, &classifier, settings, args.wall_clock, args.device.weight_precision())
+        all_adapters(&generator, &classifier, settings, args.wall_clock, args.device.weight_precision(), &peaks)
     } else {
         let features = if args.wall_clock { wgpu::Features::empty() } else { TIMESTAMP_FEATURES };
         let mut backend = args.device.open_with(features)?;
+        let peak = peaks.for_adapter(&backend.identity(), peaks.measure_if(backend.identity().backend.starts_with("cpu")).as_ref());
         let bar = progress_bar(quiet, "timed runs");
         let mut report = report_to(&bar);
         let progress: Option<gan_bias::probe::Progress<'_>> = if bar.is_hidden() { None } else { Some(&mut report) };
-        let run = bench::bench_with(backend.as_mut(), &generator, &classifier, settings, progress)?;
+        let mut run = bench::bench_with(backend.as_mut(), &generator, &classifier, settings, progress)?;
         bar.finish_and_clear();
+        run.peak = peak;
         print!("{}", bench::table(&run));
         BenchFile::new(vec![run], Vec::new())
     };
     args.outputs.write(&file.to_json(), &bench::csv(&file))
+}
+
+/// The peaks asked for: sizes to measure on the CPU backend (`--peak`), a figure given
+/// (`--peak-gflops`).
+struct Peaks<'a> {
+    measure: Option<&'a [usize]>,
+    given: Option<f64>,
+    quiet: bool,
+}
+
+impl Peaks<'_> {
+    /// The measured CPU peak, where asked for and `on_cpu` (measured before the bench, whose
+    /// peak RSS starts after it).
+    fn measure_if(&self, on_cpu: bool) -> Option<Peak> {
+        let sizes = self.measure.filter(|_| on_cpu)?;
+        log::info!("measuring the single-precision GEMM peak on sizes {sizes:?}");
+        Some(peak::measure(sizes, peak::REPEATS))
+    }
+
+    /// The peak of a run on `adapter`, with a note where `--peak` cannot give it one.
+    fn for_adapter(&self, adapter: &AdapterIdentity, measured: Option<&Peak>) -> Option<Peak> {
+        let chosen = peak::choose(adapter, measured, self.given);
+        if chosen.is_none() && self.measure.is_some() && !self.quiet {
+            eprintln!(
+                "note: {}: no GEMM kernel of gan-bias's own runs there, so its peak is not measured; give the vendor's fp32 figure with --peak-gflops N",
+                adapter.label()
+            );
+        }
+        chosen
+    }
 }
 
 /// Every run printed as soon as it ends, sections separated by a blank line.
@@ -158,11 +211,14 @@ fn all_adapters(
     settings: BenchSettings,
     wall_clock: bool,
     weights: WeightPrecision,
+    peaks: &Peaks<'_>,
 ) -> BenchFile {
     let (mut runs, mut failures) = (Vec::new(), Vec::new());
     let mut sections = Sections { first: true };
+    let measured = peaks.measure_if(true);
     let mut record = |adapter: AdapterIdentity, result: Result<BenchRun, String>| match result {
-        Ok(run) => {
+        Ok(mut run) => {
+            run.peak = peaks.for_adapter(&adapter, measured.as_ref());
             sections.print(&bench::table(&run));
             runs.push(run);
         }

@@ -16,9 +16,10 @@ pub(crate) enum Form {
     Transpose,
 }
 
-/// `c (m x n) = a (m x k) * b (k x n)`, all row-major unless strides say otherwise.
+/// `c (m x n) = a (m x k) * b (k x n)`, all row-major unless strides say otherwise. Every
+/// product of the fast path is one call of this; `bench --peak` times it too.
 #[allow(clippy::too_many_arguments)]
-fn gemm(m: usize, k: usize, n: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32]) {
+pub(crate) fn gemm(m: usize, k: usize, n: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32]) {
     assert!(a.len() > (m - 1) * rsa + (k - 1) * csa && b.len() >= k * n && c.len() >= m * n);
     // SAFETY: the assert above keeps every index sgemm forms inside the three slices.
     unsafe {
@@ -39,6 +40,12 @@ fn gemm(m: usize, k: usize, n: usize, a: &[f32], rsa: usize, csa: usize, b: &[f3
             1,
         );
     }
+}
+
+/// The threads the fast path splits an op's images over (at most one per image); `bench
+/// --peak` runs one product on each.
+pub(crate) fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |t| t.get())
 }
 
 /// Floats of scratch per thread a group of images may use; images are grouped into one matrix
@@ -137,7 +144,7 @@ fn reach(count: usize, len: usize, stride: usize, k: usize, pad: usize) -> (usiz
 pub(crate) fn run(args: &ConvArgs, form: Form, mem: &mut CpuMemory) {
     let d = args.dims;
     let (in_len, out_len) = (d.in_len() / d.n, d.out_len() / d.n);
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(d.n);
+    let threads = threads().min(d.n);
     let per_thread = d.n.div_ceil(threads);
     let per_image = match form {
         Form::Conv => (d.cin * d.k * d.k + d.cout) * d.hout * d.wout,

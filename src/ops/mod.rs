@@ -8,7 +8,7 @@
 
 pub mod act;
 pub mod conv2d;
-mod conv_gemm;
+pub(crate) mod conv_gemm;
 pub mod conv_transpose2d;
 pub mod covariance;
 pub mod noise_update;

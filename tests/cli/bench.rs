@@ -97,3 +97,97 @@ fn bench_compare_refuses_measuring_flags_and_names_a_bad_file() {
     assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "no file written");
 }
+
+/// `bench` on the tiny fixtures, one image, one timed run of each kernel, then `extra`.
+fn tiny_peak_bench(backend: &str, extra: &[&str]) -> Vec<String> {
+    let mut a = strs(&["bench", "--backend", backend, "--images", "1", "--warmup", "0", "--repeats", "1", "--generator"]);
+    a.extend([p(&fixture("tiny_dcgan_gen.safetensors")), "--classifier".into(), p(&fixture("tiny_classifier.safetensors"))]);
+    a.extend(strs(extra));
+    a
+}
+
+/// Checks that the table in `stdout` ends every row with its GFLOP/s as a percentage of the
+/// run's peak, as the JSON `run` gives them, and that the CSV at `csv` holds the same fractions.
+fn check_peak_column(stdout: &str, run: &Value, csv: &Path) {
+    let peak = run["peak"]["gflop_per_s"].as_f64().unwrap();
+    assert!(peak > 0.0, "{run}");
+    let lines: Vec<&str> = stdout.lines().skip_while(|l| !l.starts_with("op ")).take_while(|l| !l.starts_with('#')).collect();
+    assert!(lines[0].ends_with(" % peak"), "{stdout}");
+    let timings: Vec<&Value> = run["kernels"].as_array().unwrap().iter().chain([&run["step"]]).collect();
+    assert_eq!(lines.len(), 1 + timings.len(), "{stdout}");
+    let text = std::fs::read_to_string(csv).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert_eq!(header[header.len() - 2..], ["peak_gflop_per_s", "peak_fraction"]);
+    for ((line, t), row) in lines[1..].iter().zip(&timings).zip(text.lines().skip(1)) {
+        assert!(line.starts_with(t["name"].as_str().unwrap()), "{line} vs {t}");
+        let fraction = t["gflop_per_s"].as_f64().unwrap() / peak;
+        assert_eq!(line.split_whitespace().last().unwrap(), format!("{:.1}", fraction * 100.0), "{line}: {t}");
+        let fields: Vec<&str> = row.rsplitn(3, ',').collect();
+        assert_eq!(fields[0].parse::<f64>().unwrap(), fraction, "{row}");
+        assert_eq!(fields[1].parse::<f64>().unwrap(), peak, "{row}");
+    }
+}
+
+#[test]
+fn bench_peak_measures_the_cpu_gemm_peak_and_shows_each_kernels_fraction_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, csv) = (dir.path().join("cpu.json"), dir.path().join("cpu.csv"));
+    let stdout = succeeds(&tiny_peak_bench("cpu", &["--peak", "--peak-size", "16,32", "--json", &p(&json), "--csv", &p(&csv)]));
+    let run = &read_json(&json)["runs"][0];
+    let peak = &run["peak"];
+    assert_eq!(peak["source"], "measured", "{peak}");
+    let shapes = peak["shapes"].as_array().unwrap();
+    assert_eq!(shapes.iter().map(|s| s["size"].as_u64().unwrap()).collect::<Vec<_>>(), [16, 32], "{peak}");
+    let best = shapes.iter().map(|s| s["gflop_per_s"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert_eq!(peak["gflop_per_s"].as_f64().unwrap(), best, "{peak}");
+    let line = stdout.lines().find(|l| l.starts_with("# peak: ")).unwrap_or_else(|| panic!("no peak line in {stdout}"));
+    assert!(line.starts_with(&format!("# peak: {best:.1} GFLOP/s single-precision GEMM, measured: matrixmultiply sgemm")), "{line}");
+    check_peak_column(&stdout, run, &csv);
+}
+
+#[test]
+fn bench_peak_on_an_adapter_takes_the_given_figure_or_shows_none() {
+    let dir = tempfile::tempdir().unwrap();
+    // --peak alone on an adapter: a note on stderr, no peak, no column.
+    let (stdout, stderr) = succeeds_with_stderr(&tiny_peak_bench("vulkan", &["--peak", "--json", &p(&dir.path().join("none.json"))]));
+    assert!(stderr.contains("no GEMM kernel of gan-bias's own") && stderr.contains("--peak-gflops"), "{stderr}");
+    assert!(!stdout.contains("# peak") && !stdout.contains("% peak"), "{stdout}");
+    assert!(read_json(&dir.path().join("none.json"))["runs"][0].get("peak").is_none());
+    // A given figure: its fractions, and no note.
+    let (gpu_json, gpu_csv) = (dir.path().join("gpu.json"), dir.path().join("gpu.csv"));
+    let (stdout, stderr) = succeeds_with_stderr(&tiny_peak_bench(
+        "vulkan",
+        &["--peak", "--peak-gflops", "2.5", "--json", &p(&gpu_json), "--csv", &p(&gpu_csv)],
+    ));
+    assert!(!stderr.contains("no GEMM kernel"), "{stderr}");
+    let run = &read_json(&gpu_json)["runs"][0];
+    assert_eq!(run["peak"]["source"], "given");
+    assert_eq!(run["peak"]["gflop_per_s"], 2.5);
+    assert!(stdout.contains("# peak: 2.5 GFLOP/s single-precision GEMM, given"), "{stdout}");
+    check_peak_column(&stdout, run, &gpu_csv);
+    // Merged with a run without a peak: a percentage column for the run with one only.
+    let cpu_json = dir.path().join("cpu.json");
+    succeeds(&tiny_peak_bench("cpu", &["--json", &p(&cpu_json)]));
+    let cmp_json = dir.path().join("cmp.json");
+    let table = succeeds(&strs(&["bench", "compare", &p(&cpu_json), &p(&gpu_json), "--json", &p(&cmp_json)]));
+    let header = table.lines().find(|l| l.starts_with("op ")).unwrap();
+    assert!(header.ends_with("[2] GFLOP/s   [2] % peak") && !header.contains("[1] % peak"), "{table}");
+    assert!(table.contains(", peak 2.5 GFLOP/s\n"), "{table}");
+    let cmp = read_json(&cmp_json);
+    assert_eq!(cmp["columns"][1]["peak_gflop_per_s"], 2.5);
+    assert!(cmp["columns"][0].get("peak_gflop_per_s").is_none());
+    for row in cmp["rows"].as_array().unwrap() {
+        let cell = &row["cells"][1];
+        assert_eq!(cell["peak_fraction"].as_f64().unwrap(), cell["gflop_per_s"].as_f64().unwrap() / 2.5, "{row}");
+        assert!(row["cells"][0].get("peak_fraction").is_none(), "{row}");
+    }
+}
+
+#[test]
+fn bench_peak_flags_refuse_bad_values() {
+    fails(&tiny_peak_bench("cpu", &["--peak-gflops", "0"]), &["--peak-gflops", "positive"]);
+    fails(&tiny_peak_bench("cpu", &["--peak", "--peak-size", "0"]), &["--peak-size", "at least 1"]);
+    // --peak-size measures nothing without --peak.
+    let out = gan(&tiny_peak_bench("cpu", &["--peak-size", "16"]));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--peak"), "{}", String::from_utf8_lossy(&out.stderr));
+}

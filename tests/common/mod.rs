@@ -18,8 +18,10 @@ use safetensors::SafeTensors;
 
 pub use run::*;
 
+/// A file of `tests/fixtures/` under the project's folder (`$GAN_BIAS_ROOT` where set, as the
+/// library's `load::project_root` reads it, else this checkout).
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    load::project_root().join("tests/fixtures").join(name)
 }
 
 /// The folder of the real checkpoints: `$GAN_BIAS_SHARED` (when set and not empty), else
