@@ -368,3 +368,24 @@ fn the_leakage_sits_beside_the_probes_own_dependency_row() {
         assert_eq!(row["dependency"][i], f["dependency"], "feature {i}: the audit's probe row is the probe's");
     }
 }
+
+#[test]
+fn the_plot_is_a_png_of_the_svgs_size_too() {
+    let out = tempfile::tempdir().unwrap();
+    let (svg, png) = (out.path().join("r.svg"), out.path().join("r.png"));
+    for path in [&svg, &png] {
+        succeeds(&folder_args(&["--plot", &p(path), "--plot-features", "Smiling,Young"]));
+    }
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let size = |attr: &str| -> f64 {
+        let at = text.find(&format!("{attr}=\"")).unwrap() + attr.len() + 2;
+        text[at..at + text[at..].find('"').unwrap()].parse().unwrap()
+    };
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let info = decoder.read_info().unwrap().info().clone();
+    assert_eq!((info.width as f64, info.height as f64), ((size("width") * 2.0).ceil(), (size("height") * 2.0).ceil()));
+    // Two features, each with its two groups' TPR and FPR (where defined), named in order.
+    let features: Vec<&str> = text.split("data-feature=\"").skip(1).map(|s| &s[..s.find('"').unwrap()]).collect();
+    assert!(!features.is_empty() && features.iter().all(|f| *f == "Smiling" || *f == "Young"), "{features:?}");
+    assert!(text.find("data-feature=\"Smiling\"").unwrap() < text.find("data-feature=\"Young\"").unwrap());
+}
