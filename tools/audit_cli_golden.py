@@ -64,7 +64,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "demo_world"))
 
-from audit_golden import METRICS, fairlearn_frames, rates, spread, value  # noqa: E402
+from audit_golden import METRICS, fairlearn_counts, fairlearn_frames, rates, spread, value  # noqa: E402
 from eval_set import tiles_of  # noqa: E402
 from gan_models import FEATURE_NAMES, bundled_classifier  # noqa: E402
 
@@ -163,7 +163,7 @@ def audit(logits, labels, attrs):
         all_classes = all(0 < y[m].sum() < m.sum() for _, m in groups[1:])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            counts, auc = fairlearn_frames(y, pred, x, sf) if all_classes else (fairlearn_frames_counts(y, pred, sf), None)
+            counts, auc = fairlearn_frames(y, pred, x, sf) if all_classes else (fairlearn_counts(y, pred, sf), None)
         fl_diff, fl_ratio = counts.difference().to_dict(), counts.ratio().to_dict()
         if auc is not None:
             fl_diff.update(auc.difference().to_dict())
@@ -208,25 +208,6 @@ def audit(logits, labels, attrs):
                 rec[kind] = None if n1 == 0 or n0 == 0 else float(np.sum(among & tv & wrong) / n1 - np.sum(among & ~tv & wrong) / n0)
             leakage.append(rec)
     return rows, leakage, from_defined, checked
-
-
-def fairlearn_frames_counts(y, pred, sf):
-    """Fairlearn's frame of the eight rates alone (its AUC fails on a group of one class)."""
-    from fairlearn.metrics import MetricFrame, false_negative_rate, false_positive_rate, selection_rate, true_negative_rate
-
-    return MetricFrame(
-        metrics={
-            "base_rate": lambda t, p: np.mean(t),
-            "selection_rate": selection_rate,
-            "accuracy": accuracy_score,
-            "tpr": recall_score,
-            "fpr": false_positive_rate,
-            "fnr": false_negative_rate,
-            "tnr": true_negative_rate,
-            "ppv": precision_score,
-        },
-        y_true=y, y_pred=pred, sensitive_features=sf,
-    )
 
 
 def main():

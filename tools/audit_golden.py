@@ -141,8 +141,9 @@ def wilson(k, n):
     return {"count": k, "total": n, "estimate": k / n, "low": float(low), "high": float(high)}
 
 
-def fairlearn_frames(y, pred, x, sf):
-    counts = MetricFrame(
+def fairlearn_counts(y, pred, sf):
+    """Fairlearn's frame of the eight rates (no AUC, which fails on a group of one class)."""
+    return MetricFrame(
         metrics={
             "base_rate": lambda t, p: np.mean(t),
             "selection_rate": selection_rate,
@@ -155,6 +156,10 @@ def fairlearn_frames(y, pred, x, sf):
         },
         y_true=y, y_pred=pred, sensitive_features=sf,
     )
+
+
+def fairlearn_frames(y, pred, x, sf):
+    counts = fairlearn_counts(y, pred, sf)
     auc = MetricFrame(metrics={"auc": roc_auc_score}, y_true=y, y_pred=x, sensitive_features=sf)
     return counts, auc
 
