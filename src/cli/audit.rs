@@ -18,11 +18,12 @@ use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::plots::{self, PlotFormat};
 use gan_bias::probe::{Keep, ProbeSettings, classify, run_probe_with};
 use gan_bias::report::audit::{AuditReport, AuditSettings, AuditTimings, ProbeRow};
+use gan_bias::report::html::{self, Provenance};
 use gan_bias::report::{self, write_atomic};
 use gan_bias::stats::{AuditData, AuditSpec, Changes, StatsSettings, audit_statistics, probe_statistics};
 use gan_bias::{features, load, rng};
 
-use super::common::{ClassifierArgs, DeviceArgs, GeneratorArgs, check_folder};
+use super::common::{ClassifierArgs, DeviceArgs, GeneratorArgs, check_folder, check_html};
 use super::plots::check_format;
 
 /// The bundled demo world's labelled evaluation set: a sheet of 64x64 tiles and its labels.
@@ -98,6 +99,10 @@ pub struct AuditArgs {
     /// equalized-odds difference.
     #[arg(long, value_delimiter = ',')]
     pub plot_features: Option<Vec<String>>,
+    /// Write one self-contained HTML page of the audit (.html): provenance, the group
+    /// tables, disparities, leakage and the plot, readable offline.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Do not probe the generator for the group attributes' dependency rows.
     #[arg(long)]
     pub no_probe: bool,
@@ -149,6 +154,9 @@ impl AuditConfig {
         }
         for out in [&args.csv, &args.leakage_csv, &args.json].into_iter().flatten() {
             check_folder(out)?;
+        }
+        if let Some(p) = &args.report {
+            check_html(p)?;
         }
         let plot = match &args.plot {
             Some(p) => Some((p.clone(), check_format(p, "--plot")?)),
@@ -326,8 +334,28 @@ pub fn run(args: AuditArgs, quiet: bool) -> Result<()> {
         probe_seconds: if probe.is_empty() { 0.0 } else { started.elapsed().as_secs_f64() },
     };
     let report = AuditReport::new(settings, names.clone(), statistics, probe, timings)?;
+    let rates = report.rate_plot(plot_features.as_deref());
     let plot = match &config.plot {
-        Some((path, format)) => Some((path, plots::rates_file(*format, &report.rate_plot(plot_features.as_deref()))?)),
+        Some((path, format)) => Some((path, plots::rates_file(*format, &rates)?)),
+        None => None,
+    };
+    let page = match &args.report {
+        Some(_) => {
+            let svg = String::from_utf8(plots::rates_file(PlotFormat::Svg, &rates)?).expect("SVG is text");
+            let mut provenance = Provenance::of_this_run()
+                .fact("adapter", report.settings.adapter.clone())
+                .fact("data", format!("{} ({} images)", report.settings.data, report.settings.images))
+                .fact("classifier file", classifier.source.clone())
+                .fact("classifier sha256", report.settings.classifier_sha256.clone())
+                .fact("classifier architecture", classifier.arch.name());
+            if let (Some(g), Some(row)) = (&generator, report.probe.first()) {
+                provenance = provenance
+                    .fact("generator file", g.source.clone())
+                    .fact("generator sha256", load::file_sha256(&g.source)?)
+                    .fact("probe", format!("{} images x {} steps each way, noise {}, update notebook", row.images, row.steps, row.noise));
+            }
+            Some(html::audit::page(&report, &provenance, &svg))
+        }
         None => None,
     };
 
@@ -343,6 +371,9 @@ pub fn run(args: AuditArgs, quiet: bool) -> Result<()> {
     }
     if let Some((p, bytes)) = &plot {
         report::write_atomic(p, bytes)?;
+    }
+    if let (Some(p), Some(page)) = (&args.report, &page) {
+        report::write_atomic(p, page.as_bytes())?;
     }
     print!("{}", report.text());
     Ok(())

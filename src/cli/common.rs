@@ -18,6 +18,7 @@ use gan_bias::backend::{Backend, WeightPrecision};
 use gan_bias::load;
 use gan_bias::model::Network;
 use gan_bias::model::presets::ArchKind;
+use gan_bias::report::html::Provenance;
 
 /// Pixels between the tiles of a picture grid.
 pub const PAD: usize = 2;
@@ -213,4 +214,23 @@ pub fn check_channels(generator: &Network) -> Result<[usize; 3]> {
         bail!("{}: the generator makes {c}-channel images; only 1 (grey) or 3 and more (RGB) can be shown", generator.source);
     }
     Ok([c, h, w])
+}
+
+/// Fails unless `out` names an `.html` file in a folder that exists.
+pub fn check_html(out: &Path) -> Result<()> {
+    if !out.extension().is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm")) {
+        bail!("--report {}: the report is one HTML page; give a path ending in .html", out.display());
+    }
+    check_folder(out)
+}
+
+/// `provenance` with each model's file, sha256, architecture and size.
+pub fn model_facts(provenance: Provenance, generator: &Network, classifier: &Network) -> Result<Provenance> {
+    let with = |p: Provenance, role: &str, net: &Network| -> Result<Provenance> {
+        let [c, h, w] = net.output;
+        Ok(p.fact(&format!("{role} file"), net.source.clone())
+            .fact(&format!("{role} sha256"), load::file_sha256(&net.source)?)
+            .fact(&format!("{role} architecture"), format!("{} ({} -> {c}x{h}x{w}, {} multiply-adds per image)", net.arch.name(), net.input.map(|d| d.to_string()).join("x"), net.macs())))
+    };
+    with(with(provenance, "generator", generator)?, "classifier", classifier)
 }

@@ -14,10 +14,11 @@ use anyhow::{Context, Result, bail};
 use gan_bias::plots::{self, PlotFormat};
 use gan_bias::probe::{jacobians, probe_targets};
 use gan_bias::report::matrix::{self, MatrixReport, Method, ModelId, RunRecord, Shard, TargetRow, agreement, grade, merge, summary};
+use gan_bias::report::html::{self, Provenance};
 use gan_bias::stats::{Metric, first_order_statistics};
 use gan_bias::{features, load, report};
 
-use super::common::progress_bar;
+use super::common::{model_facts, progress_bar};
 use super::probe::{MethodArg, ProbeConfig, starting_noise};
 
 /// The targets the flags name: every feature for `all`, else the list, each once.
@@ -172,15 +173,38 @@ pub fn run(config: ProbeConfig, quiet: bool) -> Result<()> {
         })?),
         None => None,
     };
+    let grading = planted.as_ref().map(|(shown, world)| grade::text(shown, &grade::grade(&report, world)));
+    let page = match &args.report {
+        Some(_) => {
+            let provenance = model_facts(Provenance::of_this_run(), &generator, &classifier)?
+                .fact("adapter", run_adapter(&report))
+                .fact("method", report.settings.method.name())
+                .fact("images x steps", format!("{} x {} each way", report.settings.images, report.settings.steps))
+                .fact("noise", report.settings.noise.clone())
+                .fact("update rule", report.settings.update.clone());
+            Some(html::matrix::page(&report, &provenance, &plots::directed_svg(&report.directed())?, grading.as_deref()))
+        }
+        None => None,
+    };
     write_views(&report, args.matrix_csv.as_deref(), args.json.as_deref(), args.plots.heatmap.as_deref())?;
+    if let (Some(p), Some(page)) = (&args.report, &page) {
+        report::write_atomic(p, page.as_bytes())?;
+    }
     print!("{}", summary::text(&report));
-    if let Some((shown, world)) = &planted {
-        print!("{}", grade::text(shown, &grade::grade(&report, world)));
+    if let Some(text) = &grading {
+        print!("{text}");
     }
     if let Some(a) = agreement {
         println!("# {}", a.line());
     }
     Ok(())
+}
+
+/// The adapters the report's runs ran on, in words.
+fn run_adapter(report: &MatrixReport) -> String {
+    let mut names: Vec<&str> = report.runs.iter().map(|r| r.adapter.as_str()).collect();
+    names.dedup();
+    names.join("; ")
 }
 
 /// Writes the matrix's views asked for, each whole or not at all.

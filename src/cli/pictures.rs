@@ -43,20 +43,22 @@ impl GridArgs {
         check_folder(path)
     }
 
-    /// Images whose noise the probe must keep.
-    pub fn keep(&self) -> usize {
-        if self.grid.is_some() { self.grid_images } else { 0 }
+    /// Images whose noise the probe must keep, for `--grid` or, when `report`, an HTML page.
+    pub fn keep(&self, report: bool) -> usize {
+        if self.grid.is_some() || report { self.grid_images } else { 0 }
     }
 
-    /// The grid's picture, from the noise the probe kept; `None` without `--grid`.
+    /// The grid's picture, from the noise the probe kept; `None` without `--grid` (unless
+    /// `report`: the HTML page shows it too).
     pub fn picture(
         &self,
         backend: &mut dyn Backend,
         generator: &Network,
         outcome: &ProbeOutcome,
         steps: usize,
+        report: bool,
     ) -> Result<Option<RgbImage>> {
-        if self.grid.is_none() || outcome.noise_history.is_empty() {
+        if (self.grid.is_none() && !report) || outcome.noise_history.is_empty() || self.grid_images == 0 || self.skip == 0 {
             return Ok(None);
         }
         let [c, h, w] = check_channels(generator)?;

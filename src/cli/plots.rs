@@ -129,6 +129,23 @@ impl PlotArgs {
     }
 }
 
+/// The regplot as SVG, for the HTML page: `chosen` features, or the top 5 by covariance.
+pub fn regplot_svg_of(outcome: &ProbeOutcome, names: &[String], target: usize, steps: usize, chosen: Option<Vec<usize>>) -> Result<String> {
+    let Some(changes) = &outcome.changes else { bail!("the probe kept no changes to plot") };
+    let chosen = chosen.unwrap_or_else(|| {
+        stats::top_covarying(&outcome.cov, names, target, DEFAULT_PLOT_FEATURES).into_iter().map(|t| t.index).collect()
+    });
+    let changes = stats::Changes::new(steps, outcome.images, outcome.features, changes)?;
+    let series = plots::regplot_series(&changes, names, target, &chosen);
+    Ok(plots::regplot_svg(&names[target], &series, 2 * steps))
+}
+
+/// The covariance heatmap as SVG, for the HTML page.
+pub fn heatmap_svg_of(outcome: &ProbeOutcome, names: &[String]) -> Result<String> {
+    let matrix = stats::FeatureMatrix::new(names.to_vec(), outcome.cov.clone())?;
+    Ok(plots::heatmap_svg(&matrix, "Covariance of the classifier's changes"))
+}
+
 /// Writes each picture whole or not at all.
 pub fn write(pictures: &[(PathBuf, Vec<u8>)]) -> Result<()> {
     for (p, bytes) in pictures {

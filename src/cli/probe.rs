@@ -12,11 +12,12 @@ use clap::ValueEnum;
 
 use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::probe::{Keep, ProbeSettings, run_probe_with};
+use gan_bias::report::html::{self, Provenance, probe::ProbePictures};
 use gan_bias::report::probe::{ProbeReport, RunInfo};
 use gan_bias::stats::{Metric, RowSet, StatsSettings};
 use gan_bias::{features, load, pictures, report, rng};
 
-use super::common::{ClassifierArgs, DeviceArgs, GeneratorArgs, check_folder, progress_bar, report_to};
+use super::common::{ClassifierArgs, DeviceArgs, GeneratorArgs, check_folder, check_html, model_facts, progress_bar, report_to};
 use super::pictures::GridArgs;
 use super::plots::{self, PlotArgs};
 
@@ -176,6 +177,10 @@ pub struct ProbeArgs {
     /// Used automatically when both models are the bundled ones.
     #[arg(long)]
     pub planted: Option<PathBuf>,
+    /// Write one self-contained HTML page of the run (.html): provenance, verdict, tables,
+    /// pictures and the JSON, readable offline.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     #[command(flatten)]
     pub grid: GridArgs,
     #[command(flatten)]
@@ -218,6 +223,9 @@ impl ProbeConfig {
         args.plots.validate()?;
         for out in [&args.csv, &args.cov_csv, &args.json, &args.history, &args.matrix_csv].into_iter().flatten() {
             check_folder(out)?;
+        }
+        if let Some(p) = &args.report {
+            check_html(p)?;
         }
         if is_matrix(&args) {
             let single_only = [
@@ -293,11 +301,11 @@ pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
     let mut report_progress = report_to(&bar);
     let progress: Option<gan_bias::probe::Progress<'_>> = if bar.is_hidden() { None } else { Some(&mut report_progress) };
     // The statistics are computed from the recorded changes: always kept.
-    let keep = Keep { noise: args.grid.keep(), changes: true };
+    let keep = Keep { noise: args.grid.keep(args.report.is_some()), changes: true };
     let outcome = run_probe_with(backend.as_mut(), &generator, &classifier, &noise, &settings, keep, progress)?;
     bar.finish_and_clear();
-    let grid = args.grid.picture(backend.as_mut(), &generator, &outcome, args.steps)?;
-    let plot_pictures = args.plots.render(&outcome, names, target, args.steps, plot_features)?;
+    let grid = args.grid.picture(backend.as_mut(), &generator, &outcome, args.steps, args.report.is_some())?;
+    let plot_pictures = args.plots.render(&outcome, names, target, args.steps, plot_features.clone())?;
     let run = RunInfo {
         target,
         steps: args.steps,
@@ -318,9 +326,31 @@ pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
         None => None,
     };
 
+    let page = match &args.report {
+        Some(_) => {
+            let pictures = ProbePictures {
+                regplot: Some(plots::regplot_svg_of(&outcome, names, target, args.steps, plot_features.clone())?),
+                heatmap: Some(plots::heatmap_svg_of(&outcome, names)?),
+                grid: grid.as_ref().map(pictures::encode_png).transpose()?,
+            };
+            let provenance = model_facts(Provenance::of_this_run(), &generator, &classifier)?
+                .fact("adapter", report.settings.adapter.clone())
+                .fact("images x steps", format!("{} x {} each way", report.settings.images, args.steps))
+                .fact("noise", report.settings.noise.clone())
+                .fact("update rule", report.settings.update.clone())
+                .fact("bootstrap", format!("{} resamples, seed {}, {}% intervals", args.bootstrap, args.bootstrap_seed, 100.0 * args.ci));
+            Some(html::probe::page(&report, &provenance, &pictures))
+        }
+        None => None,
+    };
+    let grid = if args.grid.grid.is_some() { grid } else { None };
+
     // Everything is computed; now the outputs, each whole or not at all.
     if let Some(p) = &args.csv {
         report::write_atomic(p, report.top_csv().as_bytes())?;
+    }
+    if let (Some(p), Some(page)) = (&args.report, &page) {
+        report::write_atomic(p, page.as_bytes())?;
     }
     if let Some(p) = &args.cov_csv {
         report::write_atomic(p, report.matrix_csv().as_bytes())?;

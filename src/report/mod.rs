@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod history;
+pub mod html;
 pub mod matrix;
 pub mod probe;
 pub mod statistics;
