@@ -24,6 +24,7 @@ mod plots_directed;
 mod plots_png;
 mod probe_targets;
 mod real;
+mod report_html;
 mod rng;
 mod shaders;
 mod stats_calibration;

@@ -228,9 +228,15 @@ pub fn check_html(out: &Path) -> Result<()> {
 pub fn model_facts(provenance: Provenance, generator: &Network, classifier: &Network) -> Result<Provenance> {
     let with = |p: Provenance, role: &str, net: &Network| -> Result<Provenance> {
         let [c, h, w] = net.output;
-        Ok(p.fact(&format!("{role} file"), net.source.clone())
-            .fact(&format!("{role} sha256"), load::file_sha256(&net.source)?)
-            .fact(&format!("{role} architecture"), format!("{} ({} -> {c}x{h}x{w}, {} multiply-adds per image)", net.arch.name(), net.input.map(|d| d.to_string()).join("x"), net.macs())))
+        Ok(p.fact(&format!("{role} file"), net.source.clone()).fact(&format!("{role} sha256"), load::file_sha256(&net.source)?).fact(
+            &format!("{role} architecture"),
+            format!(
+                "{} ({} -> {c}x{h}x{w}, {} multiply-adds per image)",
+                net.arch.name(),
+                net.input.map(|d| d.to_string()).join("x"),
+                net.macs()
+            ),
+        ))
     };
     with(with(provenance, "generator", generator)?, "classifier", classifier)
 }

@@ -13,8 +13,8 @@ use anyhow::{Context, Result, bail};
 
 use gan_bias::plots::{self, PlotFormat};
 use gan_bias::probe::{jacobians, probe_targets};
-use gan_bias::report::matrix::{self, MatrixReport, Method, ModelId, RunRecord, Shard, TargetRow, agreement, grade, merge, summary};
 use gan_bias::report::html::{self, Provenance};
+use gan_bias::report::matrix::{self, MatrixReport, Method, ModelId, RunRecord, Shard, TargetRow, agreement, grade, merge, summary};
 use gan_bias::stats::{Metric, first_order_statistics};
 use gan_bias::{features, load, report};
 

@@ -132,9 +132,8 @@ impl PlotArgs {
 /// The regplot as SVG, for the HTML page: `chosen` features, or the top 5 by covariance.
 pub fn regplot_svg_of(outcome: &ProbeOutcome, names: &[String], target: usize, steps: usize, chosen: Option<Vec<usize>>) -> Result<String> {
     let Some(changes) = &outcome.changes else { bail!("the probe kept no changes to plot") };
-    let chosen = chosen.unwrap_or_else(|| {
-        stats::top_covarying(&outcome.cov, names, target, DEFAULT_PLOT_FEATURES).into_iter().map(|t| t.index).collect()
-    });
+    let chosen = chosen
+        .unwrap_or_else(|| stats::top_covarying(&outcome.cov, names, target, DEFAULT_PLOT_FEATURES).into_iter().map(|t| t.index).collect());
     let changes = stats::Changes::new(steps, outcome.images, outcome.features, changes)?;
     let series = plots::regplot_series(&changes, names, target, &chosen);
     Ok(plots::regplot_svg(&names[target], &series, 2 * steps))

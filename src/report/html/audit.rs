@@ -22,7 +22,27 @@ pub fn page(report: &AuditReport, provenance: &Provenance, plot: &str) -> String
     let ci = format!("{}%", (100.0 * set.ci).round());
     let mut page = Page::new(&format!("gan-bias classifier audit by {}", set.group_attributes.join(" and ")), provenance);
 
-    let mut groups = Table::new("groups", &["feature", "group", "n", "base rate", "selection rate", "accuracy", "TPR", "TPR low", "TPR high", "FPR", "FPR low", "FPR high", "PPV", "AUC", "AUC low", "AUC high"]);
+    let mut groups = Table::new(
+        "groups",
+        &[
+            "feature",
+            "group",
+            "n",
+            "base rate",
+            "selection rate",
+            "accuracy",
+            "TPR",
+            "TPR low",
+            "TPR high",
+            "FPR",
+            "FPR low",
+            "FPR high",
+            "PPV",
+            "AUC",
+            "AUC low",
+            "AUC high",
+        ],
+    );
     for a in report.by_disparity() {
         for (g, m) in a.by_group.iter().enumerate() {
             let small = st.groups[g].small;
@@ -61,7 +81,21 @@ pub fn page(report: &AuditReport, provenance: &Provenance, plot: &str) -> String
         &groups.html(),
     );
 
-    let mut disparities = Table::new("disparities", &["feature", "equalized odds difference", "low", "high", "demographic parity difference", "low", "high", "equal opportunity difference", "TPR ratio", "FPR ratio"]);
+    let mut disparities = Table::new(
+        "disparities",
+        &[
+            "feature",
+            "equalized odds difference",
+            "low",
+            "high",
+            "demographic parity difference",
+            "low",
+            "high",
+            "equal opportunity difference",
+            "TPR ratio",
+            "FPR ratio",
+        ],
+    );
     for a in report.by_disparity() {
         let (eod, dpd, eop) = (&a.equalized_odds_difference, &a.demographic_parity_difference, &a.equal_opportunity_difference);
         disparities.row(

@@ -13,7 +13,8 @@ pub fn page(report: &MatrixReport, provenance: &Provenance, heatmap: &str, gradi
     let s = &report.settings;
     let metric = s.rank_by;
     let label = metric_label(metric, s.method);
-    let mut page = Page::new(&format!("gan-bias dependency matrix: {} targets x {} features", report.rows.len(), report.features.len()), provenance);
+    let mut page =
+        Page::new(&format!("gan-bias dependency matrix: {} targets x {} features", report.rows.len(), report.features.len()), provenance);
     if let Some(text) = grading {
         page.section(
             "verdict",
@@ -47,13 +48,16 @@ pub fn page(report: &MatrixReport, provenance: &Provenance, heatmap: &str, gradi
         "The strongest partners of each target, the pairs with the largest dependency either way, and the pairs where one direction is much larger than the other (only where the larger direction is significant).",
         &pre(&summary),
     );
-    let mut cells = Table::new("cells", &["target", "feature", "covariance", "correlation", "slope", "dependency", "ci low", "ci high", "p", "q", "significant"]);
+    let mut cells = Table::new(
+        "cells",
+        &["target", "feature", "covariance", "correlation", "slope", "dependency", "ci low", "ci high", "p", "q", "significant"],
+    );
     for c in &report.cells {
         cells.row(
             vec![
                 Cell::text(c.target.clone()),
                 Cell::text(c.feature.clone()),
-                Cell::num(c.covariance.map(f64::from), 4),
+                c.covariance.map_or_else(|| Cell::num(None, 4), |v| Cell::num32(v, 4)),
                 Cell::num(c.correlation, 3),
                 Cell::num(c.slope, 3),
                 Cell::num(c.dependency, 3),

@@ -114,12 +114,10 @@ impl Cell {
         }
     }
 
-    /// An interval `[low, high]`, sorted by its low end.
-    pub fn interval(low: Option<f64>, high: Option<f64>, decimals: usize) -> Cell {
-        match (low, high) {
-            (Some(l), Some(h)) => Cell { text: format!("[{l:.decimals$}, {h:.decimals$}]"), value: Some(format!("{l}")) },
-            _ => Cell { text: "-".into(), value: Some(String::new()) },
-        }
+    /// An f32 shown with `decimals`, holding its shortest exact decimal (as a JSON serialising
+    /// the f32 itself writes it; a report that widens it to f64 first takes [`Cell::num`]).
+    pub fn num32(v: f32, decimals: usize) -> Cell {
+        Cell { text: format!("{v:.decimals$}"), value: Some(format!("{v}")) }
     }
 }
 
@@ -196,11 +194,11 @@ impl Page {
         page
     }
 
-    /// A section: an `id`, a heading, a plain-words "how to read this", then `body` (markup).
+    /// A section (element id `section-ID`, apart from its tables' ids): an `id`, a heading, a plain-words "how to read this", then `body` (markup).
     pub fn section(&mut self, id: &str, heading: &str, how_to_read: &str, body: &str) {
         let _ = write!(
             self.body,
-            "<section id=\"{}\">\n<h2>{}</h2>\n<p class=\"how\"><b>How to read this.</b> {}</p>\n{body}</section>\n",
+            "<section id=\"section-{}\">\n<h2>{}</h2>\n<p class=\"how\"><b>How to read this.</b> {}</p>\n{body}</section>\n",
             esc(id),
             esc(heading),
             esc(how_to_read)
@@ -265,7 +263,8 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc_4648_vectors() {
-        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")];
+        let cases =
+            [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")];
         for (plain, coded) in cases {
             assert_eq!(base64(plain.as_bytes()), coded, "{plain:?}");
         }
@@ -297,7 +296,7 @@ mod tests {
         let c = Cell::num(Some(0.123456789), 3);
         assert_eq!((c.text.as_str(), c.value.as_deref()), ("0.123", Some("0.123456789")));
         assert_eq!(Cell::num(None, 3).text, "-");
-        assert_eq!(Cell::interval(Some(-1.0), Some(2.5), 1).text, "[-1.0, 2.5]");
+        assert_eq!(Cell::num32(0.1f32, 2).value.as_deref(), Some("0.1"));
         let svg = "<?xml version=\"1.0\"?>\n<svg width=\"1\"></svg>";
         assert!(figure(svg, "c").starts_with("<figure>\n<svg"));
     }

@@ -87,7 +87,10 @@ pub fn page(report: &ProbeReport, provenance: &Provenance, pictures: &ProbePictu
 
     let mut figures = String::new();
     if let Some(svg) = &pictures.regplot {
-        figures.push_str(&figure(svg, &format!("The notebook's plot: each feature's change against {}'s, binned, with least-squares lines and 99% bands.", s.feature)));
+        figures.push_str(&figure(
+            svg,
+            &format!("The notebook's plot: each feature's change against {}'s, binned, with least-squares lines and 99% bands.", s.feature),
+        ));
     }
     if let Some(svg) = &pictures.heatmap {
         figures.push_str(&figure(svg, "The covariance of every pair of features' changes (hover a cell for its value)."));
@@ -96,7 +99,10 @@ pub fn page(report: &ProbeReport, provenance: &Provenance, pictures: &ProbePictu
         figures.push_str(&png_figure(
             png,
             "the probe's images",
-            &format!("Images down, steps across: the steps down {} on the left, the starting image in the middle, the steps up on the right.", s.feature),
+            &format!(
+                "Images down, steps across: the steps down {} on the left, the starting image in the middle, the steps up on the right.",
+                s.feature
+            ),
         ));
     }
     if !figures.is_empty() {
@@ -115,7 +121,10 @@ pub fn page(report: &ProbeReport, provenance: &Provenance, pictures: &ProbePictu
 
     let st = &report.statistics;
     let o = &st.observational;
-    let mut obs = Table::new("observational", &["feature", "prevalence", &format!("{ci} low"), &format!("{ci} high"), "parity gap", "gap low", "gap high", "dependency"]);
+    let mut obs = Table::new(
+        "observational",
+        &["feature", "prevalence", &format!("{ci} low"), &format!("{ci} high"), "parity gap", "gap low", "gap high", "dependency"],
+    );
     for r in &report.top {
         let prev = &o.prevalence[r.index];
         let gap = o.parity_gap.iter().find(|g| g.index == r.index);
