@@ -287,7 +287,13 @@ fn a_matrix_report_holds_every_cell() {
         }
     }
     assert!(dom.contains("class=\"cell\""), "the directed heatmap's cells");
-    assert!(dom.contains("id=\"cell-info\""), "their hover texts");
+    // Each cell's hover text, with its value and interval.
+    let at = dom.find("id=\"cell-info\">").expect("the hover texts") + "id=\"cell-info\">".len();
+    let info: Value = serde_json::from_str(&dom[at..at + dom[at..].find("</script>").unwrap()]).unwrap();
+    assert_eq!(info.as_object().unwrap().len(), cells.len());
+    let first = &cells[0];
+    let text = info[format!("{}|{}", first["target"].as_str().unwrap(), first["feature"].as_str().unwrap())].as_str().unwrap();
+    assert!(text.contains(&format!("{:.3}", first["covariance"].as_f64().unwrap())) && text.contains('['), "{text}");
 }
 
 #[test]
