@@ -118,6 +118,7 @@ fn bad_flags_get_one_line_and_nothing_written() {
     let mut a = folder_args(&["--plot", &p(&out.path().join("x.jpg"))]);
     a.extend(o[..6].iter().cloned());
     fails(&a, &["x.jpg", ".svg or .png"]);
+    fails(&with(&["--report", &p(&out.path().join("r.txt"))]), &["--report", "r.txt", ".html"]);
     let missing = out.path().join("no/such/dir/a.csv");
     fails(&folder_args(&["--csv", &p(&missing)]), &["no/such/dir", "does not exist"]);
     let dir = images_dir();
