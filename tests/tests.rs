@@ -28,3 +28,4 @@ mod rng;
 mod shaders;
 mod stats_calibration;
 mod stats_probe_golden;
+mod translate;
