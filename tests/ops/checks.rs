@@ -51,9 +51,11 @@ fn assert_refused(p: &Program, op: &str, words: &[&str]) {
         other => panic!("cpu load: {:?}", other.err()),
     }
     assert!(matches!(cpu.run(Phase::Step, StepParams::default()), Err(BackendError::NotLoaded)), "cpu ran a refused program");
-    with_gpu(|gpu| match gpu.load(p) {
-        Err(BackendError::Op(e)) => assert_eq!(e.to_string(), msg),
-        other => panic!("gpu load: {:?}", other.err()),
+    on_each_gpu(|| {
+        with_gpu(|gpu| match gpu.load(p) {
+            Err(BackendError::Op(e)) => assert_eq!(e.to_string(), msg),
+            other => panic!("gpu load: {:?}", other.err()),
+        })
     });
 }
 
