@@ -17,6 +17,7 @@ mod first_order_golden;
 mod golden;
 mod import_pth;
 mod import_pth_fuzz;
+mod limits;
 mod ops;
 mod pictures;
 mod plots;
