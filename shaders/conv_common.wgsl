@@ -16,7 +16,7 @@
 // A (the patch matrix) is never stored: A[m, t] = x[image, channel, py + ty, px + tx], 0 outside
 // the input, where pixel m gives (py, px) and tap t gives (channel, ty, tx). B is the weight
 // tensor read in place: B[t, o] = weight(tw + o * w_stride). Each kernel file declares the bindings
-// p, x, bias, aux and y (w comes from the weights file), and provides
+// p, x, extra and y (w comes from the weights file), and provides
 //
 //   fn phase_count() -> u32                 phases of the dispatch
 //   fn max_pixels() -> u32                  M of the largest phase
@@ -244,15 +244,16 @@ fn finish(sum: f32, mode: u32, act: u32, slope: f32, stored: f32) -> f32 {
     return activate(sum, act, slope);
 }
 
-// Writes y[idx] (output channel o) from its sum.
+// Writes y[idx] (output channel o) from its sum. `extra` is the epilogue's one operand: the
+// stored activation of a backward epilogue, else the bias where there is one (a backward
+// epilogue has none, so a kernel needs four storage buffers, what every adapter allows).
 fn store(idx: u32, o: u32, sum: f32) {
     var v = sum;
-    if p.has_bias == 1u {
-        v += bias[o];
-    }
     var stored = 0.0;
     if p.mode == 2u {
-        stored = aux[idx];
+        stored = extra[idx];
+    } else if p.has_bias == 1u {
+        v += extra[o];
     }
     y[idx] = finish(v, p.mode, p.act, p.slope, stored);
 }

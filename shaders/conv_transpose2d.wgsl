@@ -19,9 +19,8 @@
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;          // (n, cin, hin, win)
 // @binding(2) w: the weights (cin, cout, k, k), from conv_weights_f32.wgsl or conv_weights_f16.wgsl
-@group(0) @binding(3) var<storage, read> bias: array<f32>;       // (cout), read when has_bias == 1
-@group(0) @binding(4) var<storage, read> aux: array<f32>;        // (n, cout, hout, wout), read when mode == 2
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;    // (n, cout, hout, wout)
+@group(0) @binding(3) var<storage, read> extra: array<f32>;      // (cout) the bias when has_bias == 1, or (n, cout, hout, wout) the stored activation when mode == 2
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;    // (n, cout, hout, wout)
 
 fn phase_count() -> u32 {
     return p.stride * p.stride;

@@ -17,7 +17,7 @@ use gan_bias::ops::{Bind, Field, Op, Shader, Uniform, Work, all_shaders};
 use gan_bias::ops::{BufId, StepParams};
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 
-fn parse(name: &str, source: &str) -> naga::Module {
+pub fn parse(name: &str, source: &str) -> naga::Module {
     naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{name}: WGSL does not parse:\n{}", e.emit_to_string(source)))
 }
 
@@ -28,7 +28,7 @@ fn is_f16_twin(shader: &Shader) -> bool {
 
 /// What `shader` needs of naga: the defaults, and for an f16-weight twin `unpack2x16float`
 /// (which wgpu grants where the adapter has the downlevel flag SHADER_F16_IN_F32).
-fn capabilities(shader: &Shader) -> Capabilities {
+pub fn capabilities(shader: &Shader) -> Capabilities {
     if is_f16_twin(shader) { Capabilities::default() | Capabilities::SHADER_FLOAT16_IN_FLOAT32 } else { Capabilities::default() }
 }
 
@@ -100,7 +100,7 @@ fn storage_bindings_document_their_shape() {
 }
 
 /// One op of every kind (and both conv epilogue modes), on made-up buffer ids.
-fn sample_ops() -> Vec<Op> {
+pub fn sample_ops() -> Vec<Op> {
     let dims = ConvDims { n: 2, cin: 3, hin: 5, win: 5, cout: 4, hout: 3, wout: 3, k: 3, stride: 1, pad: 0 };
     let conv = |epilogue, bias, aux| ConvArgs {
         label: "sample".into(),

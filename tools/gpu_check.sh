@@ -26,11 +26,12 @@
 #       /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json for EGL, where the
 #       default search finds no NVIDIA one) and the driver (nvidia-smi); `gan-bias info`
 #       must list a Vulkan adapter that is not a CPU, else it stops there; then the shader
-#       tests (the integration binary's `ops::` and `shaders::` tests, on the adapter auto
-#       picks), `gan-bias bench --backend vulkan` at the notebook's size (256 images) and
-#       `gan-bias probe` (its probe_seconds), on the bundled weights and on the real
-#       checkpoints where found, tools/bench_pytorch.py on CUDA where torch sees a GPU, and
-#       `bench compare` of each pair. Everything goes to --out (default gpu-results/):
+#       tests (the integration binary's `ops::` and `shaders::` tests, on the best Vulkan
+#       adapter: GAN_BIAS_TEST_ADAPTERS=vulkan unless set), `gan-bias bench --backend
+#       vulkan` at the notebook's size (256 images) and `gan-bias probe` (its probe_seconds),
+#       on the bundled weights and on the real checkpoints where found,
+#       tools/bench_pytorch.py on CUDA where torch sees a GPU, and `bench compare` of each
+#       pair. Everything goes to --out (default gpu-results/):
 #       logs/, steps.tsv, the JSON/CSV files, compare-*.txt and summary.md (each kernel's
 #       percentage of the GPU's fp32 peak, the big convolutions against the 25% goal, the
 #       probe's time against PyTorch CUDA eager against the 2x goal). Every step runs under
@@ -434,8 +435,9 @@ run_steps() {
     local peak_args=()
     [[ -n "$peak" ]] && peak_args=(--peak-gflops "$peak")
 
-    # The shader tests, on the adapter auto picks (the best-ranked: a GPU before a CPU).
-    step shader-tests 240 "$PACK/bin/integration" ops:: shaders:: --nocapture
+    # The shader tests, on the best-ranked Vulkan adapter (a GPU before a CPU); the op tests'
+    # default adapters are Vulkan and GL, and a GPU machine need not have a GL driver.
+    step shader-tests 240 env GAN_BIAS_TEST_ADAPTERS="${GAN_BIAS_TEST_ADAPTERS:-vulkan}" "$PACK/bin/integration" ops:: shaders:: --nocapture
 
     # Bench and probe on each pair of weights.
     local pairs=(bundled) gen="" clf=""

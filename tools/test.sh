@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The project's test command (README: "Run the tests"). On a fresh Debian machine it first
-# installs what the tests need: Mesa's software Vulkan driver (lavapipe), a real wgpu
-# adapter on machines without a GPU, and headless Chromium for the HTML reports. The shader tests fail, never skip, when no adapter exists.
+# installs what the tests need: Mesa's software Vulkan driver (lavapipe) and its GL driver
+# through EGL (llvmpipe), real wgpu adapters on machines without a GPU; the SPIR-V and GLSL
+# validators of the translation test (spirv-val, glslangValidator); and headless Chromium for
+# the HTML reports. The tests fail, never skip, when an adapter, a validator or the browser is
+# missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,27 +13,28 @@ have_vulkan_driver() {
     compgen -G "/usr/share/vulkan/icd.d/*.json" >/dev/null || compgen -G "/etc/vulkan/icd.d/*.json" >/dev/null
 }
 
-if ! have_vulkan_driver; then
-    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-        echo "installing Mesa's software Vulkan driver (mesa-vulkan-drivers)..."
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq mesa-vulkan-drivers >/dev/null
-    else
-        echo "no Vulkan driver found: install one (Debian/Ubuntu: sudo apt-get install mesa-vulkan-drivers)" >&2
-        exit 1
-    fi
+have_egl_driver() {
+    # glvnd's EGL vendor manifest of Mesa (libegl-mesa0), and the loader libEGL (libegl1)
+    compgen -G "/usr/share/glvnd/egl_vendor.d/*mesa*.json" >/dev/null && ldconfig -p | grep -q "libEGL.so.1 "
+}
+
+missing=()
+have_vulkan_driver || missing+=(mesa-vulkan-drivers)
+have_egl_driver || missing+=(libegl1 libegl-mesa0 libgl1-mesa-dri)
+command -v spirv-val >/dev/null 2>&1 || missing+=(spirv-tools)
+command -v glslangValidator >/dev/null 2>&1 || missing+=(glslang-tools)
+if [ -z "${GAN_BIAS_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    missing+=(chromium)
 fi
 
-# The HTML reports' tests load them in a real browser: headless Chromium.
-if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && [ -z "${GAN_BIAS_CHROMIUM:-}" ]; then
+if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-        echo "installing headless Chromium (chromium) for the HTML report tests..."
+        echo "installing ${missing[*]}..."
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
-        apt-get install -y -qq chromium >/dev/null
+        apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-        echo "no Chromium found: install it (Debian/Ubuntu: sudo apt-get install chromium) or set GAN_BIAS_CHROMIUM" >&2
+        echo "missing: ${missing[*]} (Debian/Ubuntu: sudo apt-get install ${missing[*]})" >&2
         exit 1
     fi
 fi

@@ -1,10 +1,12 @@
-//! `gan-bias info`: the adapters wgpu finds, and the one `--backend auto` picks.
+//! `gan-bias info`: the adapters wgpu finds, the limits a device on each is opened with, and
+//! the one `--backend auto` picks.
 //!
 //! Owns: the command's flow. Must not touch: other commands, the dispatch.
 
 use anyhow::Result;
 
-use gan_bias::backend::gpu::context::{self, BackendChoice};
+use gan_bias::backend::gpu;
+use gan_bias::backend::gpu::context::{self, BackendChoice, LimitsChoice};
 
 pub fn run() -> Result<()> {
     let adapters = context::list_adapters(wgpu::Backends::all());
@@ -13,6 +15,14 @@ pub fn run() -> Result<()> {
     }
     for a in &adapters {
         println!("{}; timestamp queries: {}", context::describe(&a.get_info()), context::timestamp_support(a.features()));
+        // What a device on it is opened with (`GpuContext`'s default, LimitsChoice::Adapter).
+        println!("  limits requested: {}", context::describe_limits(&LimitsChoice::Adapter.limits(&a.limits())));
+        // The probe asks for no feature; f16 weights need only a downlevel flag; bench asks for timestamps.
+        let f16 = gpu::weights::check_support("", a.get_downlevel_capabilities().flags).is_ok();
+        println!(
+            "  features requested: none (every command but bench; --weights-f16 {}), timestamp queries where offered (bench)",
+            if f16 { "needs none" } else { "unavailable: no SHADER_F16_IN_F32" }
+        );
     }
     match context::pick_adapter(BackendChoice::Auto, None) {
         Ok(a) if a.get_info().device_type != wgpu::DeviceType::Cpu => println!("auto picks: {}", context::describe(&a.get_info())),

@@ -90,6 +90,7 @@ pub struct ConvArgs {
     pub dims: ConvDims,
     pub input: BufId,
     pub weight: BufId,
+    /// Added before a [`Epilogue::Forward`] epilogue (a backward one takes none).
     pub bias: Option<BufId>,
     /// Stored activation output read by a [`Epilogue::GradMask`] epilogue.
     pub aux: Option<BufId>,
@@ -116,6 +117,8 @@ impl ConvArgs {
             need(op, &self.label, "bias", len(b), d.cout)?;
         }
         match (self.epilogue, self.aux) {
+            // The kernels bind one epilogue operand: the bias or the stored activation.
+            (Epilogue::GradMask(_), _) if self.bias.is_some() => Err(err("a backward epilogue takes no bias".into())),
             (Epilogue::GradMask(_), Some(a)) => need(op, &self.label, "activation", len(a), d.out_len()),
             (Epilogue::GradMask(_), None) => Err(err("a backward epilogue needs the stored activation".into())),
             _ => Ok(()),
@@ -157,8 +160,12 @@ impl ConvArgs {
                 Bind::Params(ParamBlock::of(&params)),
                 Bind::Read(Some(self.input)),
                 Bind::Weights(self.weight),
-                Bind::Read(self.bias),
-                Bind::Read(self.aux),
+                // The epilogue's one operand (`extra`): the stored activation going backward
+                // (which takes no bias, see `check_with`), else the bias, if any.
+                Bind::Read(match self.epilogue {
+                    Epilogue::GradMask(_) => self.aux,
+                    Epilogue::Forward(_) => self.bias,
+                }),
                 Bind::Write(self.output),
             ],
             work: Work::Tiled(gemm),

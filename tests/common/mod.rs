@@ -80,6 +80,23 @@ pub fn gpu() -> GpuBackend {
         .unwrap_or_else(|e| panic!("no wgpu adapter ({e}); install a Vulkan driver, e.g. apt-get install mesa-vulkan-drivers"))
 }
 
+/// The wgpu backends the op and limits tests run on: `$GAN_BIAS_TEST_ADAPTERS` (comma-separated
+/// `--backend` names, e.g. `metal` on a Mac), else Vulkan and GL, the two translation paths
+/// (SPIR-V, GLSL) of this machine's adapters, lavapipe and llvmpipe.
+pub fn test_backends() -> Vec<BackendChoice> {
+    let names = std::env::var("GAN_BIAS_TEST_ADAPTERS").ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| "vulkan,gl".into());
+    names
+        .split(',')
+        .map(|n| match n.trim() {
+            "vulkan" => BackendChoice::Vulkan,
+            "gl" => BackendChoice::Gl,
+            "metal" => BackendChoice::Metal,
+            "dx12" => BackendChoice::Dx12,
+            other => panic!("GAN_BIAS_TEST_ADAPTERS: {other:?} is not one of vulkan, gl, metal, dx12"),
+        })
+        .collect()
+}
+
 /// Asserts `|got - want| <= atol + rtol * |want|` everywhere, reporting the worst element.
 pub fn assert_close(what: &str, got: &[f32], want: &[f32], rtol: f32, atol: f32) {
     assert_eq!(got.len(), want.len(), "{what}: length {} vs {}", got.len(), want.len());

@@ -5,8 +5,15 @@ use super::harness::*;
 use gan_bias::backend::Backend;
 use gan_bias::backend::cpu::CpuBackend;
 
-/// A conv op with its own buffers, each of length `lens[i]` (input, weight, bias, aux, output).
+/// A backward conv op (stored activation, no bias) with its own buffers, each of length
+/// `lens[i]` (input, weight, bias, aux, output; the bias unused).
 fn conv_program(kind: Kind, lens: [usize; 5]) -> Program {
+    conv_program_with(kind, lens, false)
+}
+
+/// A conv op with its own buffers, each of length `lens[i]` (input, weight, bias, aux,
+/// output): forward with a bias when `forward`, else backward with a stored activation.
+fn conv_program_with(kind: Kind, lens: [usize; 5], forward: bool) -> Program {
     let d = ConvDims { n: 2, cin: 3, hin: 5, win: 5, cout: 4, hout: 3, wout: 3, k: 3, stride: 1, pad: 0 };
     let mut p = Program::default();
     let input = p.buffer("x", lens[0]);
@@ -19,7 +26,11 @@ fn conv_program(kind: Kind, lens: [usize; 5]) -> Program {
         Phase::Step,
         conv_op(
             kind,
-            ConvArgs { label, dims: d, input, weight, bias: Some(bias), aux: Some(aux), output, epilogue: Epilogue::GradMask(Act::Relu) },
+            if forward {
+                ConvArgs { label, dims: d, input, weight, bias: Some(bias), aux: None, output, epilogue: Epilogue::Forward(Act::Relu) }
+            } else {
+                ConvArgs { label, dims: d, input, weight, bias: None, aux: Some(aux), output, epilogue: Epilogue::GradMask(Act::Relu) }
+            },
         ),
     );
     p
@@ -40,9 +51,11 @@ fn assert_refused(p: &Program, op: &str, words: &[&str]) {
         other => panic!("cpu load: {:?}", other.err()),
     }
     assert!(matches!(cpu.run(Phase::Step, StepParams::default()), Err(BackendError::NotLoaded)), "cpu ran a refused program");
-    with_gpu(|gpu| match gpu.load(p) {
-        Err(BackendError::Op(e)) => assert_eq!(e.to_string(), msg),
-        other => panic!("gpu load: {:?}", other.err()),
+    on_each_gpu(|| {
+        with_gpu(|gpu| match gpu.load(p) {
+            Err(BackendError::Op(e)) => assert_eq!(e.to_string(), msg),
+            other => panic!("gpu load: {:?}", other.err()),
+        })
     });
 }
 
@@ -53,11 +66,18 @@ fn undersized_buffers_are_refused_before_running() {
     for kind in [Kind::Conv, Kind::Transpose] {
         let op = if kind == Kind::Conv { "conv2d" } else { "conv_transpose2d" };
         conv_program(kind, good).validate().unwrap();
+        conv_program_with(kind, good, true).validate().unwrap();
         for (i, what) in ["input", "weight", "bias", "activation", "output"].iter().enumerate() {
             let mut lens = good;
             lens[i] -= 1;
-            assert_refused(&conv_program(kind, lens), op, &[op, "layer 7 input-gradient", what, &format!("needs {}", good[i])]);
+            // The bias is read going forward only, the stored activation backward only.
+            let p = conv_program_with(kind, lens, what == &"bias");
+            assert_refused(&p, op, &[op, "layer 7 input-gradient", what, &format!("needs {}", good[i])]);
         }
+        // A backward epilogue with a bias: the kernels bind one operand for the epilogue.
+        let mut p = conv_program(kind, good);
+        conv_args(&mut p).bias = Some(BufId(2));
+        assert_refused(&p, op, &[op, "backward epilogue takes no bias"]);
         // A backward epilogue without its stored activation.
         let mut p = conv_program(kind, good);
         if let Some((_, ops)) = p.phases.first_mut()
@@ -176,7 +196,7 @@ fn output_aliasing_any_other_buffer_is_refused() {
     for kind in [Kind::Conv, Kind::Transpose] {
         let op = if kind == Kind::Conv { "conv2d" } else { "conv_transpose2d" };
         for which in ["weight", "bias"] {
-            let mut p = conv_program(kind, [big; 5]);
+            let mut p = conv_program_with(kind, [big; 5], which == "bias");
             let a = conv_args(&mut p);
             a.output = if which == "weight" { a.weight } else { a.bias.unwrap() };
             assert_refused(&p, op, &[op, "aliases"]);

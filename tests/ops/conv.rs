@@ -50,7 +50,10 @@ impl ConvBatch {
         ConvBatch { p: Program::default(), init: Vec::new(), outs: Vec::new() }
     }
 
+    /// A convolution of `d` with `epilogue`, with a bias when `bias` and the epilogue is a
+    /// forward one (a backward epilogue takes none).
     fn add(&mut self, rng: &mut Rng, kind: Kind, d: ConvDims, bias: bool, epilogue: Epilogue) {
+        let bias = bias && matches!(epilogue, Epilogue::Forward(_));
         let p = &mut self.p;
         let label = format!(
             "{} n{} cin{} {}x{} -> cout{} {}x{} k{} s{} p{} bias {} {:?}",
@@ -86,16 +89,25 @@ impl ConvBatch {
         self.outs.push((label, output));
     }
 
-    /// Runs the batch on both backends and compares every output; returns the worst difference.
-    fn compare(&self) -> Worst {
-        self.compare_tiled(None)
+    /// The outputs of the batch on the CPU backend, the reference.
+    fn cpu(&self) -> Vec<Vec<f32>> {
+        let ids: Vec<BufId> = self.outs.iter().map(|(_, id)| *id).collect();
+        run_once(&mut CpuBackend::new(), &self.p, &self.init, params(0, 0, 0, 1), &ids)
     }
 
-    /// [`ConvBatch::compare`] with every convolution run on the GPU in `tile` (`None`: the tile
-    /// the backend picks).
-    fn compare_tiled(&self, tile: Option<Tile>) -> Worst {
+    /// Runs the batch on the CPU and on every test adapter, and compares every output; returns
+    /// the worst difference.
+    fn compare(&self) -> Worst {
+        let cpu = self.cpu();
+        let mut worst = Worst::default();
+        on_each_gpu(|| worst = worst.max(self.compare_tiled(&cpu, None)));
+        worst
+    }
+
+    /// The batch on the GPU of [`with_gpu`] with every convolution in `tile` (`None`: the tile
+    /// the backend picks), against `cpu`, the CPU backend's outputs.
+    fn compare_tiled(&self, cpu: &[Vec<f32>], tile: Option<Tile>) -> Worst {
         let ids: Vec<BufId> = self.outs.iter().map(|(_, id)| *id).collect();
-        let cpu = run_once(&mut CpuBackend::new(), &self.p, &self.init, params(0, 0, 0, 1), &ids);
         let gpu = with_gpu(|g| {
             g.force_tile = tile;
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_once(g, &self.p, &self.init, params(0, 0, 0, 1), &ids)));
@@ -103,7 +115,7 @@ impl ConvBatch {
             out.unwrap_or_else(|e| std::panic::resume_unwind(e))
         });
         let mut worst = Worst::default();
-        for (((label, _), c), g) in self.outs.iter().zip(&cpu).zip(&gpu) {
+        for (((label, _), c), g) in self.outs.iter().zip(cpu).zip(&gpu) {
             worst = worst.max(gpu_matches_cpu(&format!("{label} (tile {tile:?})"), g, c));
         }
         worst
@@ -111,7 +123,7 @@ impl ConvBatch {
 }
 
 /// Every stride, padding and kernel size on shapes that are multiples of nothing, with every
-/// epilogue, with and without bias.
+/// epilogue, the forward ones with and without bias.
 fn conv_shapes(kind: Kind) -> Worst {
     let mut rng = Rng::new(if kind == Kind::Conv { 1 } else { 2 });
     let mut batch = ConvBatch::new();
@@ -174,21 +186,23 @@ fn conv_transpose2d_gpu_matches_cpu() {
 /// row partly idle.
 #[test]
 fn conv_large_dispatch_spills_into_y() {
-    let mut rng = Rng::new(3);
-    let mut batch = ConvBatch::new();
-    // 2 * 761 * 761 = 1,158,242 pixels by 3 channels: 72,391 tiles of 16 x 16, not a multiple
-    // of anything.
-    let d = ConvDims { n: 2, cin: 2, hin: 761, win: 761, cout: 3, hout: 761, wout: 761, k: 1, stride: 1, pad: 0 };
-    let tile = TILES[TILES.len() - 1];
-    let groups = tile.workgroups(&GemmShape { phases: 1, m: (d.n * d.hout * d.wout) as u64, n: d.cout as u64 });
-    assert!(groups > 65535, "{groups} workgroups");
-    batch.add(&mut rng, Kind::Conv, d, true, Epilogue::Forward(Act::Tanh));
-    let limit = with_gpu(|g| g.ctx.limits.max_compute_workgroups_per_dimension) as u64;
-    if limit >= groups {
-        println!("note: this adapter runs {groups} workgroups in x; the y spill is not exercised");
-    }
-    let w = batch.compare_tiled(Some(tile));
-    report("conv2d (72k workgroups)", w);
+    on_each_gpu(|| {
+        let mut rng = Rng::new(3);
+        let mut batch = ConvBatch::new();
+        // 2 * 761 * 761 = 1,158,242 pixels by 3 channels: 72,391 tiles of 16 x 16, not a multiple
+        // of anything.
+        let d = ConvDims { n: 2, cin: 2, hin: 761, win: 761, cout: 3, hout: 761, wout: 761, k: 1, stride: 1, pad: 0 };
+        let tile = TILES[TILES.len() - 1];
+        let groups = tile.workgroups(&GemmShape { phases: 1, m: (d.n * d.hout * d.wout) as u64, n: d.cout as u64 });
+        assert!(groups > 65535, "{groups} workgroups");
+        batch.add(&mut rng, Kind::Conv, d, true, Epilogue::Forward(Act::Tanh));
+        let limit = with_gpu(|g| g.ctx.limits.max_compute_workgroups_per_dimension) as u64;
+        if limit >= groups {
+            println!("note: this adapter runs {groups} workgroups in x; the y spill is not exercised");
+        }
+        let w = batch.compare_tiled(&batch.cpu(), Some(tile));
+        report("conv2d (72k workgroups)", w);
+    });
 }
 
 /// The tiles' edges: every tile the kernels are built for, forced in turn, on shapes whose M
@@ -215,11 +229,14 @@ fn tile_edges(kind: Kind) -> Worst {
         batch.add(&mut rng, kind, d, true, EPILOGUES[2 + j % 2]);
         batch.add(&mut rng, kind, d, false, EPILOGUES[5 + j % 3]);
     }
+    let cpu = batch.cpu();
     let mut worst = Worst::default();
-    for tile in TILES {
-        worst = worst.max(batch.compare_tiled(Some(tile)));
-    }
-    worst.max(batch.compare())
+    on_each_gpu(|| {
+        for tile in TILES.into_iter().map(Some).chain([None]) {
+            worst = worst.max(batch.compare_tiled(&cpu, tile));
+        }
+    });
+    worst
 }
 
 #[test]
@@ -236,28 +253,30 @@ fn conv_transpose2d_tile_edges_gpu_match_cpu() {
 /// fits an adapter.
 #[test]
 fn tiles_follow_the_shape_and_the_adapter() {
-    use gan_bias::ops::tiling::choose;
-    let adapter = with_gpu(|g| gan_bias::backend::gpu::tiles::workgroup_limits(&g.ctx.limits));
-    for t in TILES {
-        assert!(t.fits(&adapter), "{t:?} does not fit {adapter:?}");
-    }
-    // A generator's last layer: 3 output channels.
-    let rgb = GemmShape { phases: 4, m: 8 * 32 * 32, n: 3 };
-    assert!(choose(&rgb, &adapter).unwrap().tn <= 4);
-    // A forced tile the adapter cannot run is refused when the program loads.
-    let mut rng = Rng::new(13);
-    let mut batch = ConvBatch::new();
-    let d = ConvDims { n: 1, cin: 2, hin: 4, win: 4, cout: 2, hout: 4, wout: 4, k: 1, stride: 1, pad: 0 };
-    batch.add(&mut rng, Kind::Conv, d, false, EPILOGUES[0]);
-    let huge = Tile { tm: 4096, tn: 4096, tk: 64 };
-    let err = with_gpu(|g| {
-        g.force_tile = Some(huge);
-        let r = g.load(&batch.p);
-        g.force_tile = None;
-        r.err()
+    on_each_gpu(|| {
+        use gan_bias::ops::tiling::choose;
+        let adapter = with_gpu(|g| gan_bias::backend::gpu::tiles::workgroup_limits(&g.ctx.limits));
+        for t in TILES {
+            assert!(t.fits(&adapter), "{t:?} does not fit {adapter:?}");
+        }
+        // A generator's last layer: 3 output channels.
+        let rgb = GemmShape { phases: 4, m: 8 * 32 * 32, n: 3 };
+        assert!(choose(&rgb, &adapter).unwrap().tn <= 4);
+        // A forced tile the adapter cannot run is refused when the program loads.
+        let mut rng = Rng::new(13);
+        let mut batch = ConvBatch::new();
+        let d = ConvDims { n: 1, cin: 2, hin: 4, win: 4, cout: 2, hout: 4, wout: 4, k: 1, stride: 1, pad: 0 };
+        batch.add(&mut rng, Kind::Conv, d, false, EPILOGUES[0]);
+        let huge = Tile { tm: 4096, tn: 4096, tk: 64 };
+        let err = with_gpu(|g| {
+            g.force_tile = Some(huge);
+            let r = g.load(&batch.p);
+            g.force_tile = None;
+            r.err()
+        });
+        let msg = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("conv2d") && msg.contains("no tile fits"), "{msg:?}");
     });
-    let msg = err.map(|e| e.to_string()).unwrap_or_default();
-    assert!(msg.contains("conv2d") && msg.contains("no tile fits"), "{msg:?}");
 }
 
 /// <conv2d(x), y> == <x, conv_transpose2d(y)> with the same weights, on the CPU (reference
@@ -266,74 +285,76 @@ fn tiles_follow_the_shape_and_the_adapter() {
 /// including strides where the floor division leaves input rows no output reads.
 #[test]
 fn convolutions_are_adjoint() {
-    let mut rng = Rng::new(4);
-    // (kind of the forward op, hin, win, k, stride, pad, extra output rows of a transpose)
-    let cases = [
-        (Kind::Conv, 7, 6, 3, 1, 1, 0),
-        (Kind::Conv, 7, 6, 3, 2, 0, 0), // 7 - 3 = 4: even, 6 - 3 = 3: last column dropped
-        (Kind::Conv, 8, 9, 4, 3, 1, 0), // rows dropped both ways
-        (Kind::Conv, 9, 7, 4, 2, 2, 0),
-        (Kind::Conv, 5, 5, 1, 3, 0, 0), // k < stride: rows skipped between outputs
-        (Kind::Conv, 6, 5, 2, 3, 2, 0),
-        (Kind::Conv, 4, 4, 4, 1, 0, 0), // to 1x1, as the classifier's last layer
-        (Kind::Transpose, 4, 3, 4, 2, 1, 0),
-        (Kind::Transpose, 5, 4, 3, 2, 1, 1), // output_padding 1
-        (Kind::Transpose, 3, 3, 4, 3, 2, 2),
-        (Kind::Transpose, 1, 1, 4, 1, 0, 0), // from 1x1 noise, as a generator's first layer
-        (Kind::Transpose, 4, 5, 1, 3, 0, 0),
-    ];
-    let (n, cin, cout) = (2, 3, 5);
-    let mut worst = (0.0f64, 0.0f64, 0.0f64);
-    for (kind, hin, win, k, stride, pad, extra) in cases {
-        let hout = out_size(kind, hin, k, stride, pad, extra).unwrap();
-        let wout = out_size(kind, win, k, stride, pad, extra).unwrap();
-        let fwd = ConvDims { n, cin, hin, win, cout, hout, wout, k, stride, pad };
-        // The adjoint maps the output back to the input: channels and sizes swap, the weight stays.
-        let adj = ConvDims { n, cin: cout, hin: hout, win: wout, cout: cin, hout: hin, wout: win, k, stride, pad };
-        let back = if kind == Kind::Conv { Kind::Transpose } else { Kind::Conv };
-        let mut p = Program::default();
-        let x = p.buffer("x", fwd.in_len());
-        let y = p.buffer("y", fwd.out_len());
-        let w = p.constant("w", rng.vec(fwd.weight_len(), 1.0));
-        let ax = p.buffer("A x", fwd.out_len());
-        let aty = p.buffer("A^T y", adj.out_len());
-        let plain = |label: &str, dims, input, output| ConvArgs {
-            label: label.into(),
-            dims,
-            input,
-            weight: w,
-            bias: None,
-            aux: None,
-            output,
-            epilogue: Epilogue::Forward(Act::Identity),
-        };
-        p.push(Phase::Step, conv_op(kind, plain("forward", fwd, x, ax)));
-        p.push(Phase::Step, conv_op(back, plain("adjoint", adj, y, aty)));
-        let init = vec![(x, rng.vec(fwd.in_len(), 1.0)), (y, rng.vec(fwd.out_len(), 1.0))];
-        let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0, 1), &[ax, aty]);
-        let fast = run_once(&mut CpuBackend::fast(), &p, &init, params(0, 0, 0, 1), &[ax, aty]);
-        let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0, 1), &[ax, aty]));
-        for (name, out) in [("cpu", &cpu), ("cpu fast", &fast), ("gpu", &gpu)] {
-            let (lhs, lhs_abs) = dot64(&out[0], &init[1].1);
-            let (rhs, rhs_abs) = dot64(&init[0].1, &out[1]);
-            let scale = lhs_abs.max(rhs_abs);
-            let rel = (lhs - rhs).abs() / scale;
-            assert!(
-                rel < 1e-5,
-                "{name}: {:?} {fwd:?}: <A x, y> = {lhs} but <x, A^T y> = {rhs} (relative {rel:e})",
-                if kind == Kind::Conv { "conv2d" } else { "conv_transpose2d" }
-            );
-            // Not a vacuous identity: the adjoint output is not all zeros.
-            assert!(max_abs(&out[1]) > 0.0 && max_abs(&out[0]) > 0.0, "{name}: degenerate case {fwd:?}");
-            match name {
-                "cpu" => worst.0 = worst.0.max(rel),
-                "cpu fast" => worst.1 = worst.1.max(rel),
-                _ => worst.2 = worst.2.max(rel),
+    on_each_gpu(|| {
+        let mut rng = Rng::new(4);
+        // (kind of the forward op, hin, win, k, stride, pad, extra output rows of a transpose)
+        let cases = [
+            (Kind::Conv, 7, 6, 3, 1, 1, 0),
+            (Kind::Conv, 7, 6, 3, 2, 0, 0), // 7 - 3 = 4: even, 6 - 3 = 3: last column dropped
+            (Kind::Conv, 8, 9, 4, 3, 1, 0), // rows dropped both ways
+            (Kind::Conv, 9, 7, 4, 2, 2, 0),
+            (Kind::Conv, 5, 5, 1, 3, 0, 0), // k < stride: rows skipped between outputs
+            (Kind::Conv, 6, 5, 2, 3, 2, 0),
+            (Kind::Conv, 4, 4, 4, 1, 0, 0), // to 1x1, as the classifier's last layer
+            (Kind::Transpose, 4, 3, 4, 2, 1, 0),
+            (Kind::Transpose, 5, 4, 3, 2, 1, 1), // output_padding 1
+            (Kind::Transpose, 3, 3, 4, 3, 2, 2),
+            (Kind::Transpose, 1, 1, 4, 1, 0, 0), // from 1x1 noise, as a generator's first layer
+            (Kind::Transpose, 4, 5, 1, 3, 0, 0),
+        ];
+        let (n, cin, cout) = (2, 3, 5);
+        let mut worst = (0.0f64, 0.0f64, 0.0f64);
+        for (kind, hin, win, k, stride, pad, extra) in cases {
+            let hout = out_size(kind, hin, k, stride, pad, extra).unwrap();
+            let wout = out_size(kind, win, k, stride, pad, extra).unwrap();
+            let fwd = ConvDims { n, cin, hin, win, cout, hout, wout, k, stride, pad };
+            // The adjoint maps the output back to the input: channels and sizes swap, the weight stays.
+            let adj = ConvDims { n, cin: cout, hin: hout, win: wout, cout: cin, hout: hin, wout: win, k, stride, pad };
+            let back = if kind == Kind::Conv { Kind::Transpose } else { Kind::Conv };
+            let mut p = Program::default();
+            let x = p.buffer("x", fwd.in_len());
+            let y = p.buffer("y", fwd.out_len());
+            let w = p.constant("w", rng.vec(fwd.weight_len(), 1.0));
+            let ax = p.buffer("A x", fwd.out_len());
+            let aty = p.buffer("A^T y", adj.out_len());
+            let plain = |label: &str, dims, input, output| ConvArgs {
+                label: label.into(),
+                dims,
+                input,
+                weight: w,
+                bias: None,
+                aux: None,
+                output,
+                epilogue: Epilogue::Forward(Act::Identity),
+            };
+            p.push(Phase::Step, conv_op(kind, plain("forward", fwd, x, ax)));
+            p.push(Phase::Step, conv_op(back, plain("adjoint", adj, y, aty)));
+            let init = vec![(x, rng.vec(fwd.in_len(), 1.0)), (y, rng.vec(fwd.out_len(), 1.0))];
+            let cpu = run_once(&mut CpuBackend::new(), &p, &init, params(0, 0, 0, 1), &[ax, aty]);
+            let fast = run_once(&mut CpuBackend::fast(), &p, &init, params(0, 0, 0, 1), &[ax, aty]);
+            let gpu = with_gpu(|g| run_once(g, &p, &init, params(0, 0, 0, 1), &[ax, aty]));
+            for (name, out) in [("cpu", &cpu), ("cpu fast", &fast), ("gpu", &gpu)] {
+                let (lhs, lhs_abs) = dot64(&out[0], &init[1].1);
+                let (rhs, rhs_abs) = dot64(&init[0].1, &out[1]);
+                let scale = lhs_abs.max(rhs_abs);
+                let rel = (lhs - rhs).abs() / scale;
+                assert!(
+                    rel < 1e-5,
+                    "{name}: {:?} {fwd:?}: <A x, y> = {lhs} but <x, A^T y> = {rhs} (relative {rel:e})",
+                    if kind == Kind::Conv { "conv2d" } else { "conv_transpose2d" }
+                );
+                // Not a vacuous identity: the adjoint output is not all zeros.
+                assert!(max_abs(&out[1]) > 0.0 && max_abs(&out[0]) > 0.0, "{name}: degenerate case {fwd:?}");
+                match name {
+                    "cpu" => worst.0 = worst.0.max(rel),
+                    "cpu fast" => worst.1 = worst.1.max(rel),
+                    _ => worst.2 = worst.2.max(rel),
+                }
             }
         }
-    }
-    println!(
-        "adjoint identity: worst |<Ax,y> - <x,A^T y>| / sum|terms|: cpu {:.3e}, cpu fast {:.3e}, gpu {:.3e}",
-        worst.0, worst.1, worst.2
-    );
+        println!(
+            "adjoint identity: worst |<Ax,y> - <x,A^T y>| / sum|terms|: cpu {:.3e}, cpu fast {:.3e}, gpu {:.3e}",
+            worst.0, worst.1, worst.2
+        );
+    });
 }

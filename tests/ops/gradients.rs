@@ -160,8 +160,10 @@ fn input_gradient_matches_finite_differences_cpu_fast() {
 
 #[test]
 fn input_gradient_matches_finite_differences_gpu() {
-    for gen_file in ["tiny_coursera_gen.safetensors", "tiny_dcgan_gen.safetensors"] {
-        let w = with_gpu(|g| finite_differences(g, "gpu", gen_file));
-        println!("finite differences, gpu, {gen_file}: worst relative {w:.3e}");
-    }
+    on_each_gpu(|| {
+        for gen_file in ["tiny_coursera_gen.safetensors", "tiny_dcgan_gen.safetensors"] {
+            let w = with_gpu(|g| finite_differences(g, "gpu", gen_file));
+            println!("finite differences, gpu, {gen_file}: worst relative {w:.3e}");
+        }
+    });
 }

@@ -1,12 +1,13 @@
-//! What the op tests share: a seeded generator, one GPU backend for all of them, running one
-//! program phase, and the GPU-against-CPU comparison that reports the worst difference.
+//! What the op tests share: a seeded generator, one GPU backend per required adapter (Vulkan
+//! and GL), running one program phase, and the GPU-against-CPU comparison that reports the
+//! worst difference.
 
 use std::sync::{Mutex, OnceLock};
 
 pub use crate::common::*;
 use gan_bias::backend::Backend;
 pub use gan_bias::backend::BackendError;
-use gan_bias::backend::gpu::GpuBackend;
+use gan_bias::backend::gpu::{BackendChoice, GpuBackend};
 pub use gan_bias::model::{ConvKind, Stage};
 pub use gan_bias::ops::act::{Act, Epilogue};
 pub use gan_bias::ops::conv_transpose2d::ConvTranspose;
@@ -62,10 +63,51 @@ impl Rng {
     }
 }
 
-/// One GPU backend shared by every op test (opening an adapter is the slow part).
+/// One GPU backend per [`test_backends`] entry, shared by every op test (opening an adapter is
+/// the slow part). A missing adapter fails the test that asks for it.
+fn gpus() -> &'static [(BackendChoice, Mutex<GpuBackend>)] {
+    static GPUS: OnceLock<Vec<(BackendChoice, Mutex<GpuBackend>)>> = OnceLock::new();
+    GPUS.get_or_init(|| {
+        test_backends()
+            .into_iter()
+            .map(|b| {
+                let gpu = GpuBackend::open(b, None).unwrap_or_else(|e| {
+                    panic!(
+                        "no {} adapter ({e}): the op tests run on every backend of GAN_BIAS_TEST_ADAPTERS (default vulkan,gl; Debian: apt-get install mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1-mesa-dri)",
+                        b.name()
+                    )
+                });
+                (b, Mutex::new(gpu))
+            })
+            .collect()
+    })
+}
+
+thread_local! {
+    /// The adapter [`with_gpu`] runs on: set by [`on_each_gpu`].
+    static CURRENT: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `body` once per adapter of [`test_backends`], [`with_gpu`] inside it running on that
+/// adapter; a failure names the adapter.
+pub fn on_each_gpu(mut body: impl FnMut()) {
+    for (i, (choice, gpu)) in gpus().iter().enumerate() {
+        let name = gpu.lock().unwrap_or_else(|p| p.into_inner()).describe();
+        println!("on {} ({name}):", choice.name());
+        CURRENT.with(|c| c.set(Some(i)));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut body));
+        CURRENT.with(|c| c.set(None));
+        if let Err(e) = result {
+            let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+            panic!("on {} ({name}): {msg}", choice.name());
+        }
+    }
+}
+
+/// Runs `f` on the GPU backend of the adapter [`on_each_gpu`] is at.
 pub fn with_gpu<R>(f: impl FnOnce(&mut GpuBackend) -> R) -> R {
-    static GPU: OnceLock<Mutex<GpuBackend>> = OnceLock::new();
-    let mut gpu = GPU.get_or_init(|| Mutex::new(gpu())).lock().unwrap_or_else(|p| p.into_inner());
+    let i = CURRENT.with(|c| c.get()).expect("with_gpu runs inside on_each_gpu");
+    let mut gpu = gpus()[i].1.lock().unwrap_or_else(|p| p.into_inner());
     f(&mut gpu)
 }
 

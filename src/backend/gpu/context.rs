@@ -47,6 +47,55 @@ impl BackendChoice {
     }
 }
 
+/// Which limits a device is opened with. Tiles and batches follow the device's limits, so a
+/// smaller set only narrows the choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LimitsChoice {
+    /// Everything the adapter offers.
+    #[default]
+    Adapter,
+    /// WebGPU's defaults (`wgpu::Limits::default()`: 16 KiB of workgroup memory, 256
+    /// invocations per workgroup, 8 storage buffers per stage), where the adapter has them.
+    WebGpuDefault,
+    /// wgpu's downlevel defaults (`wgpu::Limits::downlevel_defaults()`: WebGPU's, with 16352
+    /// bytes of workgroup memory and 4 storage buffers per stage), where the adapter has them.
+    Downlevel,
+}
+
+impl LimitsChoice {
+    /// Every choice, the adapter's own first.
+    pub const ALL: [LimitsChoice; 3] = [LimitsChoice::Adapter, LimitsChoice::WebGpuDefault, LimitsChoice::Downlevel];
+
+    /// The limits requested of an adapter with `adapter` limits: never beyond the adapter's.
+    pub fn limits(self, adapter: &wgpu::Limits) -> wgpu::Limits {
+        match self {
+            LimitsChoice::Adapter => adapter.clone(),
+            LimitsChoice::WebGpuDefault => wgpu::Limits::default().or_worse_values_from(adapter),
+            LimitsChoice::Downlevel => wgpu::Limits::downlevel_defaults().or_worse_values_from(adapter),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitsChoice::Adapter => "the adapter's",
+            LimitsChoice::WebGpuDefault => "WebGPU's defaults",
+            LimitsChoice::Downlevel => "downlevel defaults",
+        }
+    }
+}
+
+/// The limits the kernels depend on, in one line.
+pub fn describe_limits(l: &wgpu::Limits) -> String {
+    format!(
+        "workgroup storage {} B, invocations per workgroup {}, storage buffers per stage {}, max buffer {} B, max storage binding {} B",
+        l.max_compute_workgroup_storage_size,
+        l.max_compute_invocations_per_workgroup,
+        l.max_storage_buffers_per_shader_stage,
+        l.max_buffer_size,
+        l.max_storage_buffer_binding_size
+    )
+}
+
 /// Every adapter wgpu finds on `backends`.
 pub fn list_adapters(backends: wgpu::Backends) -> Vec<wgpu::Adapter> {
     if backends.is_empty() {
@@ -159,7 +208,10 @@ type PipelineKey = (&'static str, &'static str, Vec<(&'static str, u32)>);
 /// Adapter, device, queue and the pipelines made so far.
 pub struct GpuContext {
     pub info: wgpu::AdapterInfo,
+    /// The device's limits (what was requested, [`LimitsChoice`]): tiles and buffer sizes follow these.
     pub limits: wgpu::Limits,
+    /// Which limits were requested.
+    pub limits_choice: LimitsChoice,
     /// The optional features the device was opened with.
     pub features: wgpu::Features,
     /// What the adapter lacks of full WebGPU (e.g. `SHADER_F16_IN_F32`, which f16 weights need).
@@ -178,19 +230,27 @@ impl GpuContext {
         Self::with_features(adapter, wgpu::Features::empty())
     }
 
-    /// A device on `adapter` with those of the `wanted` features the adapter has.
+    /// A device on `adapter` with those of the `wanted` features the adapter has, and all its limits.
     pub fn with_features(adapter: wgpu::Adapter, wanted: wgpu::Features) -> Result<GpuContext, GpuError> {
+        Self::with_limits(adapter, wanted, LimitsChoice::Adapter)
+    }
+
+    /// A device on `adapter` with those of the `wanted` features the adapter has and the
+    /// limits `choice` gives it.
+    pub fn with_limits(adapter: wgpu::Adapter, wanted: wgpu::Features, choice: LimitsChoice) -> Result<GpuContext, GpuError> {
         let info = adapter.get_info();
-        let limits = adapter.limits();
+        let requested = choice.limits(&adapter.limits());
         let features = adapter.features() & wanted;
         let downlevel = adapter.get_downlevel_capabilities().flags;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("gan-bias device"),
             required_features: features,
-            required_limits: limits.clone(),
+            required_limits: requested,
             ..Default::default()
         }))
         .map_err(|e| GpuError::Device { adapter: info.name.clone(), detail: e.to_string() })?;
+        let limits = device.limits();
+        log::info!("device on {}: {} limits: {}", info.name, choice.name(), describe_limits(&limits));
         let errors = Arc::new(Mutex::new(None));
         let sink = errors.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
@@ -200,6 +260,7 @@ impl GpuContext {
         Ok(GpuContext {
             info,
             limits,
+            limits_choice: choice,
             features,
             downlevel,
             device,

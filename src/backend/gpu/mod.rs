@@ -13,7 +13,7 @@ pub mod weights;
 
 use std::collections::HashMap;
 
-pub use context::{BackendChoice, GpuContext};
+pub use context::{BackendChoice, GpuContext, LimitsChoice};
 
 use super::{AdapterIdentity, Backend, BackendError, DeviceTimer, DeviceTimes, MemoryLimits, Uploads, WeightPrecision};
 use crate::ops::tiling::{Tile, WorkgroupLimits};
@@ -142,6 +142,12 @@ impl GpuBackend {
     pub fn open(choice: BackendChoice, filter: Option<&str>) -> Result<Self, GpuError> {
         let adapter = context::pick_adapter(choice, filter)?;
         Ok(GpuBackend::new(GpuContext::new(adapter)?))
+    }
+
+    /// The tile of every tiled dispatch of the loaded program, by bind-group label
+    /// (`kernel -> output buffer`), in program order.
+    pub fn chosen_tiles(&self) -> Vec<(String, Tile)> {
+        PHASES.iter().filter_map(|p| self.phases.get(p)).flatten().filter_map(|op| op.tile.clone()).collect()
     }
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{GpuBackend, GpuError, context, tiles};
+use crate::ops::tiling::Tile;
 use crate::ops::{Bind, Dispatch, Work};
 use crate::program::Program;
 
@@ -14,6 +15,8 @@ pub(super) struct Prepared {
     pub(super) groups: (u32, u32),
     /// Bytes of the parameter uniforms this dispatch owns.
     pub(super) uniform_bytes: u64,
+    /// A tiled dispatch's label and tile.
+    pub(super) tile: Option<(String, Tile)>,
 }
 
 /// Workgroup width of every kernel run as [`Work::Items`] (`@workgroup_size(64)`).
@@ -29,19 +32,13 @@ fn groups_for(groups: u64, max_per_dim: u32) -> (u32, u32) {
 impl GpuBackend {
     pub(super) fn prepare(&self, program: &Program, dispatch: Dispatch) -> Result<Prepared, GpuError> {
         let device = &self.ctx.device;
-        let (groups, constants) = match dispatch.work {
-            Work::Items(n) => (n.div_ceil(WORKGROUP), Vec::new()),
+        let (groups, constants, chosen) = match dispatch.work {
+            Work::Items(n) => (n.div_ceil(WORKGROUP), Vec::new(), None),
             Work::Tiled(gemm) => {
                 let tile = tiles::pick(&gemm, &self.ctx.limits, self.force_tile, dispatch.shader.name)?;
-                log::debug!(
-                    "{}: {gemm:?} in {}x{}x{} tiles, {} workgroups",
-                    program_label(program, &dispatch),
-                    tile.tm,
-                    tile.tn,
-                    tile.tk,
-                    tile.workgroups(&gemm)
-                );
-                (tile.workgroups(&gemm), tile.constants())
+                let label = program_label(program, &dispatch);
+                log::debug!("{label}: {gemm:?} in {}x{}x{} tiles, {} workgroups", tile.tm, tile.tn, tile.tk, tile.workgroups(&gemm));
+                (tile.workgroups(&gemm), tile.constants(), Some((label, tile)))
             }
         };
         // Packed f16 weights: the kernel's twin, its own module and pipelines (the cache is keyed
@@ -96,6 +93,7 @@ impl GpuBackend {
             bind_group,
             groups: groups_for(groups, self.ctx.limits.max_compute_workgroups_per_dimension),
             uniform_bytes,
+            tile: chosen,
         })
     }
 }
