@@ -112,7 +112,7 @@ fn transpose_group(d: &ConvDims, g: usize, x: &[f32], w: &[f32], y: &mut [f32], 
             tmp[i * width + b * q..][..q].copy_from_slice(&x[(b * d.cin + i) * q..][..q]);
         }
     }
-    col.clear();
+    // Every cell is written by the product: no clearing.
     col.resize(m * width, 0.0);
     // W is (cin, cout k k) row-major, so W^T(r, i) sits at i * m + r.
     gemm(m, d.cin, width, w, 1, m, tmp, col);
