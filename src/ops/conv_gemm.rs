@@ -161,8 +161,8 @@ pub(crate) fn run(args: &ConvArgs, form: Form, mem: &mut CpuMemory) {
 }
 
 /// [`run`] on `threads` threads: the images fall into groups of a size set by the scratch
-/// and [`MIN_GROUPS`] alone (one matrix product each), and the threads take runs of whole
-/// groups, so the output is the same at every thread count.
+/// and [`MIN_GROUPS`] alone (one matrix product each), and the threads take whole groups
+/// as they come free, so the output is the same at every thread count.
 fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
     let d = args.dims;
     let (in_len, out_len) = (d.in_len() / d.n, d.out_len() / d.n);
@@ -172,18 +172,23 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
     };
     let group = (GROUP_SCRATCH / per_image.max(1)).clamp(1, d.n.div_ceil(MIN_GROUPS));
     let groups = d.n.div_ceil(group);
-    let per_thread = groups.div_ceil(threads.clamp(1, groups)) * group;
     mem.with_output(args.output, |mem, y| {
         let x = &mem.get(args.input)[..d.in_len()];
         let w = mem.get(args.weight);
         let bias = args.bias.map(|b| mem.get(b));
         let aux = args.aux.map(|a| mem.get(a));
+        // Each thread takes the next group still to do: a core slowed by other work on the
+        // machine takes fewer groups instead of holding up the op.
+        let queue = std::sync::Mutex::new(y[..d.out_len()].chunks_mut(group * out_len).enumerate());
         std::thread::scope(|s| {
-            for (t, ys) in y[..d.out_len()].chunks_mut(per_thread * out_len).enumerate() {
+            for _ in 0..threads.clamp(1, groups) {
+                let queue = &queue;
                 s.spawn(move || {
                     let (mut col, mut tmp) = (Vec::new(), Vec::new());
-                    for (j, yg) in ys.chunks_mut(group * out_len).enumerate() {
-                        let b0 = t * per_thread + j * group;
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                        let Some((j, yg)) = next else { break };
+                        let b0 = j * group;
                         let g = yg.len() / out_len;
                         let xg = &x[b0 * in_len..][..g * in_len];
                         match form {
