@@ -2,7 +2,7 @@
 //!
 //! On the CPU backend the peak is measured: square products `C = A B` of each size, one on
 //! each thread the fast path uses, all at once, each through the very sgemm call the fast
-//! convolutions make (`ops::conv_gemm::gemm`: `matrixmultiply`, row-major). The best of
+//! convolutions make (`ops::conv_gemm::gemm`: the `gemm` crate, row-major). The best of
 //! `repeats` runs of a size gives that size's rate (threads x 2 n^3 FLOP over the run's wall
 //! time); the best size is the peak. `A` and `B` are shared by the threads (as the fast path
 //! shares a layer's weights), `C` is each thread's own: `(2 + threads) n^2` floats in all.
@@ -112,7 +112,7 @@ pub fn measure(sizes: &[usize], repeats: usize) -> Peak {
         gflop_per_s,
         source: PeakSource::Measured,
         detail: format!(
-            "matrixmultiply sgemm as the CPU backend calls it, one n x n x n product on each of {threads} thread(s) at once, best of {repeats}"
+            "gemm crate sgemm as the CPU backend calls it, one n x n x n product on each of {threads} thread(s) at once, best of {repeats}"
         ),
         threads: Some(threads),
         repeats: Some(repeats),

@@ -46,7 +46,7 @@ pub struct BenchArgs {
     /// Time by wall clock around submit and wait even where the adapter has GPU timestamps.
     #[arg(long)]
     pub wall_clock: bool,
-    /// Measure this machine's single-precision GEMM peak first (matrixmultiply's sgemm as the
+    /// Measure this machine's single-precision GEMM peak first (the `gemm` crate's sgemm as the
     /// CPU backend calls it: one square product per thread, all at once, the best of 3 runs
     /// of each --peak-size) and show each kernel's and the step's percentage of it. The CPU
     /// backend only: gan-bias has no GEMM kernel of its own on a GPU, so there the peak is the
