@@ -63,10 +63,12 @@ pub(crate) fn threads() -> usize {
 /// product (more columns) so that small layers do not repack the weights for every image.
 const GROUP_SCRATCH: usize = 1 << 22;
 
-/// Conv2d on `g` images: `Y (cout, g P) = W (cout, cin k k) * im2col(x) (cin k k, g P)`.
-fn conv_group(d: &ConvDims, g: usize, x: &[f32], w: &[f32], y: &mut [f32], col: &mut Vec<f32>, tmp: &mut Vec<f32>) {
+/// Conv2d on `g` images: `Y (cout, full P) = W (cout, cin k k) * im2col(x) (cin k k, full P)`,
+/// the columns of the `full - g` missing images zero (see [`run_on`]).
+#[allow(clippy::too_many_arguments)]
+fn conv_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], col: &mut Vec<f32>, tmp: &mut Vec<f32>) {
     let (kk, p) = (d.k * d.k, d.hout * d.wout);
-    let (in_len, width) = (d.cin * d.hin * d.win, g * p);
+    let (in_len, width) = (d.cin * d.hin * d.win, full * p);
     col.clear();
     col.resize(d.cin * kk * width, 0.0);
     for b in 0..g {
@@ -101,11 +103,14 @@ fn conv_group(d: &ConvDims, g: usize, x: &[f32], w: &[f32], y: &mut [f32], col: 
     }
 }
 
-/// ConvTranspose2d on `g` images: `C (cout k k, g Q) = W^T * x (cin, g Q)`, then col2im into `y`.
-fn transpose_group(d: &ConvDims, g: usize, x: &[f32], w: &[f32], y: &mut [f32], col: &mut Vec<f32>, tmp: &mut Vec<f32>) {
+/// ConvTranspose2d on `g` images: `C (cout k k, full Q) = W^T * x (cin, full Q)`, the columns
+/// of the `full - g` missing images zero (see [`run_on`]), then col2im into `y`.
+#[allow(clippy::too_many_arguments)]
+fn transpose_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], col: &mut Vec<f32>, tmp: &mut Vec<f32>) {
     let (kk, q) = (d.k * d.k, d.hin * d.win);
-    let (m, width, out_len) = (d.cout * kk, g * q, d.cout * d.hout * d.wout);
-    // Gather the images side by side: (cin, g Q).
+    let (m, width, out_len) = (d.cout * kk, full * q, d.cout * d.hout * d.wout);
+    // Gather the images side by side: (cin, full Q), a short group's missing images zero.
+    tmp.clear();
     tmp.resize(d.cin * width, 0.0);
     for b in 0..g {
         for i in 0..d.cin {
@@ -150,10 +155,12 @@ fn reach(count: usize, len: usize, stride: usize, k: usize, pad: usize) -> (usiz
     (lo.min(hi), hi)
 }
 
-/// The fewest groups a layer's images are split into (when it has as many images): enough
-/// for the cores of a small machine to share, and fixed, so that the groups, and with them
-/// the shape and bits of every product, do not depend on the thread count.
-const MIN_GROUPS: usize = 8;
+/// The most images one product holds. A group's size depends on the layer's shape alone
+/// (the scratch and this), never on the number of images or threads, and a short last group is
+/// padded with zero images: every product of a layer has one shape, so an image's bits do not
+/// depend on the thread count nor on which other images (targets, shards, batches) share its
+/// op.
+const MAX_GROUP: usize = 16;
 
 /// Runs a convolution op with the fast path on all available cores.
 pub(crate) fn run(args: &ConvArgs, form: Form, mem: &mut CpuMemory) {
@@ -161,8 +168,9 @@ pub(crate) fn run(args: &ConvArgs, form: Form, mem: &mut CpuMemory) {
 }
 
 /// [`run`] on `threads` threads: the images fall into groups of a size set by the scratch
-/// and [`MIN_GROUPS`] alone (one matrix product each), and the threads take whole groups
-/// as they come free, so the output is the same at every thread count.
+/// and [`MAX_GROUP`] alone (one matrix product each, of the full group's width), and the
+/// threads take whole groups as they come free, so the output is the same at every thread
+/// count and whatever else runs in the op.
 fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
     let d = args.dims;
     let (in_len, out_len) = (d.in_len() / d.n, d.out_len() / d.n);
@@ -170,7 +178,7 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
         Form::Conv => (d.cin * d.k * d.k + d.cout) * d.hout * d.wout,
         Form::Transpose => (d.cout * d.k * d.k + d.cin) * d.hin * d.win,
     };
-    let group = (GROUP_SCRATCH / per_image.max(1)).clamp(1, d.n.div_ceil(MIN_GROUPS));
+    let group = (GROUP_SCRATCH / per_image.max(1)).clamp(1, MAX_GROUP);
     let groups = d.n.div_ceil(group);
     mem.with_output(args.output, |mem, y| {
         let x = &mem.get(args.input)[..d.in_len()];
@@ -192,8 +200,8 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
                         let g = yg.len() / out_len;
                         let xg = &x[b0 * in_len..][..g * in_len];
                         match form {
-                            Form::Conv => conv_group(&d, g, xg, w, yg, &mut col, &mut tmp),
-                            Form::Transpose => transpose_group(&d, g, xg, w, yg, &mut col, &mut tmp),
+                            Form::Conv => conv_group(&d, g, group, xg, w, yg, &mut col, &mut tmp),
+                            Form::Transpose => transpose_group(&d, g, group, xg, w, yg, &mut col, &mut tmp),
                         }
                         let aux = aux.map(|a| &a[b0 * out_len..][..g * out_len]);
                         finish(args, &d, yg, aux, bias);

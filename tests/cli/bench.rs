@@ -141,7 +141,7 @@ fn bench_peak_measures_the_cpu_gemm_peak_and_shows_each_kernels_fraction_of_it()
     let best = shapes.iter().map(|s| s["gflop_per_s"].as_f64().unwrap()).fold(0.0, f64::max);
     assert_eq!(peak["gflop_per_s"].as_f64().unwrap(), best, "{peak}");
     let line = stdout.lines().find(|l| l.starts_with("# peak: ")).unwrap_or_else(|| panic!("no peak line in {stdout}"));
-    assert!(line.starts_with(&format!("# peak: {best:.1} GFLOP/s single-precision GEMM, measured: matrixmultiply sgemm")), "{line}");
+    assert!(line.starts_with(&format!("# peak: {best:.1} GFLOP/s single-precision GEMM, measured: gemm crate sgemm")), "{line}");
     check_peak_column(&stdout, run, &csv);
 }
 
