@@ -171,8 +171,12 @@ fn holds(cell: &(Option<String>, String), want: &Value, what: &str) {
     }
 }
 
-fn tiny(name: &str) -> String {
-    p(&fixture(name))
+/// `probe` on the tiny models, CPU backend, with `extra`.
+fn tiny_probe(extra: &[&str]) -> Vec<String> {
+    let (generator, classifier) = (p(&fixture("tiny_coursera_gen.safetensors")), p(&fixture("tiny_classifier.safetensors")));
+    let mut args = strs(&["probe", "--generator", &generator, "--classifier", &classifier, "--backend", "cpu"]);
+    args.extend(strs(extra));
+    args
 }
 
 #[test]
@@ -193,27 +197,9 @@ fn the_harness_catches_a_console_error_and_a_network_request() {
 fn a_probe_report_holds_the_json_values_and_sorts() {
     let dir = tempfile::tempdir().unwrap();
     let (page, json) = (dir.path().join("probe.html"), dir.path().join("probe.json"));
-    succeeds(&strs(&[
-        "probe",
-        "--generator",
-        &tiny("tiny_coursera_gen.safetensors"),
-        "--classifier",
-        &tiny("tiny_classifier.safetensors"),
-        "--backend",
-        "cpu",
-        "--feature",
-        "Male",
-        "--images",
-        "5",
-        "--steps",
-        "3",
-        "--bootstrap",
-        "30",
-        "--report",
-        &p(&page),
-        "--json",
-        &p(&json),
-    ]));
+    let (page_arg, json_arg) = (p(&page), p(&json));
+    let flags = ["--feature", "Male", "--images", "5", "--steps", "3", "--bootstrap", "30", "--report", &page_arg, "--json", &json_arg];
+    succeeds(&tiny_probe(&flags));
     let dom = loads_cleanly(&page, dir.path());
     let report = read_json(&json);
     let top = report["top"].as_array().unwrap();
@@ -255,14 +241,8 @@ fn a_probe_report_holds_the_json_values_and_sorts() {
 fn a_matrix_report_holds_every_cell() {
     let dir = tempfile::tempdir().unwrap();
     let (page, json) = (dir.path().join("matrix.html"), dir.path().join("matrix.json"));
-    succeeds(&strs(&[
-        "probe",
-        "--generator",
-        &tiny("tiny_coursera_gen.safetensors"),
-        "--classifier",
-        &tiny("tiny_classifier.safetensors"),
-        "--backend",
-        "cpu",
+    let (page_arg, json_arg) = (p(&page), p(&json));
+    let flags = [
         "--features",
         "Male,Smiling,Young",
         "--images",
@@ -272,10 +252,11 @@ fn a_matrix_report_holds_every_cell() {
         "--bootstrap",
         "20",
         "--report",
-        &p(&page),
+        &page_arg,
         "--json",
-        &p(&json),
-    ]));
+        &json_arg,
+    ];
+    succeeds(&tiny_probe(&flags));
     let dom = loads_cleanly(&page, dir.path());
     let cells = read_json(&json)["cells"].as_array().unwrap().clone();
     let rows = table_rows(&dom, "cells");

@@ -75,7 +75,7 @@ pub trait Canvas {
 /// Escapes text and attribute values: the markup characters as entities, tab and line
 /// breaks as character references (so attribute values keep them), and the other control
 /// characters, which XML cannot hold at all, as U+FFFD.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

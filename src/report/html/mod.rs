@@ -51,20 +51,10 @@ fn shell_word(word: &str) -> String {
     }
 }
 
-/// `s` escaped for HTML text and attribute values.
+/// `s` escaped for HTML text and attribute values (double-quoted), as the SVG plots escape
+/// theirs: the markup characters as entities, control characters replaced.
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::plots::canvas::esc(s)
 }
 
 /// `json` safe inside a `<script type="application/json">` element: `<`, `>` and `&`, which
@@ -278,7 +268,7 @@ mod tests {
         t.row(vec![Cell::text(hostile), Cell::num(Some(0.5), 2)], true);
         let html = t.html();
         assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;&quot;"));
+        assert!(html.contains("&lt;script&gt;alert('x')&lt;/script&gt;&amp;&quot;"));
         let prov = Provenance { command: hostile.into(), version: "1".into(), facts: vec![(hostile.into(), hostile.into())] };
         let mut page = Page::new(hostile, &prov);
         page.section("s", hostile, hostile, &pre(hostile));
