@@ -16,7 +16,7 @@ use gan_bias::dataset::{Dataset, IMAGE_LEN, Split};
 use gan_bias::model::Network;
 use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::plots::{self, PlotFormat};
-use gan_bias::probe::{Keep, ProbeSettings, classify, run_probe_with};
+use gan_bias::probe::{ProbeOutcome, classify, probe_targets};
 use gan_bias::report::audit::{AuditReport, AuditSettings, AuditTimings, ProbeRow};
 use gan_bias::report::html::{self, Provenance};
 use gan_bias::report::{self, write_atomic};
@@ -247,23 +247,27 @@ fn labels_for(data: &Dataset, names: &[String], needed: &[usize]) -> Result<Vec<
     Ok(labels)
 }
 
-/// The pooled dependency row of a probe of `target`.
-fn probe_row(
+/// The pooled dependency rows of probes of `targets`, run together on one load of the probe.
+fn probe_rows(
     backend: &mut dyn gan_bias::backend::Backend,
     generator: &Network,
     classifier: &Network,
-    target: usize,
+    targets: &[usize],
     config: &AuditConfig,
-) -> Result<ProbeRow> {
+) -> Result<Vec<ProbeRow>> {
     let args = &config.args;
     let noise = rng::torch_randn(args.probe_seed, args.probe_images * generator.input[0]);
-    let settings = ProbeSettings { target, steps: args.probe_steps, update: UpdateRule::Notebook, max_batch: None };
-    let keep = Keep { noise: 0, changes: true };
-    let outcome = run_probe_with(backend, generator, classifier, &noise, &settings, keep, None)?;
-    let values = outcome.changes.as_deref().unwrap_or_default();
-    let changes = Changes::new(args.probe_steps, outcome.images, classifier.features.len(), values)?;
-    let st = probe_statistics(&changes, &outcome.start_logits, target, &config.statistics)?;
-    Ok(ProbeRow::new(&st, &generator.source, &format!("seed {}", args.probe_seed)))
+    let (names, seed) = (&classifier.features, format!("seed {}", args.probe_seed));
+    let mut rows = Vec::with_capacity(targets.len());
+    let sink = |outcome: ProbeOutcome| -> Result<()> {
+        let values = outcome.changes.as_deref().unwrap_or_default();
+        let changes = Changes::new(outcome.steps, outcome.images, names.len(), values)?;
+        let st = probe_statistics(&changes, &outcome.start_logits, outcome.target, &config.statistics)?;
+        rows.push(ProbeRow::new(&st, &generator.source, &seed));
+        Ok(())
+    };
+    probe_targets(backend, generator, classifier, &noise, targets, args.probe_steps, UpdateRule::Notebook, None, None, sink)?;
+    Ok(rows)
 }
 
 pub fn run(args: AuditArgs, quiet: bool) -> Result<()> {
@@ -304,15 +308,21 @@ pub fn run(args: AuditArgs, quiet: bool) -> Result<()> {
     let statistics_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
-    let mut probe = Vec::new();
-    if let Some(g) = &generator {
-        for &t in &groups {
+    let probe = match &generator {
+        Some(g) => {
             if !quiet {
-                eprintln!("probing {} ({} images x {} steps) for its dependency row ...", names[t], args.probe_images, args.probe_steps);
+                let targets: Vec<&str> = groups.iter().map(|&t| names[t].as_str()).collect();
+                eprintln!(
+                    "probing {} ({} images x {} steps) for the dependency rows ...",
+                    targets.join(", "),
+                    args.probe_images,
+                    args.probe_steps
+                );
             }
-            probe.push(probe_row(backend.as_mut(), g, &classifier, t, &config)?);
+            probe_rows(backend.as_mut(), g, &classifier, &groups, &config)?
         }
-    }
+        None => Vec::new(),
+    };
     let settings = AuditSettings {
         data: data.source.clone(),
         images: data.len(),

@@ -90,6 +90,11 @@ pub struct ProbeRow {
 }
 
 impl ProbeRow {
+    /// Whether feature `i`'s dependency is significant: its q at most alpha.
+    pub fn significant(&self, i: usize) -> bool {
+        self.q[i].is_some_and(|q| q <= self.alpha)
+    }
+
     /// The pooled dependency row of a probe's statistics.
     pub fn new(st: &ProbeStatistics, generator: &str, noise: &str) -> ProbeRow {
         let set = st.set(RowSet::Pooled);

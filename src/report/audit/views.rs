@@ -222,7 +222,7 @@ impl AuditReport {
                     "{:28}{:9}{}",
                     format!("{} {}", signed(d.estimate), interval(d)),
                     q,
-                    leak_verdict(l, d.estimate, p.q[l.feature].is_some_and(|q| q <= p.alpha))
+                    leak_verdict(l, d.estimate, p.significant(l.feature))
                 );
             }
             s.push('\n');

@@ -144,7 +144,7 @@ pub fn page(report: &AuditReport, provenance: &Provenance, plot: &str) -> String
             if let Some(p) = probe {
                 let d = &p.dependency[l.feature];
                 let q = p.q[l.feature];
-                let verdict = leak_verdict(l, d.estimate, q.is_some_and(|q| q <= p.alpha));
+                let verdict = leak_verdict(l, d.estimate, p.significant(l.feature));
                 marked = verdict != "-";
                 cells.extend([Cell::num(d.estimate, 3), Cell::num(low(d), 3), Cell::num(high(d), 3), Cell::num(q, 4), Cell::text(verdict)]);
             }
