@@ -18,7 +18,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::AdapterIdentity;
-use crate::ops::conv_gemm;
+use crate::ops::conv_gemm::{self, Strided};
 
 /// The square sizes `bench --peak` measures unless told otherwise.
 pub const SIZES: [usize; 3] = [1024, 2048, 3072];
@@ -132,7 +132,7 @@ fn time_size(n: usize, threads: usize, repeats: usize) -> f64 {
         std::thread::scope(|s| {
             for c in cs.iter_mut() {
                 let (a, b) = (&a, &b);
-                s.spawn(move || conv_gemm::gemm(n, n, n, a, n, 1, b, c));
+                s.spawn(move || conv_gemm::gemm(n, n, n, Strided::rows(a, n), Strided::rows(b, n), c, n, 1));
             }
         });
         best = best.min(start.elapsed().as_secs_f64());

@@ -7,6 +7,7 @@
 
 use super::CpuMemory;
 use super::act::{Act, Epilogue};
+use super::conv_phases::{gather_columns, scatter_columns};
 use super::conv2d::{ConvArgs, ConvDims};
 
 /// Which of the two kernels.
@@ -16,16 +17,40 @@ pub(crate) enum Form {
     Transpose,
 }
 
-/// `c (m x n) = a (m x k) * b (k x n)`, all row-major unless strides say otherwise. Every
+/// A strided view of a matrix: element `(r, c)` at `data[r * rs + c * cs]`.
+#[derive(Clone, Copy)]
+pub(crate) struct Strided<'a> {
+    pub data: &'a [f32],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a> Strided<'a> {
+    /// A row-major matrix of `cols` columns.
+    pub fn rows(data: &'a [f32], cols: usize) -> Self {
+        Strided { data, rs: cols, cs: 1 }
+    }
+    /// A column-major matrix of `rows` rows.
+    pub fn cols(data: &'a [f32], rows: usize) -> Self {
+        Strided { data, rs: 1, cs: rows }
+    }
+}
+
+/// Whether a `rows x cols` matrix at strides `rs`, `cs` lies inside `len` floats.
+fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
+    rows == 0 || cols == 0 || len > (rows - 1) * rs + (cols - 1) * cs
+}
+
+/// `c (m x n) = a (m x k) * b (k x n)`, `c`'s element `(r, j)` at `r * rsc + j * csc`. Every
 /// product of the fast path is one call of this; `bench --peak` times it too.
 ///
 /// The `gemm` crate, on the calling thread only (`Parallelism::None`): its AVX-512 kernels
 /// (chosen at run time, AVX2/FMA or portable ones elsewhere) take 0.6-0.75x the time of
 /// `matrixmultiply`'s sgemm on this project's layer shapes. Its blocking and summation order
-/// depend on the shape alone, so the same product always gives the same bits.
+/// depend on the shape and strides alone, so the same product always gives the same bits.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm(m: usize, k: usize, n: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], c: &mut [f32]) {
-    assert!(a.len() > (m - 1) * rsa + (k - 1) * csa && b.len() >= k * n && c.len() >= m * n);
+pub(crate) fn gemm(m: usize, k: usize, n: usize, a: Strided, b: Strided, c: &mut [f32], rsc: usize, csc: usize) {
+    assert!(fits(a.data.len(), m, k, a.rs, a.cs) && fits(b.data.len(), k, n, b.rs, b.cs) && fits(c.len(), m, n, rsc, csc));
     // SAFETY: the assert above keeps every index the product forms inside the three slices;
     // `c` is written only (`read_dst` false), never read.
     unsafe {
@@ -34,15 +59,15 @@ pub(crate) fn gemm(m: usize, k: usize, n: usize, a: &[f32], rsa: usize, csa: usi
             n,
             k,
             c.as_mut_ptr(),
-            1,
-            n as isize,
+            csc as isize,
+            rsc as isize,
             false,
-            a.as_ptr(),
-            csa as isize,
-            rsa as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
             0.0,
             1.0,
             false,
@@ -59,100 +84,108 @@ pub(crate) fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, |t| t.get())
 }
 
-/// Floats of scratch per thread a group of images may use; images are grouped into one matrix
-/// product (more columns) so that small layers do not repack the weights for every image.
-const GROUP_SCRATCH: usize = 1 << 22;
+/// Floats of scratch per thread a group of images may use, by [`Form`]; images are grouped
+/// into one matrix product (more columns) so that small layers do not repack the weights for
+/// every image. `conv2d`'s groups are about the L2 cache (2 MiB on the 2-core Xeon they were
+/// tuned on: larger groups took up to 1.2x the time on the big layers); `conv_transpose2d`'s
+/// 8 MiB, its columns then chunked by [`CHUNK`].
+const GROUP_SCRATCH: [usize; 2] = [1 << 19, 1 << 21];
 
 /// Conv2d on `g` images: `Y (cout, full P) = W (cout, cin k k) * im2col(x) (cin k k, full P)`,
 /// the columns of the `full - g` missing images zero (see [`run_on`]).
-#[allow(clippy::too_many_arguments)]
-fn conv_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], col: &mut Vec<f32>, tmp: &mut Vec<f32>) {
+fn conv_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], s: &mut Scratch) {
     let (kk, p) = (d.k * d.k, d.hout * d.wout);
     let (in_len, width) = (d.cin * d.hin * d.win, full * p);
-    col.clear();
-    col.resize(d.cin * kk * width, 0.0);
+    s.col.resize(d.cin * kk * width, 0.0);
     for b in 0..g {
-        let xb = &x[b * in_len..][..in_len];
-        for i in 0..d.cin {
-            for ky in 0..d.k {
-                for kx in 0..d.k {
-                    let row = &mut col[((i * d.k + ky) * d.k + kx) * width + b * p..][..p];
-                    let (ox0, ox1) = reach(d.wout, d.win, d.stride, kx, d.pad);
-                    for oy in 0..d.hout {
-                        let iy = (oy * d.stride + ky) as isize - d.pad as isize;
-                        if iy < 0 || iy >= d.hin as isize || ox0 >= ox1 {
-                            continue;
-                        }
-                        let xrow = &xb[(i * d.hin + iy as usize) * d.win..][..d.win];
-                        let dst = &mut row[oy * d.wout..][ox0..ox1];
-                        let first = ox0 * d.stride + kx - d.pad;
-                        for (v, ix) in dst.iter_mut().zip((first..).step_by(d.stride)) {
-                            *v = xrow[ix];
-                        }
-                    }
-                }
-            }
+        gather_columns(d, &x[b * in_len..][..in_len], &mut s.col[b * p..], width, &mut s.phases);
+    }
+    if g < full {
+        for row in s.col.chunks_exact_mut(width) {
+            row[g * p..].fill(0.0);
         }
     }
-    tmp.resize(d.cout * width, 0.0);
-    gemm(d.cout, d.cin * kk, width, w, d.cin * kk, 1, col, tmp);
+    s.tmp.resize(d.cout * width, 0.0);
+    gemm(d.cout, d.cin * kk, width, Strided::rows(w, d.cin * kk), Strided::rows(&s.col, width), &mut s.tmp, width, 1);
     for b in 0..g {
         for o in 0..d.cout {
-            y[(b * d.cout + o) * p..][..p].copy_from_slice(&tmp[o * width + b * p..][..p]);
+            y[(b * d.cout + o) * p..][..p].copy_from_slice(&s.tmp[o * width + b * p..][..p]);
         }
     }
 }
 
 /// ConvTranspose2d on `g` images: `C (cout k k, full Q) = W^T * x (cin, full Q)`, the columns
 /// of the `full - g` missing images zero (see [`run_on`]), then col2im into `y`.
-#[allow(clippy::too_many_arguments)]
-fn transpose_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], col: &mut Vec<f32>, tmp: &mut Vec<f32>) {
+fn transpose_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], s: &mut Scratch) {
     let (kk, q) = (d.k * d.k, d.hin * d.win);
     let (m, width, out_len) = (d.cout * kk, full * q, d.cout * d.hout * d.wout);
     // Gather the images side by side: (cin, full Q), a short group's missing images zero.
-    tmp.clear();
-    tmp.resize(d.cin * width, 0.0);
+    s.tmp.clear();
+    s.tmp.resize(d.cin * width, 0.0);
     for b in 0..g {
         for i in 0..d.cin {
-            tmp[i * width + b * q..][..q].copy_from_slice(&x[(b * d.cin + i) * q..][..q]);
+            s.tmp[i * width + b * q..][..q].copy_from_slice(&x[(b * d.cin + i) * q..][..q]);
         }
     }
-    // Every cell is written by the product: no clearing.
-    col.resize(m * width, 0.0);
-    // W is (cin, cout k k) row-major, so W^T(r, i) sits at i * m + r.
-    gemm(m, d.cin, width, w, 1, m, tmp, col);
-    y[..g * out_len].fill(0.0);
-    for b in 0..g {
-        let yb = &mut y[b * out_len..][..out_len];
-        for o in 0..d.cout {
-            for ky in 0..d.k {
-                for kx in 0..d.k {
-                    let row = &col[((o * d.k + ky) * d.k + kx) * width + b * q..][..q];
-                    let (ix0, ix1) = reach(d.win, d.wout, d.stride, kx, d.pad);
-                    for iy in 0..d.hin {
-                        let oy = (iy * d.stride + ky) as isize - d.pad as isize;
-                        if oy < 0 || oy >= d.hout as isize || ix0 >= ix1 {
-                            continue;
-                        }
-                        let out = &mut yb[(o * d.hout + oy as usize) * d.wout..][..d.wout];
-                        let first = ix0 * d.stride + kx - d.pad;
-                        for (&v, ox) in row[iy * d.win..][ix0..ix1].iter().zip((first..).step_by(d.stride)) {
-                            out[ox] += v;
-                        }
-                    }
-                }
-            }
+    // The product and its scatter run a few output channels at a time, so that the columns
+    // are added into the output while they are still in cache.
+    let chunk = (CHUNK / (kk * width)).clamp(1, d.cout);
+    s.col.resize(chunk * kk * width, 0.0);
+    let plane = d.hout * d.wout;
+    for o0 in (0..d.cout).step_by(chunk) {
+        let co = chunk.min(d.cout - o0);
+        // W is (cin, cout k k) row-major, so W^T(r, i) sits at i * m + r. Every cell of
+        // the chunk's columns is written by the product: no clearing.
+        gemm(co * kk, d.cin, width, Strided::cols(&w[o0 * kk..], m), Strided::rows(&s.tmp, width), &mut s.col, width, 1);
+        for b in 0..g {
+            let yb = &mut y[b * out_len + o0 * plane..][..co * plane];
+            scatter_columns(d, &s.col[b * q..], width, yb, &mut s.phases);
         }
     }
 }
 
-/// The positions `a` in `[lo, hi)` of `count` whose partner `a * stride + k - pad` lies in
-/// `[0, len)`: output columns reading an input row (im2col), or input columns adding into an
-/// output row (col2im).
-fn reach(count: usize, len: usize, stride: usize, k: usize, pad: usize) -> (usize, usize) {
-    let lo = pad.saturating_sub(k).div_ceil(stride);
-    let hi = if len + pad > k { ((len + pad - k - 1) / stride + 1).min(count) } else { 0 };
-    (lo.min(hi), hi)
+/// A convolution whose window covers the whole image (`conv2d` to 1 x 1, `conv_transpose2d`
+/// from 1 x 1, no padding) is a plain product over the group, with no columns: `Y (full,
+/// out) = X (full, in) * W^T` for `conv2d` (W is `(cout, cin k k)`), `* W` for
+/// `conv_transpose2d` (W is `(cin, cout k k)`).
+fn is_dense(d: &ConvDims, form: Form) -> bool {
+    let (small, large) = match form {
+        Form::Conv => ((d.hout, d.wout), (d.hin, d.win)),
+        Form::Transpose => ((d.hin, d.win), (d.hout, d.wout)),
+    };
+    d.pad == 0 && small == (1, 1) && large == (d.k, d.k)
+}
+
+/// [`is_dense`]'s product for `g` images, a short group padded with zero images.
+#[allow(clippy::too_many_arguments)]
+fn dense_group(d: &ConvDims, form: Form, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], s: &mut Scratch) {
+    let (k_in, n_out) = (d.in_len() / d.n, d.out_len() / d.n);
+    let b = match form {
+        Form::Conv => Strided::cols(w, k_in),
+        Form::Transpose => Strided::rows(w, n_out),
+    };
+    if g == full {
+        gemm(full, k_in, n_out, Strided::rows(x, k_in), b, y, n_out, 1);
+        return;
+    }
+    s.tmp.clear();
+    s.tmp.extend_from_slice(&x[..g * k_in]);
+    s.tmp.resize(full * k_in, 0.0);
+    s.col.resize(full * n_out, 0.0);
+    gemm(full, k_in, n_out, Strided::rows(&s.tmp, k_in), b, &mut s.col, n_out, 1);
+    y[..g * n_out].copy_from_slice(&s.col[..g * n_out]);
+}
+
+/// Floats of columns a transposed convolution's chunk may hold (2 MiB, about the L2 cache of
+/// the 2-core Xeon the groups and chunks were tuned on).
+const CHUNK: usize = 1 << 19;
+
+/// One thread's scratch, kept across the groups it takes.
+#[derive(Default)]
+struct Scratch {
+    col: Vec<f32>,
+    tmp: Vec<f32>,
+    phases: Vec<f32>,
 }
 
 /// The most images one product holds (64: smaller groups of the notebook's 512 rows raised the
@@ -179,8 +212,9 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
         Form::Conv => (d.cin * d.k * d.k + d.cout) * d.hout * d.wout,
         Form::Transpose => (d.cout * d.k * d.k + d.cin) * d.hin * d.win,
     };
-    let group = (GROUP_SCRATCH / per_image.max(1)).clamp(1, MAX_GROUP);
+    let group = (GROUP_SCRATCH[form as usize] / per_image.max(1)).clamp(1, MAX_GROUP);
     let groups = d.n.div_ceil(group);
+    let dense = is_dense(&d, form);
     mem.with_output(args.output, |mem, y| {
         let x = &mem.get(args.input)[..d.in_len()];
         let w = mem.get(args.weight);
@@ -193,7 +227,7 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
             for _ in 0..threads.clamp(1, groups) {
                 let queue = &queue;
                 s.spawn(move || {
-                    let (mut col, mut tmp) = (Vec::new(), Vec::new());
+                    let mut scratch = Scratch::default();
                     loop {
                         let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                         let Some((j, yg)) = next else { break };
@@ -201,8 +235,9 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
                         let g = yg.len() / out_len;
                         let xg = &x[b0 * in_len..][..g * in_len];
                         match form {
-                            Form::Conv => conv_group(&d, g, group, xg, w, yg, &mut col, &mut tmp),
-                            Form::Transpose => transpose_group(&d, g, group, xg, w, yg, &mut col, &mut tmp),
+                            _ if dense => dense_group(&d, form, g, group, xg, w, yg, &mut scratch),
+                            Form::Conv => conv_group(&d, g, group, xg, w, yg, &mut scratch),
+                            Form::Transpose => transpose_group(&d, g, group, xg, w, yg, &mut scratch),
                         }
                         let aux = aux.map(|a| &a[b0 * out_len..][..g * out_len]);
                         finish(args, &d, yg, aux, bias);
@@ -253,9 +288,21 @@ mod tests {
 
     #[test]
     fn fast_path_equals_the_reference_loops() {
-        let shapes = [(3, 5, 7, 6, 3, 2, 0), (2, 4, 9, 3, 4, 2, 1), (1, 6, 5, 2, 1, 1, 0), (2, 3, 8, 5, 4, 3, 2)];
+        // Strides 1-3, pads 0-2, odd sizes; the last two are whole-image windows (the plain
+        // product of `dense_group`): conv2d from 4 x 4 to 1 x 1, conv_transpose2d from 1 x 1.
+        let shapes = [
+            (3, 5, 7, 6, 3, 2, 0),
+            (2, 4, 9, 3, 4, 2, 1),
+            (1, 6, 5, 2, 1, 1, 0),
+            (2, 3, 8, 5, 4, 3, 2),
+            (3, 7, 4, 5, 4, 2, 0),
+            (70, 7, 1, 5, 4, 1, 0),
+        ];
         for (case, &(n, cin, h, cout, k, stride, pad)) in shapes.iter().enumerate() {
             for transpose in [false, true] {
+                if !transpose && h + 2 * pad < k {
+                    continue;
+                }
                 let (hout, cin_w) = if transpose { ((h - 1) * stride + k - 2 * pad, cin) } else { ((h + 2 * pad - k) / stride + 1, cin) };
                 let d = ConvDims { n, cin: cin_w, hin: h, win: h, cout, hout, wout: hout, k, stride, pad };
                 let mem = || {

@@ -9,10 +9,12 @@
 pub mod act;
 pub mod conv2d;
 pub(crate) mod conv_gemm;
+mod conv_phases;
 pub mod conv_transpose2d;
 pub mod covariance;
 pub mod noise_update;
 pub mod record;
+mod runs;
 pub mod seed_grad;
 pub mod tiling;
 

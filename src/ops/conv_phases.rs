@@ -1,0 +1,170 @@
+//! The fast CPU path's data movement around its matrix products, split by stride phase so
+//! that every inner loop runs over contiguous memory: the im2col gather of `conv2d` and the
+//! col2im scatter-add of `conv_transpose2d`, one image at a time.
+//!
+//! Along one axis, tap `t` of a window at stride `s` and padding `pad` links position `o` of
+//! the strided side to position `o * s + t - pad = (o + shift) * s + phase` of the dense side.
+//! The dense side's positions of one phase, `phase, phase + s, ...`, form a plane of their
+//! own; in it, tap `t` is a plain shift by `shift`. So the gather reads, and the scatter adds
+//! into, contiguous runs of those phase planes, and only one pass per image reorders the
+//! dense side between its phase planes and its rows (the strided work, proportional to the
+//! image, not to the columns).
+//!
+//! Both give the same bits as the strided loops they replace: the gathered values are the
+//! same, and every output element receives its taps in the same `(ky, kx)` order, from zero.
+//!
+//! Owns: the im2col / col2im data movement. Must not touch: the products, the epilogues.
+
+use super::conv2d::ConvDims;
+use super::runs::{Runs, with_runs};
+
+/// Tap `t`'s phase and shift along an axis (see the module docs).
+fn tap(t: usize, stride: usize, pad: usize) -> (usize, isize) {
+    let r = t as isize - pad as isize;
+    let s = stride as isize;
+    (r.rem_euclid(s) as usize, r.div_euclid(s))
+}
+
+/// How many of the positions `0..len` have phase `phase` at this stride.
+fn phase_len(len: usize, stride: usize, phase: usize) -> usize {
+    if len > phase { (len - phase).div_ceil(stride) } else { 0 }
+}
+
+/// The strided side's positions `o` in `0..count` whose partner `o + shift` lies in `0..len`.
+fn overlap(count: usize, len: usize, shift: isize) -> (usize, usize) {
+    let lo = (-shift).clamp(0, count as isize) as usize;
+    let hi = (len as isize - shift).clamp(lo as isize, count as isize) as usize;
+    (lo, hi)
+}
+
+/// A dense plane `(h, w)` split into its `s * s` phase planes, each `(ceil(h / s), ceil(w / s))`
+/// (phase `(py, px)` at `((py * s + px) * hp) * wp`).
+struct Phases {
+    s: usize,
+    hp: usize,
+    wp: usize,
+}
+
+impl Phases {
+    fn new(h: usize, w: usize, s: usize) -> Self {
+        Phases { s, hp: h.div_ceil(s), wp: w.div_ceil(s) }
+    }
+    fn len(&self) -> usize {
+        self.s * self.s * self.hp * self.wp
+    }
+    fn start(&self, py: usize, px: usize) -> usize {
+        (py * self.s + px) * self.hp * self.wp
+    }
+}
+
+/// im2col of one image for `conv2d`: `col[(i * k + ky) * k + kx][oy * wout + ox]` (row stride
+/// `width`) is `x[i][oy * s + ky - pad][ox * s + kx - pad]`, or zero outside the image. Every
+/// element of the image's `hout * wout` columns is written. `scratch` holds one channel's
+/// phase planes.
+#[inline(always)]
+fn gather<R: Runs>(d: &ConvDims, x: &[f32], col: &mut [f32], width: usize, scratch: &mut Vec<f32>) {
+    let (s, plane) = (d.stride, d.hin * d.win);
+    let ph = Phases::new(d.hin, d.win, s);
+    scratch.resize(ph.len(), 0.0);
+    for i in 0..d.cin {
+        let xp = &x[i * plane..][..plane];
+        // With stride 1 the image is its only phase plane.
+        let (planes, wp) = if s == 1 {
+            (xp, d.win)
+        } else {
+            for (iy, row) in xp.chunks_exact(d.win).enumerate() {
+                let (py, a) = (iy % s, iy / s);
+                if s == 2 {
+                    let (even, odd) = scratch[ph.start(py, 0) + a * ph.wp..].split_at_mut(ph.hp * ph.wp);
+                    R::split2(row, &mut even[..phase_len(d.win, 2, 0)], &mut odd[..phase_len(d.win, 2, 1)]);
+                    continue;
+                }
+                for px in 0..s {
+                    let dst = &mut scratch[ph.start(py, px) + a * ph.wp..][..phase_len(d.win, s, px)];
+                    dst.iter_mut().zip(row[px..].iter().step_by(s)).for_each(|(v, &x)| *v = x);
+                }
+            }
+            (&scratch[..], ph.wp)
+        };
+        for ky in 0..d.k {
+            let (py, dy) = tap(ky, s, d.pad);
+            let (oy0, oy1) = overlap(d.hout, phase_len(d.hin, s, py), dy);
+            for kx in 0..d.k {
+                let (px, dx) = tap(kx, s, d.pad);
+                let (ox0, ox1) = overlap(d.wout, phase_len(d.win, s, px), dx);
+                let src = if s == 1 { planes } else { &planes[ph.start(py, px)..] };
+                let dst = &mut col[((i * d.k + ky) * d.k + kx) * width..][..d.hout * d.wout];
+                for (oy, row) in dst.chunks_exact_mut(d.wout).enumerate() {
+                    if oy < oy0 || oy >= oy1 || ox0 >= ox1 {
+                        row.fill(0.0);
+                        continue;
+                    }
+                    let a = (oy as isize + dy) as usize;
+                    let c0 = (ox0 as isize + dx) as usize;
+                    row[..ox0].fill(0.0);
+                    R::copy(&mut row[ox0..ox1], &src[a * wp + c0..]);
+                    row[ox1..].fill(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// col2im of one image for `conv_transpose2d`: adds `col[(o * k + ky) * k + kx][iy * win + ix]`
+/// (row stride `width`) into `y[o][iy * s + ky - pad][ix * s + kx - pad]` where that lies in
+/// the output, and overwrites `y` (the image's `(cout, hout, wout)`) with the sums. `scratch`
+/// holds one channel's phase planes.
+#[inline(always)]
+fn scatter<R: Runs>(d: &ConvDims, col: &[f32], width: usize, y: &mut [f32], scratch: &mut Vec<f32>) {
+    let (s, plane, q) = (d.stride, d.hout * d.wout, d.hin * d.win);
+    let ph = Phases::new(d.hout, d.wout, s);
+    scratch.resize(ph.len(), 0.0);
+    for (o, yp) in y.chunks_exact_mut(plane).enumerate() {
+        // With stride 1 the sums go straight into the output plane.
+        let (acc, wp) = if s == 1 { (&mut yp[..], d.wout) } else { (&mut scratch[..], ph.wp) };
+        acc.fill(0.0);
+        for ky in 0..d.k {
+            let (py, dy) = tap(ky, s, d.pad);
+            let (iy0, iy1) = overlap(d.hin, phase_len(d.hout, s, py), dy);
+            for kx in 0..d.k {
+                let (px, dx) = tap(kx, s, d.pad);
+                let (ix0, ix1) = overlap(d.win, phase_len(d.wout, s, px), dx);
+                if ix0 >= ix1 {
+                    continue;
+                }
+                let start = if s == 1 { 0 } else { ph.start(py, px) };
+                let src = &col[((o * d.k + ky) * d.k + kx) * width..][..q];
+                for iy in iy0..iy1 {
+                    let a = (iy as isize + dy) as usize;
+                    let c0 = (ix0 as isize + dx) as usize;
+                    let dst = &mut acc[start + a * wp + c0..][..ix1 - ix0];
+                    R::add(dst, &src[iy * d.win + ix0..]);
+                }
+            }
+        }
+        if s == 1 {
+            continue;
+        }
+        // Interleave the phase planes into the output rows.
+        for (oy, row) in yp.chunks_exact_mut(d.wout).enumerate() {
+            let (py, a) = (oy % s, oy / s);
+            if s == 2 {
+                let even = &scratch[ph.start(py, 0) + a * wp..][..d.wout.div_ceil(2)];
+                let odd = &scratch[ph.start(py, 1) + a * wp..][..d.wout / 2];
+                R::merge2(row, even, odd);
+            } else {
+                for (ox, v) in row.iter_mut().enumerate() {
+                    *v = scratch[ph.start(py, ox % s) + a * wp + ox / s];
+                }
+            }
+        }
+    }
+}
+
+with_runs!(fn gather_columns(d: &ConvDims, x: &[f32], col: &mut [f32], width: usize, scratch: &mut Vec<f32>) {
+    gather::<R>(d, x, col, width, scratch)
+} as R);
+
+with_runs!(fn scatter_columns(d: &ConvDims, col: &[f32], width: usize, y: &mut [f32], scratch: &mut Vec<f32>) {
+    scatter::<R>(d, col, width, y, scratch)
+} as R);

@@ -1,0 +1,205 @@
+//! The four run primitives of the fast path's data movement ([`super::conv_phases`]): copy,
+//! add, and the stride-2 split and merge of a row. Most runs there are 1-32 floats long, too
+//! short for `memcpy` calls or for loops with scalar tails, so on x86-64 CPUs with AVX-512
+//! each run is a few masked 16-lane loads and stores; elsewhere plain loops. Both versions do
+//! the same float operations on every element (a copy, or one addition), so they give the
+//! same bits.
+//!
+//! Owns: these primitives and the choice between their versions. Must not touch: indexing.
+
+/// The primitives, as one type per instruction set. Each takes runs of equal length
+/// (`even`/`odd` of `ceil(n / 2)` and `floor(n / 2)`, `n` the row's length).
+pub(super) trait Runs {
+    fn copy(dst: &mut [f32], src: &[f32]);
+    fn add(dst: &mut [f32], src: &[f32]);
+    /// `row[2j] -> even[j]`, `row[2j + 1] -> odd[j]`.
+    fn split2(row: &[f32], even: &mut [f32], odd: &mut [f32]);
+    /// `even[j] -> row[2j]`, `odd[j] -> row[2j + 1]`.
+    fn merge2(row: &mut [f32], even: &[f32], odd: &[f32]);
+}
+
+/// Plain loops: any CPU.
+pub(super) struct Portable;
+
+impl Runs for Portable {
+    #[inline(always)]
+    fn copy(dst: &mut [f32], src: &[f32]) {
+        dst.copy_from_slice(&src[..dst.len()]);
+    }
+    #[inline(always)]
+    fn add(dst: &mut [f32], src: &[f32]) {
+        dst.iter_mut().zip(src).for_each(|(v, &s)| *v += s);
+    }
+    #[inline(always)]
+    fn split2(row: &[f32], even: &mut [f32], odd: &mut [f32]) {
+        even.iter_mut().zip(row.iter().step_by(2)).for_each(|(v, &x)| *v = x);
+        odd.iter_mut().zip(row.iter().skip(1).step_by(2)).for_each(|(v, &x)| *v = x);
+    }
+    #[inline(always)]
+    fn merge2(row: &mut [f32], even: &[f32], odd: &[f32]) {
+        row.iter_mut().step_by(2).zip(even).for_each(|(v, &x)| *v = x);
+        row.iter_mut().skip(1).step_by(2).zip(odd).for_each(|(v, &x)| *v = x);
+    }
+}
+
+/// Runs the body `$body` (a call generic over [`Runs`], with `$r` standing for the type) with
+/// AVX-512 when the CPU has it, else with [`Portable`].
+macro_rules! with_runs {
+    (fn $name:ident($($arg:ident: $ty:ty),*) $body:block as $r:ident) => {
+        pub(super) fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                fn fast($($arg: $ty),*) {
+                    type $r = $crate::ops::runs::Avx512;
+                    $body
+                }
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F, the one feature `fast` is compiled for.
+                    return unsafe { fast($($arg),*) };
+                }
+            }
+            type $r = $crate::ops::runs::Portable;
+            $body
+        }
+    };
+}
+pub(super) use with_runs;
+
+#[cfg(target_arch = "x86_64")]
+pub(super) use avx512::Avx512;
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::Runs;
+
+    /// AVX-512F: only ever used inside a function compiled for it (see `with_runs!`).
+    pub(in crate::ops) struct Avx512;
+
+    /// The first `n` (at most 16) lanes.
+    #[inline(always)]
+    fn lanes(n: usize) -> __mmask16 {
+        debug_assert!(n <= 16);
+        ((1u32 << n) - 1) as __mmask16
+    }
+
+    // SAFETY (every block below): the CPU has AVX-512F (these are only reached from a
+    // function compiled for it after the check); every load and store is masked to the
+    // lanes that lie inside the slices they name, whose lengths are checked first.
+    impl Runs for Avx512 {
+        #[inline(always)]
+        fn copy(dst: &mut [f32], src: &[f32]) {
+            let n = dst.len();
+            assert!(src.len() >= n);
+            let mut i = 0;
+            while i < n {
+                let m = lanes((n - i).min(16));
+                unsafe {
+                    let v = _mm512_maskz_loadu_ps(m, src.as_ptr().add(i));
+                    _mm512_mask_storeu_ps(dst.as_mut_ptr().add(i), m, v);
+                }
+                i += 16;
+            }
+        }
+
+        #[inline(always)]
+        fn add(dst: &mut [f32], src: &[f32]) {
+            let n = dst.len();
+            assert!(src.len() >= n);
+            let mut i = 0;
+            while i < n {
+                let m = lanes((n - i).min(16));
+                unsafe {
+                    let a = _mm512_maskz_loadu_ps(m, dst.as_ptr().add(i));
+                    let b = _mm512_maskz_loadu_ps(m, src.as_ptr().add(i));
+                    _mm512_mask_storeu_ps(dst.as_mut_ptr().add(i), m, _mm512_add_ps(a, b));
+                }
+                i += 16;
+            }
+        }
+
+        #[inline(always)]
+        fn split2(row: &[f32], even: &mut [f32], odd: &mut [f32]) {
+            let n = row.len();
+            assert!(even.len() == n.div_ceil(2) && odd.len() == n / 2);
+            let mut i = 0;
+            while i < n {
+                let (m_lo, m_hi) = (lanes((n - i).min(16)), lanes((n - i).saturating_sub(16).min(16)));
+                let (m_even, m_odd) = (lanes((n - i).div_ceil(2).min(16)), lanes(((n - i) / 2).min(16)));
+                unsafe {
+                    let lo = _mm512_maskz_loadu_ps(m_lo, row.as_ptr().add(i));
+                    let hi = _mm512_maskz_loadu_ps(m_hi, row.as_ptr().add(i + 16.min(n - i)));
+                    let idx_e = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                    let idx_o = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+                    _mm512_mask_storeu_ps(even.as_mut_ptr().add(i / 2), m_even, _mm512_permutex2var_ps(lo, idx_e, hi));
+                    _mm512_mask_storeu_ps(odd.as_mut_ptr().add(i / 2), m_odd, _mm512_permutex2var_ps(lo, idx_o, hi));
+                }
+                i += 32;
+            }
+        }
+
+        #[inline(always)]
+        fn merge2(row: &mut [f32], even: &[f32], odd: &[f32]) {
+            let n = row.len();
+            assert!(even.len() >= n.div_ceil(2) && odd.len() >= n / 2);
+            let mut i = 0;
+            while i < n {
+                let (m_lo, m_hi) = (lanes((n - i).min(16)), lanes((n - i).saturating_sub(16).min(16)));
+                let (m_even, m_odd) = (lanes((n - i).div_ceil(2).min(16)), lanes(((n - i) / 2).min(16)));
+                unsafe {
+                    let e = _mm512_maskz_loadu_ps(m_even, even.as_ptr().add(i / 2));
+                    let o = _mm512_maskz_loadu_ps(m_odd, odd.as_ptr().add(i / 2));
+                    let idx_lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+                    let idx_hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+                    _mm512_mask_storeu_ps(row.as_mut_ptr().add(i), m_lo, _mm512_permutex2var_ps(e, idx_lo, o));
+                    _mm512_mask_storeu_ps(row.as_mut_ptr().add(i + 16.min(n - i)), m_hi, _mm512_permutex2var_ps(e, idx_hi, o));
+                }
+                i += 32;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Portable, Runs};
+
+    /// Every primitive, every length 0..70, against the plain loops.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn avx512_runs_equal_the_plain_loops() {
+        if !std::is_x86_feature_detected!("avx512f") {
+            eprintln!("this CPU has no AVX-512F: only the plain loops run here");
+            return;
+        }
+        #[target_feature(enable = "avx512f")]
+        fn check(n: usize) {
+            use super::Avx512;
+            let src: Vec<f32> = (0..n + 3).map(|i| i as f32 * 0.5 - 7.0).collect();
+            let base: Vec<f32> = (0..n + 3).map(|i| 100.0 + i as f32).collect();
+            let (mut a, mut b) = (base.clone(), base.clone());
+            Portable::copy(&mut a[..n], &src);
+            Avx512::copy(&mut b[..n], &src);
+            assert_eq!(a, b, "copy {n}");
+            Portable::add(&mut a[..n], &src);
+            Avx512::add(&mut b[..n], &src);
+            assert_eq!(a, b, "add {n}");
+            let (h, l) = (n.div_ceil(2), n / 2);
+            let (mut e1, mut o1, mut e2, mut o2) = (vec![-1.0; h], vec![-1.0; l], vec![-1.0; h], vec![-1.0; l]);
+            Portable::split2(&src[..n], &mut e1, &mut o1);
+            Avx512::split2(&src[..n], &mut e2, &mut o2);
+            assert_eq!((&e1, &o1), (&e2, &o2), "split2 {n}");
+            assert!(e1.iter().enumerate().all(|(j, &v)| v == src[2 * j]), "split2 {n}: even");
+            Portable::merge2(&mut a[..n], &e1, &o1);
+            Avx512::merge2(&mut b[..n], &e1, &o1);
+            assert_eq!(a, b, "merge2 {n}");
+            assert_eq!(&a[..n], &src[..n], "merge2 {n} undoes split2");
+        }
+        for n in 0..70 {
+            // SAFETY: checked above that the CPU has AVX-512F.
+            unsafe { check(n) };
+        }
+    }
+}
