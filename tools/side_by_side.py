@@ -6,8 +6,10 @@ Dev-time tool (PyTorch is never a build or test dependency). Run from the repo r
     python3 tools/side_by_side.py --reps 3 --out side_by_side.json
 
 Pair: the real DigiFace DCGAN-tutorial generator and the notebook's classifier
-(`../shared/fixtures/*.pth`, or `--fixtures DIR`); noise `torch.manual_seed(0);
-torch.randn(256, 100)` (gan-bias `--seed 0` draws the same); target Male; 30 steps each way;
+(`../shared/fixtures/*.pth`, or `--fixtures DIR`), or any other pair given by `--generator`
+and `--classifier` (e.g. the bundled `weights/demo_generator.safetensors` and
+`weights/demo_classifier.safetensors`); noise `torch.manual_seed(0); torch.randn(256, z)`
+(gan-bias `--seed 0` draws the same); target Male; 30 steps each way;
 the notebook's accumulating update. The two tools alternate, `--reps` times each, and the
 medians and their ratio are printed. Each timing covers the probe and the covariance, models
 already loaded (gan-bias's own `probe_seconds`; for PyTorch, the same loop around
@@ -27,23 +29,24 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gan_models as gm  # noqa: E402
-from real_reference import GEN_FILE, CLF_FILE, TARGET, load_pair, notebook_noise  # noqa: E402
+from bench_pytorch import build, z_dim  # noqa: E402
+from real_reference import GEN_FILE, CLF_FILE, TARGET  # noqa: E402
 
 
 def time_pytorch(gen, clf, steps):
-    noise = notebook_noise()
+    torch.manual_seed(0)
+    noise = torch.randn(256, z_dim(gen))
     t0 = time.perf_counter()
     res = gm.probe_notebook(gen, clf, noise, TARGET, steps)
     _, _, top_idx, top_cov = gm.covariance_and_top(res["history"], res["start"], TARGET)
     return time.perf_counter() - t0, [gm.FEATURE_NAMES[i] for i in top_idx]
 
 
-def time_gan_bias(binary, fixtures, steps, backend):
+def time_gan_bias(binary, generator, classifier, steps, backend):
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "probe.json")
         subprocess.run([binary, "probe", "--feature", "Male", "--steps", str(steps), "--backend", backend,
-                        "--generator", os.path.join(fixtures, GEN_FILE),
-                        "--classifier", os.path.join(fixtures, CLF_FILE), "--json", out, "-q"],
+                        "--generator", generator, "--classifier", classifier, "--json", out, "-q"],
                        check=True, stdout=subprocess.DEVNULL)
         with open(out) as f:
             report = json.load(f)
@@ -53,6 +56,8 @@ def time_gan_bias(binary, fixtures, steps, backend):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fixtures", default=os.path.join("..", "shared", "fixtures"))
+    ap.add_argument("--generator", help="default: the DCGAN-tutorial generator in --fixtures")
+    ap.add_argument("--classifier", help="default: the notebook's classifier in --fixtures")
     ap.add_argument("--binary", default=os.path.join("target", "release", "gan-bias"))
     ap.add_argument("--backend", default="auto")
     ap.add_argument("--steps", type=int, default=30)
@@ -61,10 +66,12 @@ def main():
     ap.add_argument("--out")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    gen, clf = load_pair(args.fixtures)
+    generator = args.generator or os.path.join(args.fixtures, GEN_FILE)
+    classifier = args.classifier or os.path.join(args.fixtures, CLF_FILE)
+    (gen, _), (clf, _) = build(generator), build(classifier)
     ours, theirs = [], []
     for rep in range(args.reps):
-        t, top_ours, adapter = time_gan_bias(args.binary, args.fixtures, args.steps, args.backend)
+        t, top_ours, adapter = time_gan_bias(args.binary, generator, classifier, args.steps, args.backend)
         ours.append(t)
         u, top_theirs = time_pytorch(gen, clf, args.steps)
         theirs.append(u)
@@ -74,7 +81,7 @@ def main():
         "gan_bias_median": statistics.median(ours), "pytorch_median": statistics.median(theirs),
         "ratio": statistics.median(ours) / statistics.median(theirs),
         "adapter": adapter, "torch": torch.__version__, "torch_threads": args.threads,
-        "images": 256, "steps": args.steps,
+        "images": 256, "steps": args.steps, "generator": generator, "classifier": classifier,
     }
     print(json.dumps(result, indent=2))
     if args.out:

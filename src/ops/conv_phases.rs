@@ -118,10 +118,15 @@ fn gather<R: Runs>(d: &ConvDims, x: &[f32], col: &mut [f32], width: usize, scrat
 fn scatter<R: Runs>(d: &ConvDims, col: &[f32], width: usize, y: &mut [f32], scratch: &mut Vec<f32>) {
     let (s, plane, q) = (d.stride, d.hout * d.wout, d.hin * d.win);
     let ph = Phases::new(d.hout, d.wout, s);
-    scratch.resize(ph.len(), 0.0);
+    // Stride 1 sums straight into the output plane; stride 2 into two phase planes per row
+    // pair, interleaved after; larger strides (rare, with few taps per phase) add straight
+    // into the output at their stride.
+    let phased = s == 2;
+    if phased {
+        scratch.resize(ph.len(), 0.0);
+    }
     for (o, yp) in y.chunks_exact_mut(plane).enumerate() {
-        // With stride 1 the sums go straight into the output plane.
-        let (acc, wp) = if s == 1 { (&mut yp[..], d.wout) } else { (&mut scratch[..], ph.wp) };
+        let acc = if phased { &mut scratch[..] } else { &mut yp[..] };
         acc.fill(0.0);
         for ky in 0..d.k {
             let (py, dy) = tap(ky, s, d.pad);
@@ -132,31 +137,30 @@ fn scatter<R: Runs>(d: &ConvDims, col: &[f32], width: usize, y: &mut [f32], scra
                 if ix0 >= ix1 {
                     continue;
                 }
-                let start = if s == 1 { 0 } else { ph.start(py, px) };
                 let src = &col[((o * d.k + ky) * d.k + kx) * width..][..q];
+                let c0 = (ix0 as isize + dx) as usize;
                 for iy in iy0..iy1 {
-                    let a = (iy as isize + dy) as usize;
-                    let c0 = (ix0 as isize + dx) as usize;
-                    let dst = &mut acc[start + a * wp + c0..][..ix1 - ix0];
-                    R::add(dst, &src[iy * d.win + ix0..]);
+                    let (a, run) = ((iy as isize + dy) as usize, &src[iy * d.win + ix0..][..ix1 - ix0]);
+                    if phased {
+                        R::add(&mut acc[ph.start(py, px) + a * ph.wp + c0..][..run.len()], run);
+                    } else if s == 1 {
+                        R::add(&mut acc[a * d.wout + c0..][..run.len()], run);
+                    } else {
+                        let out = acc[(a * s + py) * d.wout + c0 * s + px..].iter_mut().step_by(s);
+                        out.zip(run).for_each(|(v, &c)| *v += c);
+                    }
                 }
             }
         }
-        if s == 1 {
+        if !phased {
             continue;
         }
         // Interleave the phase planes into the output rows.
         for (oy, row) in yp.chunks_exact_mut(d.wout).enumerate() {
-            let (py, a) = (oy % s, oy / s);
-            if s == 2 {
-                let even = &scratch[ph.start(py, 0) + a * wp..][..d.wout.div_ceil(2)];
-                let odd = &scratch[ph.start(py, 1) + a * wp..][..d.wout / 2];
-                R::merge2(row, even, odd);
-            } else {
-                for (ox, v) in row.iter_mut().enumerate() {
-                    *v = scratch[ph.start(py, ox % s) + a * wp + ox / s];
-                }
-            }
+            let (py, a) = (oy % 2, oy / 2);
+            let even = &scratch[ph.start(py, 0) + a * ph.wp..][..d.wout.div_ceil(2)];
+            let odd = &scratch[ph.start(py, 1) + a * ph.wp..][..d.wout / 2];
+            R::merge2(row, even, odd);
         }
     }
 }
