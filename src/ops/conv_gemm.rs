@@ -6,7 +6,7 @@
 //! Owns: the convolutions' fast CPU path. Must not touch: the GPU dispatch.
 
 use super::CpuMemory;
-use super::act::{Act, Epilogue};
+use super::act::{Act, Epilogue, tanh};
 use super::conv_phases::{gather_columns, scatter_columns};
 use super::conv2d::{ConvArgs, ConvDims};
 
@@ -255,6 +255,7 @@ fn finish(args: &ConvArgs, d: &ConvDims, y: &mut [f32], aux: Option<&[f32]>, bia
         let b = bias.map_or(0.0, |b| b[j % d.cout]);
         match (args.epilogue, aux) {
             (Epilogue::Forward(Act::Identity), _) => yp.iter_mut().for_each(|v| *v += b),
+            (Epilogue::Forward(Act::Tanh), _) => yp.iter_mut().for_each(|v| *v = tanh(*v + b)),
             (Epilogue::Forward(act), _) => yp.iter_mut().for_each(|v| *v = act.apply(*v + b)),
             (Epilogue::GradMask(act), Some(a)) => {
                 yp.iter_mut().zip(&a[j * plane..][..plane]).for_each(|(v, &y)| *v = (*v + b) * act.grad_from_output(y))
