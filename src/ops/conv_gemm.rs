@@ -47,7 +47,8 @@ fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
 /// The `gemm` crate, on the calling thread only (`Parallelism::None`): its AVX-512 kernels
 /// (chosen at run time, AVX2/FMA or portable ones elsewhere) take 0.6-0.75x the time of
 /// `matrixmultiply`'s sgemm on this project's layer shapes. Its blocking and summation order
-/// depend on the shape and strides alone, so the same product always gives the same bits.
+/// depend on the shape, the strides and the machine (its instruction set and cache sizes)
+/// alone, so on one machine the same product always gives the same bits.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm(m: usize, k: usize, n: usize, a: Strided, b: Strided, c: &mut [f32], rsc: usize, csc: usize) {
     assert!(fits(a.data.len(), m, k, a.rs, a.cs) && fits(b.data.len(), k, n, b.rs, b.cs) && fits(c.len(), m, n, rsc, csc));
@@ -289,13 +290,16 @@ mod tests {
 
     #[test]
     fn fast_path_equals_the_reference_loops() {
-        // Strides 1-3, pads 0-2, odd sizes; the last two are whole-image windows (the plain
+        // Strides 1-4, pads 0-2, odd sizes; the last two are whole-image windows (the plain
         // product of `dense_group`): conv2d from 4 x 4 to 1 x 1, conv_transpose2d from 1 x 1.
         let shapes = [
             (3, 5, 7, 6, 3, 2, 0),
             (2, 4, 9, 3, 4, 2, 1),
             (1, 6, 5, 2, 1, 1, 0),
             (2, 3, 8, 5, 4, 3, 2),
+            // Images narrower than the stride: some phases are empty.
+            (1, 2, 1, 3, 3, 3, 1),
+            (2, 3, 2, 2, 3, 4, 1),
             (3, 7, 4, 5, 4, 2, 0),
             (70, 7, 1, 5, 4, 1, 0),
         ];

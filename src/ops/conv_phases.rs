@@ -5,10 +5,11 @@
 //! Along one axis, tap `t` of a window at stride `s` and padding `pad` links position `o` of
 //! the strided side to position `o * s + t - pad = (o + shift) * s + phase` of the dense side.
 //! The dense side's positions of one phase, `phase, phase + s, ...`, form a plane of their
-//! own; in it, tap `t` is a plain shift by `shift`. So the gather reads, and the scatter adds
-//! into, contiguous runs of those phase planes, and only one pass per image reorders the
-//! dense side between its phase planes and its rows (the strided work, proportional to the
-//! image, not to the columns).
+//! own; in it, tap `t` is a plain shift by `shift`. So the gather reads contiguous runs of the
+//! input's phase planes, made in one strided pass per image (proportional to the image, not to
+//! the columns). The scatter adds contiguous runs: at stride 1 straight into the output, at
+//! stride 2 into the output's two phase planes of each row pair, interleaved after; at larger
+//! strides (few taps per phase) it adds straight into the output at its stride.
 //!
 //! Both give the same bits as the strided loops they replace: the gathered values are the
 //! same, and every output element receives its taps in the same `(ky, kx)` order, from zero.
@@ -81,7 +82,7 @@ fn gather<R: Runs>(d: &ConvDims, x: &[f32], col: &mut [f32], width: usize, scrat
                 }
                 for px in 0..s {
                     let dst = &mut scratch[ph.start(py, px) + a * ph.wp..][..phase_len(d.win, s, px)];
-                    dst.iter_mut().zip(row[px..].iter().step_by(s)).for_each(|(v, &x)| *v = x);
+                    dst.iter_mut().zip(row.iter().skip(px).step_by(s)).for_each(|(v, &x)| *v = x);
                 }
             }
             (&scratch[..], ph.wp)
@@ -113,7 +114,7 @@ fn gather<R: Runs>(d: &ConvDims, x: &[f32], col: &mut [f32], width: usize, scrat
 /// col2im of one image for `conv_transpose2d`: adds `col[(o * k + ky) * k + kx][iy * win + ix]`
 /// (row stride `width`) into `y[o][iy * s + ky - pad][ix * s + kx - pad]` where that lies in
 /// the output, and overwrites `y` (the image's `(cout, hout, wout)`) with the sums. `scratch`
-/// holds one channel's phase planes.
+/// holds one channel's phase planes at stride 2 (unused otherwise).
 #[inline(always)]
 fn scatter<R: Runs>(d: &ConvDims, col: &[f32], width: usize, y: &mut [f32], scratch: &mut Vec<f32>) {
     let (s, plane, q) = (d.stride, d.hout * d.wout, d.hin * d.win);

@@ -7,8 +7,13 @@
 //!
 //! Owns: these primitives and the choice between their versions. Must not touch: indexing.
 
-/// The primitives, as one type per instruction set. Each takes runs of equal length
-/// (`even`/`odd` of `ceil(n / 2)` and `floor(n / 2)`, `n` the row's length).
+/// The primitives, as one type per instruction set. `copy` and `add` write all of `dst` from
+/// the first `dst.len()` floats of `src` (which may be longer, never shorter); `split2` and
+/// `merge2` take `even`/`odd` of `ceil(n / 2)` and `floor(n / 2)`, `n` the row's length.
+///
+/// [`Avx512`]'s methods run AVX-512F instructions: they may only be called from a function
+/// compiled for AVX-512F on a CPU that has it, which is what `with_runs!` arranges (and why
+/// the type is private to `ops`).
 pub(super) trait Runs {
     fn copy(dst: &mut [f32], src: &[f32]);
     fn add(dst: &mut [f32], src: &[f32]);
@@ -28,15 +33,18 @@ impl Runs for Portable {
     }
     #[inline(always)]
     fn add(dst: &mut [f32], src: &[f32]) {
+        let src = &src[..dst.len()];
         dst.iter_mut().zip(src).for_each(|(v, &s)| *v += s);
     }
     #[inline(always)]
     fn split2(row: &[f32], even: &mut [f32], odd: &mut [f32]) {
+        assert!(even.len() == row.len().div_ceil(2) && odd.len() == row.len() / 2);
         even.iter_mut().zip(row.iter().step_by(2)).for_each(|(v, &x)| *v = x);
         odd.iter_mut().zip(row.iter().skip(1).step_by(2)).for_each(|(v, &x)| *v = x);
     }
     #[inline(always)]
     fn merge2(row: &mut [f32], even: &[f32], odd: &[f32]) {
+        assert!(even.len() >= row.len().div_ceil(2) && odd.len() >= row.len() / 2);
         row.iter_mut().step_by(2).zip(even).for_each(|(v, &x)| *v = x);
         row.iter_mut().skip(1).step_by(2).zip(odd).for_each(|(v, &x)| *v = x);
     }
