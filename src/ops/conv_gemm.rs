@@ -6,7 +6,7 @@
 //! Owns: the convolutions' fast CPU path. Must not touch: the GPU dispatch.
 
 use super::CpuMemory;
-use super::act::{Act, Epilogue, tanh};
+use super::act::{Act, Epilogue};
 use super::conv_phases::{gather_columns, scatter_columns};
 use super::conv2d::{ConvArgs, ConvDims};
 
@@ -121,12 +121,12 @@ fn transpose_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y:
     let (kk, q) = (d.k * d.k, d.hin * d.win);
     let (m, width, out_len) = (d.cout * kk, full * q, d.cout * d.hout * d.wout);
     // Gather the images side by side: (cin, full Q), a short group's missing images zero.
-    s.tmp.clear();
     s.tmp.resize(d.cin * width, 0.0);
-    for b in 0..g {
-        for i in 0..d.cin {
-            s.tmp[i * width + b * q..][..q].copy_from_slice(&x[(b * d.cin + i) * q..][..q]);
+    for (i, row) in s.tmp.chunks_exact_mut(width).enumerate() {
+        for b in 0..g {
+            row[b * q..][..q].copy_from_slice(&x[(b * d.cin + i) * q..][..q]);
         }
+        row[g * q..].fill(0.0);
     }
     // The product and its scatter run a few output channels at a time, so that the columns
     // are added into the output while they are still in cache.
@@ -256,7 +256,6 @@ fn finish(args: &ConvArgs, d: &ConvDims, y: &mut [f32], aux: Option<&[f32]>, bia
         let b = bias.map_or(0.0, |b| b[j % d.cout]);
         match (args.epilogue, aux) {
             (Epilogue::Forward(Act::Identity), _) => yp.iter_mut().for_each(|v| *v += b),
-            (Epilogue::Forward(Act::Tanh), _) => yp.iter_mut().for_each(|v| *v = tanh(*v + b)),
             (Epilogue::Forward(act), _) => yp.iter_mut().for_each(|v| *v = act.apply(*v + b)),
             (Epilogue::GradMask(act), Some(a)) => {
                 yp.iter_mut().zip(&a[j * plane..][..plane]).for_each(|(v, &y)| *v = (*v + b) * act.grad_from_output(y))

@@ -38,6 +38,26 @@ fn overlap(count: usize, len: usize, shift: isize) -> (usize, usize) {
     (lo, hi)
 }
 
+/// One tap along one axis: its phase and shift, and the strided side's positions
+/// `lo..hi` whose partner lies inside the dense side's phase.
+struct AxisTap {
+    phase: usize,
+    shift: isize,
+    lo: usize,
+    hi: usize,
+}
+
+/// The `k` taps along an axis whose strided side has `count` positions and dense side `len`.
+fn axis_taps(k: usize, stride: usize, pad: usize, count: usize, len: usize) -> Vec<AxisTap> {
+    (0..k)
+        .map(|t| {
+            let (phase, shift) = tap(t, stride, pad);
+            let (lo, hi) = overlap(count, phase_len(len, stride, phase), shift);
+            AxisTap { phase, shift, lo, hi }
+        })
+        .collect()
+}
+
 /// A dense plane `(h, w)` split into its `s * s` phase planes, each `(ceil(h / s), ceil(w / s))`
 /// (phase `(py, px)` at `((py * s + px) * hp) * wp`).
 struct Phases {
@@ -66,6 +86,7 @@ impl Phases {
 fn gather<R: Runs>(d: &ConvDims, x: &[f32], col: &mut [f32], width: usize, scratch: &mut Vec<f32>) {
     let (s, plane) = (d.stride, d.hin * d.win);
     let ph = Phases::new(d.hin, d.win, s);
+    let (ys, xs) = (axis_taps(d.k, s, d.pad, d.hout, d.hin), axis_taps(d.k, s, d.pad, d.wout, d.win));
     scratch.resize(ph.len(), 0.0);
     for i in 0..d.cin {
         let xp = &x[i * plane..][..plane];
@@ -87,24 +108,20 @@ fn gather<R: Runs>(d: &ConvDims, x: &[f32], col: &mut [f32], width: usize, scrat
             }
             (&scratch[..], ph.wp)
         };
-        for ky in 0..d.k {
-            let (py, dy) = tap(ky, s, d.pad);
-            let (oy0, oy1) = overlap(d.hout, phase_len(d.hin, s, py), dy);
-            for kx in 0..d.k {
-                let (px, dx) = tap(kx, s, d.pad);
-                let (ox0, ox1) = overlap(d.wout, phase_len(d.win, s, px), dx);
-                let src = if s == 1 { planes } else { &planes[ph.start(py, px)..] };
+        for (ky, ty) in ys.iter().enumerate() {
+            for (kx, tx) in xs.iter().enumerate() {
+                let src = if s == 1 { planes } else { &planes[ph.start(ty.phase, tx.phase)..] };
                 let dst = &mut col[((i * d.k + ky) * d.k + kx) * width..][..d.hout * d.wout];
                 for (oy, row) in dst.chunks_exact_mut(d.wout).enumerate() {
-                    if oy < oy0 || oy >= oy1 || ox0 >= ox1 {
+                    if oy < ty.lo || oy >= ty.hi || tx.lo >= tx.hi {
                         row.fill(0.0);
                         continue;
                     }
-                    let a = (oy as isize + dy) as usize;
-                    let c0 = (ox0 as isize + dx) as usize;
-                    row[..ox0].fill(0.0);
-                    R::copy(&mut row[ox0..ox1], &src[a * wp + c0..]);
-                    row[ox1..].fill(0.0);
+                    let a = (oy as isize + ty.shift) as usize;
+                    let c0 = (tx.lo as isize + tx.shift) as usize;
+                    row[..tx.lo].fill(0.0);
+                    R::copy(&mut row[tx.lo..tx.hi], &src[a * wp + c0..]);
+                    row[tx.hi..].fill(0.0);
                 }
             }
         }
@@ -123,31 +140,28 @@ fn scatter<R: Runs>(d: &ConvDims, col: &[f32], width: usize, y: &mut [f32], scra
     // pair, interleaved after; larger strides (rare, with few taps per phase) add straight
     // into the output at their stride.
     let phased = s == 2;
+    let (ys, xs) = (axis_taps(d.k, s, d.pad, d.hin, d.hout), axis_taps(d.k, s, d.pad, d.win, d.wout));
     if phased {
         scratch.resize(ph.len(), 0.0);
     }
     for (o, yp) in y.chunks_exact_mut(plane).enumerate() {
         let acc = if phased { &mut scratch[..] } else { &mut yp[..] };
         acc.fill(0.0);
-        for ky in 0..d.k {
-            let (py, dy) = tap(ky, s, d.pad);
-            let (iy0, iy1) = overlap(d.hin, phase_len(d.hout, s, py), dy);
-            for kx in 0..d.k {
-                let (px, dx) = tap(kx, s, d.pad);
-                let (ix0, ix1) = overlap(d.win, phase_len(d.wout, s, px), dx);
-                if ix0 >= ix1 {
+        for (ky, ty) in ys.iter().enumerate() {
+            for (kx, tx) in xs.iter().enumerate() {
+                if tx.lo >= tx.hi {
                     continue;
                 }
                 let src = &col[((o * d.k + ky) * d.k + kx) * width..][..q];
-                let c0 = (ix0 as isize + dx) as usize;
-                for iy in iy0..iy1 {
-                    let (a, run) = ((iy as isize + dy) as usize, &src[iy * d.win + ix0..][..ix1 - ix0]);
+                let c0 = (tx.lo as isize + tx.shift) as usize;
+                for iy in ty.lo..ty.hi {
+                    let (a, run) = ((iy as isize + ty.shift) as usize, &src[iy * d.win + tx.lo..][..tx.hi - tx.lo]);
                     if phased {
-                        R::add(&mut acc[ph.start(py, px) + a * ph.wp + c0..][..run.len()], run);
+                        R::add(&mut acc[ph.start(ty.phase, tx.phase) + a * ph.wp + c0..][..run.len()], run);
                     } else if s == 1 {
                         R::add(&mut acc[a * d.wout + c0..][..run.len()], run);
                     } else {
-                        let out = acc[(a * s + py) * d.wout + c0 * s + px..].iter_mut().step_by(s);
+                        let out = acc[(a * s + ty.phase) * d.wout + c0 * s + tx.phase..].iter_mut().step_by(s);
                         out.zip(run).for_each(|(v, &c)| *v += c);
                     }
                 }
