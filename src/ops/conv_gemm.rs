@@ -8,7 +8,16 @@
 use super::CpuMemory;
 use super::act::{Act, Epilogue};
 use super::conv_phases::{gather_columns, scatter_columns};
+use super::conv_winograd::{self as winograd, Winograd};
 use super::conv2d::{ConvArgs, ConvDims};
+
+/// Floats of scratch per thread a Winograd group may use.
+const WINO_SCRATCH: usize = 1 << 21;
+
+/// Whether the Winograd path is on (`GAN_BIAS_WINOGRAD=0` turns it off, for comparisons).
+fn wino_wanted() -> bool {
+    std::env::var_os("GAN_BIAS_WINOGRAD").is_none_or(|v| v != "0")
+}
 
 /// Which of the two kernels.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -183,10 +192,12 @@ const CHUNK: usize = 1 << 19;
 
 /// One thread's scratch, kept across the groups it takes.
 #[derive(Default)]
-struct Scratch {
-    col: Vec<f32>,
-    tmp: Vec<f32>,
-    phases: Vec<f32>,
+pub(super) struct Scratch {
+    pub col: Vec<f32>,
+    pub tmp: Vec<f32>,
+    pub phases: Vec<f32>,
+    /// The Winograd path's output, channels-last.
+    pub planes: Vec<f32>,
 }
 
 /// The most images one product holds (64: smaller groups of the notebook's 512 rows raised the
@@ -213,12 +224,17 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
         Form::Conv => (d.cin * d.k * d.k + d.cout) * d.hout * d.wout,
         Form::Transpose => (d.cout * d.k * d.k + d.cin) * d.hin * d.win,
     };
-    let group = (GROUP_SCRATCH[form as usize] / per_image.max(1)).clamp(1, MAX_GROUP);
-    let groups = d.n.div_ceil(group);
     let dense = is_dense(&d, form);
+    let wino_on = !dense && winograd::applies(&d) && wino_wanted();
     mem.with_output(args.output, |mem, y| {
         let x = &mem.get(args.input)[..d.in_len()];
         let w = mem.get(args.weight);
+        let wino = wino_on.then(|| Winograd::new(&d, form, w));
+        let per_image = wino.as_ref().map_or(per_image, |wg| wg.scratch_per_image(&d));
+        let budget = if wino.is_some() { WINO_SCRATCH } else { GROUP_SCRATCH[form as usize] };
+        let group = (budget / per_image.max(1)).clamp(1, MAX_GROUP);
+        let groups = d.n.div_ceil(group);
+        let wino = wino.as_ref();
         let bias = args.bias.map(|b| mem.get(b));
         let aux = args.aux.map(|a| mem.get(a));
         // Each thread takes the next group still to do: a core slowed by other work on the
@@ -236,6 +252,7 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
                         let g = yg.len() / out_len;
                         let xg = &x[b0 * in_len..][..g * in_len];
                         match form {
+                            _ if wino.is_some() => winograd::group(&d, wino.unwrap(), g, group, xg, yg, &mut scratch),
                             _ if dense => dense_group(&d, form, g, group, xg, w, yg, &mut scratch),
                             Form::Conv => conv_group(&d, g, group, xg, w, yg, &mut scratch),
                             Form::Transpose => transpose_group(&d, g, group, xg, w, yg, &mut scratch),
@@ -301,6 +318,20 @@ mod tests {
             (2, 3, 2, 2, 3, 4, 1),
             (3, 7, 4, 5, 4, 2, 0),
             (70, 7, 1, 5, 4, 1, 0),
+            // Stride 2, 4 x 4 (the Winograd path): every padding, odd and even sizes, a
+            // group of images cut short.
+            (5, 6, 5, 7, 4, 2, 1),
+            (2, 3, 6, 4, 4, 2, 0),
+            (3, 5, 7, 3, 4, 2, 2),
+            (2, 4, 3, 5, 4, 2, 3),
+            (1, 2, 1, 3, 4, 2, 1),
+            (67, 3, 3, 2, 4, 2, 1),
+            // The same with 16 channels and more, on both sides.
+            (3, 16, 5, 17, 4, 2, 1),
+            (2, 17, 6, 16, 4, 2, 0),
+            (2, 16, 7, 18, 4, 2, 2),
+            (1, 19, 3, 16, 4, 2, 3),
+            (67, 16, 2, 16, 4, 2, 1),
         ];
         for (case, &(n, cin, h, cout, k, stride, pad)) in shapes.iter().enumerate() {
             for transpose in [false, true] {

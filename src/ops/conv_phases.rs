@@ -20,14 +20,14 @@ use super::conv2d::ConvDims;
 use super::runs::{Runs, with_runs};
 
 /// Tap `t`'s phase and shift along an axis (see the module docs).
-fn tap(t: usize, stride: usize, pad: usize) -> (usize, isize) {
+pub(super) fn tap(t: usize, stride: usize, pad: usize) -> (usize, isize) {
     let r = t as isize - pad as isize;
     let s = stride as isize;
     (r.rem_euclid(s) as usize, r.div_euclid(s))
 }
 
 /// How many of the positions `0..len` have phase `phase` at this stride.
-fn phase_len(len: usize, stride: usize, phase: usize) -> usize {
+pub(super) fn phase_len(len: usize, stride: usize, phase: usize) -> usize {
     if len > phase { (len - phase).div_ceil(stride) } else { 0 }
 }
 

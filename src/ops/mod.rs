@@ -11,6 +11,7 @@ pub mod conv2d;
 pub(crate) mod conv_gemm;
 mod conv_phases;
 pub mod conv_transpose2d;
+mod conv_winograd;
 pub mod covariance;
 pub mod noise_update;
 pub mod record;

@@ -1,5 +1,6 @@
-//! The four run primitives of the fast path's data movement ([`super::conv_phases`]): copy,
-//! add, and the stride-2 split and merge of a row. Most runs there are 1-32 floats long, too
+//! The run primitives of the fast path's data movement ([`super::conv_phases`],
+//! [`super::conv_winograd`]): copy, add, the stride-2 split and merge of a row, and the
+//! transpose of a matrix. Most runs there are 1-32 floats long, too
 //! short for `memcpy` calls or for loops with scalar tails, so on x86-64 CPUs with AVX-512
 //! each run is a few masked 16-lane loads and stores; elsewhere plain loops. Both versions do
 //! the same float operations on every element (a copy, or one addition), so they give the
@@ -21,6 +22,23 @@ pub(super) trait Runs {
     fn split2(row: &[f32], even: &mut [f32], odd: &mut [f32]);
     /// `even[j] -> row[2j]`, `odd[j] -> row[2j + 1]`.
     fn merge2(row: &mut [f32], even: &[f32], odd: &[f32]);
+    /// `dst (cols, rows) = src (rows, cols)`, both row-major and exactly that long.
+    fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]);
+}
+
+/// [`Runs::transpose`]'s plain loops, in blocks of 16 x 16.
+#[inline(always)]
+fn transpose_blocks(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+    assert!(src.len() == rows * cols && dst.len() == rows * cols);
+    for r0 in (0..rows).step_by(16) {
+        for c0 in (0..cols).step_by(16) {
+            for r in r0..(r0 + 16).min(rows) {
+                for c in c0..(c0 + 16).min(cols) {
+                    dst[c * rows + r] = src[r * cols + c];
+                }
+            }
+        }
+    }
 }
 
 /// Plain loops: any CPU.
@@ -47,6 +65,10 @@ impl Runs for Portable {
         assert!(even.len() >= row.len().div_ceil(2) && odd.len() >= row.len() / 2);
         row.iter_mut().step_by(2).zip(even).for_each(|(v, &x)| *v = x);
         row.iter_mut().skip(1).step_by(2).zip(odd).for_each(|(v, &x)| *v = x);
+    }
+    #[inline(always)]
+    fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+        transpose_blocks(src, rows, cols, dst);
     }
 }
 
@@ -167,6 +189,54 @@ mod avx512 {
                 i += 32;
             }
         }
+
+        /// Blocks of 16 x 16 through the registers: pairs of rows interleaved by floats, then
+        /// by float pairs, then 128-bit lanes gathered across the block; edges masked.
+        #[inline(always)]
+        fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+            assert!(src.len() == rows * cols && dst.len() == rows * cols);
+            for r0 in (0..rows).step_by(16) {
+                let nr = (rows - r0).min(16);
+                for c0 in (0..cols).step_by(16) {
+                    let nc = (cols - c0).min(16);
+                    unsafe {
+                        let mut r = [_mm512_setzero_ps(); 16];
+                        for (i, v) in r.iter_mut().enumerate().take(nr) {
+                            *v = _mm512_maskz_loadu_ps(lanes(nc), src.as_ptr().add((r0 + i) * cols + c0));
+                        }
+                        let mut a = [_mm512_setzero_ps(); 16];
+                        for i in 0..8 {
+                            a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+                            a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+                        }
+                        let mut b = [_mm512_setzero_ps(); 16];
+                        for i in 0..4 {
+                            let pd = |v: __m512| _mm512_castps_pd(v);
+                            let (a0, a1, a2, a3) = (pd(a[4 * i]), pd(a[4 * i + 1]), pd(a[4 * i + 2]), pd(a[4 * i + 3]));
+                            b[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+                            b[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+                            b[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+                            b[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+                        }
+                        // b[4 i + j], lane l: column 4 l + j of rows 4 i..4 i + 4.
+                        let mut out = [_mm512_setzero_ps(); 16];
+                        for j in 0..4 {
+                            let d0 = _mm512_shuffle_f32x4::<0x88>(b[j], b[4 + j]);
+                            let d1 = _mm512_shuffle_f32x4::<0xdd>(b[j], b[4 + j]);
+                            let e0 = _mm512_shuffle_f32x4::<0x88>(b[8 + j], b[12 + j]);
+                            let e1 = _mm512_shuffle_f32x4::<0xdd>(b[8 + j], b[12 + j]);
+                            out[j] = _mm512_shuffle_f32x4::<0x88>(d0, e0);
+                            out[8 + j] = _mm512_shuffle_f32x4::<0xdd>(d0, e0);
+                            out[4 + j] = _mm512_shuffle_f32x4::<0x88>(d1, e1);
+                            out[12 + j] = _mm512_shuffle_f32x4::<0xdd>(d1, e1);
+                        }
+                        for (c, v) in out.iter().enumerate().take(nc) {
+                            _mm512_mask_storeu_ps(dst.as_mut_ptr().add((c0 + c) * rows + r0), lanes(nr), *v);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -208,6 +278,24 @@ mod tests {
         for n in 0..70 {
             // SAFETY: checked above that the CPU has AVX-512F.
             unsafe { check(n) };
+        }
+        #[target_feature(enable = "avx512f")]
+        fn check_transpose(rows: usize, cols: usize) {
+            use super::Avx512;
+            let src: Vec<f32> = (0..rows * cols).map(|i| i as f32 * 0.25 - 3.0).collect();
+            let (mut a, mut b) = (vec![f32::NAN; rows * cols], vec![f32::NAN; rows * cols]);
+            Portable::transpose(&src, rows, cols, &mut a);
+            Avx512::transpose(&src, rows, cols, &mut b);
+            assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "transpose {rows} x {cols}");
+            for (r, c) in [(0, 0), (rows.saturating_sub(1), cols.saturating_sub(1)), (rows / 2, cols / 3)] {
+                if r < rows && c < cols {
+                    assert_eq!(a[c * rows + r], src[r * cols + c], "transpose {rows} x {cols}: ({r}, {c})");
+                }
+            }
+        }
+        for (rows, cols) in [(0, 5), (1, 1), (3, 17), (16, 16), (17, 33), (31, 2), (40, 47), (64, 196)] {
+            // SAFETY: as above.
+            unsafe { check_transpose(rows, cols) };
         }
     }
 }
