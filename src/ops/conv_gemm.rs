@@ -11,8 +11,11 @@ use super::conv_phases::{gather_columns, scatter_columns};
 use super::conv_winograd::{self as winograd, Winograd};
 use super::conv2d::{ConvArgs, ConvDims};
 
-/// Floats of scratch per thread a Winograd group may use.
-const WINO_SCRATCH: usize = 1 << 21;
+/// Floats of scratch per thread a Winograd group may use (16 MiB: its products want wide
+/// right-hand matrices, and the generator's 4 x 4 -> 8 x 8 layer has only 4 tiles an image
+/// per phase; 2, 4 and 8 MiB took 1.4x-3.6x, 1.2-1.9x and 1.05-1.4x the time on its layers,
+/// 32 MiB 1.1-1.3x on the others).
+const WINO_SCRATCH: usize = 1 << 22;
 
 /// Whether the Winograd path is on (`GAN_BIAS_WINOGRAD=0` turns it off, for comparisons).
 fn wino_wanted() -> bool {
@@ -225,7 +228,7 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
         Form::Transpose => (d.cout * d.k * d.k + d.cin) * d.hin * d.win,
     };
     let dense = is_dense(&d, form);
-    let wino_on = !dense && winograd::applies(&d) && wino_wanted();
+    let wino_on = !dense && winograd::applies(&d, form) && wino_wanted();
     mem.with_output(args.output, |mem, y| {
         let x = &mem.get(args.input)[..d.in_len()];
         let w = mem.get(args.weight);
