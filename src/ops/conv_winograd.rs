@@ -326,3 +326,33 @@ fn output_point(m: &[&[f32]; 9], dy: usize, dx: usize, out: &mut [f32]) {
     let p = 3 * dy + dx;
     map4(out, m[p], m[p + 3], m[p + 1], m[p + 4], |a, b, c, d| (a + b) + (c + d));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Form, applies};
+    use crate::ops::conv2d::ConvDims;
+
+    fn dims(cin: usize, hin: usize, cout: usize, hout: usize, k: usize, stride: usize, pad: usize) -> ConvDims {
+        ConvDims { n: 1, cin, hin, win: hin, cout, hout, wout: hout, k, stride, pad }
+    }
+
+    /// Which layers of the DCGAN generator and the notebook's classifier take the path (its
+    /// results are checked against the reference loops in `conv_gemm`'s tests).
+    #[test]
+    fn the_large_stride_2_layers_take_the_path() {
+        // Generator forward (transposed) and its input-gradients (conv2d, roles swapped).
+        for (cin, hin, cout) in [(512, 4, 256), (256, 8, 128), (128, 16, 64)] {
+            assert!(applies(&dims(cin, hin, cout, 2 * hin, 4, 2, 1), Form::Transpose), "{cin} x {hin} forward");
+            assert!(applies(&dims(cout, 2 * hin, cin, hin, 4, 2, 1), Form::Conv), "{cin} x {hin} input-gradient");
+        }
+        // The classifier's second layer forward: 64 x 31 x 31 -> 128 x 14 x 14, no padding.
+        assert!(applies(&dims(64, 31, 128, 14, 4, 2, 0), Form::Conv));
+        // Its input-gradient overhangs: 0.73 of the direct multiply-adds.
+        assert!(!applies(&dims(128, 14, 64, 31, 4, 2, 0), Form::Transpose));
+        // Few channels (RGB in or out), other strides and kernels.
+        assert!(!applies(&dims(64, 32, 3, 64, 4, 2, 1), Form::Transpose));
+        assert!(!applies(&dims(3, 64, 64, 31, 4, 2, 0), Form::Conv));
+        assert!(!applies(&dims(128, 14, 256, 4, 4, 3, 0), Form::Conv));
+        assert!(!applies(&dims(64, 16, 64, 16, 3, 1, 1), Form::Conv));
+    }
+}
