@@ -8,7 +8,7 @@
 use super::CpuMemory;
 use super::act::{Act, Epilogue};
 use super::conv_phases::{gather_columns, scatter_columns};
-use super::conv_winograd::{self as winograd, Winograd};
+use super::conv_winograd::{self as winograd, Plan, Winograd};
 use super::conv2d::{ConvArgs, ConvDims};
 
 /// Floats of scratch per thread a Winograd group may use (16 MiB: its products want wide
@@ -17,9 +17,11 @@ use super::conv2d::{ConvArgs, ConvDims};
 /// 32 MiB 1.1-1.3x on the others).
 const WINO_SCRATCH: usize = 1 << 22;
 
-/// Whether the Winograd path is on (`GAN_BIAS_WINOGRAD=0` turns it off, for comparisons).
+/// Whether the Winograd path is on (`GAN_BIAS_WINOGRAD=0` turns it off, for comparisons),
+/// read once per process.
 fn wino_wanted() -> bool {
-    std::env::var_os("GAN_BIAS_WINOGRAD").is_none_or(|v| v != "0")
+    static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *WANTED.get_or_init(|| std::env::var_os("GAN_BIAS_WINOGRAD").is_none_or(|v| v != "0"))
 }
 
 /// Which of the two kernels.
@@ -223,20 +225,19 @@ pub(crate) fn run(args: &ConvArgs, form: Form, mem: &mut CpuMemory) {
 fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
     let d = args.dims;
     let (in_len, out_len) = (d.in_len() / d.n, d.out_len() / d.n);
-    let per_image = match form {
-        Form::Conv => (d.cin * d.k * d.k + d.cout) * d.hout * d.wout,
-        Form::Transpose => (d.cout * d.k * d.k + d.cin) * d.hin * d.win,
-    };
     let dense = is_dense(&d, form);
-    let wino_on = !dense && winograd::applies(&d, form) && wino_wanted();
+    let plan = if dense || !wino_wanted() { None } else { Plan::new(&d, form) };
+    let (per_image, budget) = match (&plan, form) {
+        (Some(plan), _) => (plan.scratch_per_image(&d), WINO_SCRATCH),
+        (None, Form::Conv) => ((d.cin * d.k * d.k + d.cout) * d.hout * d.wout, GROUP_SCRATCH[0]),
+        (None, Form::Transpose) => ((d.cout * d.k * d.k + d.cin) * d.hin * d.win, GROUP_SCRATCH[1]),
+    };
+    let group = (budget / per_image.max(1)).clamp(1, MAX_GROUP);
+    let groups = d.n.div_ceil(group);
     mem.with_output(args.output, |mem, y| {
         let x = &mem.get(args.input)[..d.in_len()];
         let w = mem.get(args.weight);
-        let wino = wino_on.then(|| Winograd::new(&d, form, w));
-        let per_image = wino.as_ref().map_or(per_image, |wg| wg.scratch_per_image(&d));
-        let budget = if wino.is_some() { WINO_SCRATCH } else { GROUP_SCRATCH[form as usize] };
-        let group = (budget / per_image.max(1)).clamp(1, MAX_GROUP);
-        let groups = d.n.div_ceil(group);
+        let wino = plan.map(|plan| Winograd::new(plan, &d, form, w));
         let wino = wino.as_ref();
         let bias = args.bias.map(|b| mem.get(b));
         let aux = args.aux.map(|a| mem.get(a));
@@ -254,11 +255,11 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
                         let b0 = j * group;
                         let g = yg.len() / out_len;
                         let xg = &x[b0 * in_len..][..g * in_len];
-                        match form {
-                            _ if wino.is_some() => winograd::group(&d, wino.unwrap(), g, group, xg, yg, &mut scratch),
+                        match (form, wino) {
+                            (_, Some(wg)) => winograd::group(&d, wg, g, group, xg, yg, &mut scratch),
                             _ if dense => dense_group(&d, form, g, group, xg, w, yg, &mut scratch),
-                            Form::Conv => conv_group(&d, g, group, xg, w, yg, &mut scratch),
-                            Form::Transpose => transpose_group(&d, g, group, xg, w, yg, &mut scratch),
+                            (Form::Conv, None) => conv_group(&d, g, group, xg, w, yg, &mut scratch),
+                            (Form::Transpose, None) => transpose_group(&d, g, group, xg, w, yg, &mut scratch),
                         }
                         let aux = aux.map(|a| &a[b0 * out_len..][..g * out_len]);
                         finish(args, &d, yg, aux, bias);

@@ -26,24 +26,6 @@ use super::conv_phases::{phase_len, tap};
 use super::conv2d::ConvDims;
 use super::runs::{Runs, with_runs};
 
-/// Whether a layer takes this path: stride 2 and a 4 x 4 kernel, so that every stride phase
-/// has two taps along each axis, and at least [`MIN_CHANNELS`] channels on both sides (the
-/// transforms run over channel vectors).
-pub(super) fn applies(d: &ConvDims, form: Form) -> bool {
-    if !(d.stride == 2 && d.k == 4 && d.hout > 0 && d.wout > 0 && d.cin.min(d.cout) >= MIN_CHANNELS) {
-        return false;
-    }
-    // Multiply-adds per channel pair: 9 a tile, against 16 a pixel of the strided side.
-    let (ys, xs) = (Axis::new(form, d.pad, d.hout), Axis::new(form, d.pad, d.wout));
-    let tiles_y: usize = ys.outs.iter().map(|o| tiles(o.len) * o.pairings.len()).sum();
-    let tiles_x: usize = xs.outs.iter().map(|o| tiles(o.len) * o.pairings.len()).sum();
-    let pixels = match form {
-        Form::Conv => d.hout * d.wout,
-        Form::Transpose => d.hin * d.win,
-    };
-    (9 * tiles_y * tiles_x) as f64 <= MAX_WORK * (16 * pixels) as f64
-}
-
 /// The largest share of the direct product's multiply-adds this path may take (9 / 16 where
 /// the tiles cover the output exactly; images with an odd edge take more, and gain too
 /// little to pay for the transforms: the classifier's second layer's input-gradient, 31 x 31
@@ -124,12 +106,69 @@ fn tiles(len: usize) -> usize {
     len.div_ceil(2)
 }
 
-/// The layer's geometry on this path and its transformed weights: for output phase `q` (`y`
-/// phase `q / xs.outs.len()`, `x` phase the rest), 9 matrices `(cout, K)`, `K = pairings *
-/// cin` with column `pairing * cin + ci`.
-pub(super) struct Winograd {
+/// One output phase of a layer: its phase along each axis and the pairings `(y, x)` summed
+/// into it, column block `pairing` of its matrices' `K = pairings * cin` columns.
+struct Phase {
+    y: OutPhase,
+    x: OutPhase,
+    pairs: Vec<(Pairing, Pairing)>,
+}
+
+impl Phase {
+    /// Tiles along `y` and `x`.
+    fn tiles(&self) -> (usize, usize) {
+        (tiles(self.y.len), tiles(self.x.len))
+    }
+}
+
+/// The layer's geometry on this path.
+pub(super) struct Plan {
     ys: Axis,
     xs: Axis,
+    phases: Vec<Phase>,
+}
+
+impl Plan {
+    /// The plan of a layer that takes this path: stride 2 and a 4 x 4 kernel, so that every
+    /// stride phase has two taps along each axis; at least [`MIN_CHANNELS`] channels on both
+    /// sides (the transforms run over channel vectors); at most [`MAX_WORK`] of the direct
+    /// product's multiply-adds. `None` for any other layer.
+    pub(super) fn new(d: &ConvDims, form: Form) -> Option<Plan> {
+        if !(d.stride == 2 && d.k == 4 && d.hout > 0 && d.wout > 0 && d.cin.min(d.cout) >= MIN_CHANNELS) {
+            return None;
+        }
+        let (ys, xs) = (Axis::new(form, d.pad, d.hout), Axis::new(form, d.pad, d.wout));
+        let phases: Vec<Phase> = ys
+            .outs
+            .iter()
+            .flat_map(|oy| xs.outs.iter().map(move |ox| (oy, ox)))
+            .map(|(oy, ox)| Phase {
+                pairs: oy.pairings.iter().flat_map(|&py| ox.pairings.iter().map(move |&px| (py, px))).collect(),
+                y: oy.clone(),
+                x: ox.clone(),
+            })
+            .collect();
+        // Multiply-adds per channel pair: 9 a tile and pairing, against 16 a pixel of the
+        // strided side.
+        let work: usize = phases.iter().map(|ph| 9 * ph.tiles().0 * ph.tiles().1 * ph.pairs.len()).sum();
+        let pixels = match form {
+            Form::Conv => d.hout * d.wout,
+            Form::Transpose => d.hin * d.win,
+        };
+        (work as f64 <= MAX_WORK * (16 * pixels) as f64).then_some(Plan { ys, xs, phases })
+    }
+
+    /// Floats of scratch one image takes in [`group`].
+    pub(super) fn scratch_per_image(&self, d: &ConvDims) -> usize {
+        let most = self.phases.iter().map(|ph| 9 * (ph.pairs.len() * d.cin + d.cout) * ph.tiles().0 * ph.tiles().1).max().unwrap_or(0);
+        most + d.cin * d.hin * d.win + d.cout * d.hout * d.wout
+    }
+}
+
+/// A layer's plan and its transformed weights: for output phase `q`, 9 matrices `(cout, K)`,
+/// point `p` at `p * cout * K`.
+pub(super) struct Winograd {
+    plan: Plan,
     weights: Vec<Vec<f32>>,
 }
 
@@ -148,74 +187,56 @@ fn transform_kernel(g: [[f32; 2]; 2]) -> [f32; 9] {
 }
 
 impl Winograd {
-    /// The geometry of `d` and its weights `w` (`(cout, cin, 4, 4)` for `conv2d`, `(cin,
-    /// cout, 4, 4)` for `conv_transpose2d`), transformed once per call.
-    pub(super) fn new(d: &ConvDims, form: Form, w: &[f32]) -> Winograd {
-        let (ys, xs) = (Axis::new(form, d.pad, d.hout), Axis::new(form, d.pad, d.wout));
-        // Per output phase: its pairings (y, x) and its matrices.
-        let phases: Vec<Vec<(Pairing, Pairing)>> = ys
-            .outs
-            .iter()
-            .flat_map(|oy| {
-                xs.outs.iter().map(|ox| oy.pairings.iter().flat_map(|&py| ox.pairings.iter().map(move |&px| (py, px))).collect())
-            })
-            .collect();
-        let mut weights: Vec<Vec<f32>> = phases.iter().map(|p| vec![0.0f32; 9 * d.cout * p.len() * d.cin]).collect();
-        for o in 0..d.cout {
-            for ci in 0..d.cin {
-                // The 4 x 4 kernel of (o, ci), read once for every phase.
-                let start = match form {
-                    Form::Conv => (o * d.cin + ci) * 16,
-                    Form::Transpose => (ci * d.cout + o) * 16,
-                };
-                let kernel = &w[start..][..16];
-                for (pairs, m) in phases.iter().zip(&mut weights) {
-                    let k = pairs.len() * d.cin;
-                    for (pi, (py, px)) in pairs.iter().enumerate() {
-                        let g = [0, 1].map(|a| [0, 1].map(|b| kernel[py.taps[a] * 4 + px.taps[b]]));
-                        for (p, v) in transform_kernel(g).into_iter().enumerate() {
-                            m[(p * d.cout + o) * k + pi * d.cin + ci] = v;
-                        }
+    /// Transforms the weights `w` (`(cout, cin, 4, 4)` for `conv2d`, `(cin, cout, 4, 4)` for
+    /// `conv_transpose2d`) for `plan`, once per call. (Split over the threads, it took no
+    /// measurable time off the step.)
+    pub(super) fn new(plan: Plan, d: &ConvDims, form: Form, w: &[f32]) -> Winograd {
+        let mut weights: Vec<Vec<f32>> = plan.phases.iter().map(|ph| vec![0.0f32; 9 * d.cout * ph.pairs.len() * d.cin]).collect();
+        let mut matrices: Vec<&mut [f32]> =
+            plan.phases.iter().zip(&mut weights).flat_map(|(ph, m)| m.chunks_exact_mut(d.cout * ph.pairs.len() * d.cin)).collect();
+        transform_kernels(&plan.phases, d, form, w, &mut matrices);
+        Winograd { plan, weights }
+    }
+}
+
+/// [`Winograd::new`]'s transform: `matrices[9 q + p]` is phase `q`'s matrix `p`. Each 4 x 4
+/// kernel is read once for every phase.
+fn transform_kernels(phases: &[Phase], d: &ConvDims, form: Form, w: &[f32], matrices: &mut [&mut [f32]]) {
+    for o in 0..d.cout {
+        for ci in 0..d.cin {
+            let start = match form {
+                Form::Conv => (o * d.cin + ci) * 16,
+                Form::Transpose => (ci * d.cout + o) * 16,
+            };
+            let kernel = &w[start..][..16];
+            for (q, ph) in phases.iter().enumerate() {
+                let k = ph.pairs.len() * d.cin;
+                for (pi, (py, px)) in ph.pairs.iter().enumerate() {
+                    let g = [0, 1].map(|a| [0, 1].map(|b| kernel[py.taps[a] * 4 + px.taps[b]]));
+                    for (p, v) in transform_kernel(g).into_iter().enumerate() {
+                        matrices[9 * q + p][o * k + pi * d.cin + ci] = v;
                     }
                 }
             }
         }
-        Winograd { ys, xs, weights }
-    }
-
-    /// Floats of scratch one image takes in [`group`].
-    pub(super) fn scratch_per_image(&self, d: &ConvDims) -> usize {
-        let mut most = 0;
-        for oy in &self.ys.outs {
-            for ox in &self.xs.outs {
-                let k = oy.pairings.len() * ox.pairings.len() * d.cin;
-                most = most.max(9 * (k + d.cout) * tiles(oy.len) * tiles(ox.len));
-            }
-        }
-        most + d.cin * d.hin * d.win + d.cout * d.hout * d.wout
     }
 }
 
-/// Runs the layer on `g` images of a group of `full` (the columns of the missing ones zero,
-/// so that every product of a layer has one shape), writing the sums, before the epilogue,
-/// into `y`.
-///
-/// Everything between the products is laid out tile-major, channels contiguous: the input
-/// (`(g, hin, win, cin)`), the transformed tiles (point `p`: `(N, K)`, the product's right
-/// matrix by columns) and the products (point `p`: `(N, cout)`), so that every transform runs
-/// over channel vectors however small the image.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn group(d: &ConvDims, wg: &Winograd, g: usize, full: usize, x: &[f32], y: &mut [f32], s: &mut Scratch) {
-    group_impl(d, wg, g, full, x, y, s)
-}
-
-with_runs!(fn group_impl(d: &ConvDims, wg: &Winograd, g: usize, full: usize, x: &[f32], y: &mut [f32], s: &mut Scratch) {
+// Runs the layer on `g` images of a group of `full` (the columns of the missing ones zero,
+// so that every product of a layer has one shape), writing the sums, before the epilogue,
+// into `y`.
+//
+// Everything between the products is laid out tile-major, channels contiguous: the input
+// (`(g, hin, win, cin)`), the transformed tiles (point `p`: `(N, K)`, the product's right
+// matrix by columns) and the products (point `p`: `(N, cout)`), so that every transform runs
+// over channel vectors however small the image.
+with_runs!(fn group(d: &ConvDims, wg: &Winograd, g: usize, full: usize, x: &[f32], y: &mut [f32], s: &mut Scratch) {
     run_group::<R>(d, wg, g, full, x, y, s)
 } as R);
 
 #[inline(always)]
 fn run_group<R: Runs>(d: &ConvDims, wg: &Winograd, g: usize, full: usize, x: &[f32], y: &mut [f32], s: &mut Scratch) {
-    let (ys, xs) = (&wg.ys, &wg.xs);
+    let (ys, xs) = (&wg.plan.ys, &wg.plan.xs);
     let (in_plane, out_plane, cin, cout) = (d.hin * d.win, d.hout * d.wout, d.cin, d.cout);
     // The images channels-last.
     s.phases.resize(g * in_plane * cin, 0.0);
@@ -225,17 +246,18 @@ fn run_group<R: Runs>(d: &ConvDims, wg: &Winograd, g: usize, full: usize, x: &[f
     let zero = vec![0.0f32; cin];
     // The output channels-last, transposed into `y` at the end.
     s.planes.resize(g * out_plane * cout, 0.0);
-    for (q, (oy, ox)) in ys.outs.iter().flat_map(|oy| xs.outs.iter().map(move |ox| (oy, ox))).enumerate() {
-        let (ty_n, tx_n) = (tiles(oy.len), tiles(ox.len));
+    for (q, ph) in wg.plan.phases.iter().enumerate() {
+        let (oy, ox) = (&ph.y, &ph.x);
+        let (ty_n, tx_n) = ph.tiles();
         let t = ty_n * tx_n;
-        let (kc, n) = (oy.pairings.len() * ox.pairings.len() * cin, full * t);
+        let (kc, n) = (ph.pairs.len() * cin, full * t);
         s.col.resize(9 * n * kc, 0.0);
         // Input transform: B^T d B of every tile and pairing.
         for b in 0..full {
             for ty in 0..ty_n {
                 for tx in 0..tx_n {
                     let tile = b * t + ty * tx_n + tx;
-                    for (pi, (py, px)) in oy.pairings.iter().flat_map(|py| ox.pairings.iter().map(move |px| (py, px))).enumerate() {
+                    for (pi, (py, px)) in ph.pairs.iter().enumerate() {
                         let at = tile * kc + pi * cin;
                         if b >= g {
                             (0..9).for_each(|p| s.col[p * n * kc + at..][..cin].fill(0.0));
@@ -329,8 +351,12 @@ fn output_point(m: &[&[f32]; 9], dy: usize, dx: usize, out: &mut [f32]) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Form, applies};
+    use super::{Form, Plan};
     use crate::ops::conv2d::ConvDims;
+
+    fn applies(d: &ConvDims, form: Form) -> bool {
+        Plan::new(d, form).is_some()
+    }
 
     fn dims(cin: usize, hin: usize, cout: usize, hout: usize, k: usize, stride: usize, pad: usize) -> ConvDims {
         ConvDims { n: 1, cin, hin, win: hin, cout, hout, wout: hout, k, stride, pad }
