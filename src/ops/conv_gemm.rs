@@ -7,6 +7,7 @@
 
 use super::CpuMemory;
 use super::act::{Act, Epilogue};
+use super::conv_last;
 use super::conv_phases::{gather_columns, scatter_columns};
 use super::conv_winograd::{self as winograd, Plan, Winograd};
 use super::conv2d::{ConvArgs, ConvDims};
@@ -17,11 +18,20 @@ use super::conv2d::{ConvArgs, ConvDims};
 /// 32 MiB 1.1-1.3x on the others).
 const WINO_SCRATCH: usize = 1 << 22;
 
-/// Whether the Winograd path is on (`GAN_BIAS_WINOGRAD=0` turns it off, for comparisons),
-/// read once per process.
+/// Whether a path is on (`GAN_BIAS_WINOGRAD=0` and `GAN_BIAS_CHANNELS_LAST=0` turn the
+/// Winograd and the channels-last paths off, for comparisons), read once per process.
+fn wanted(var: &str, cell: &'static std::sync::OnceLock<bool>) -> bool {
+    *cell.get_or_init(|| std::env::var_os(var).is_none_or(|v| v != "0"))
+}
+
 fn wino_wanted() -> bool {
     static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *WANTED.get_or_init(|| std::env::var_os("GAN_BIAS_WINOGRAD").is_none_or(|v| v != "0"))
+    wanted("GAN_BIAS_WINOGRAD", &WANTED)
+}
+
+fn last_wanted() -> bool {
+    static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    wanted("GAN_BIAS_CHANNELS_LAST", &WANTED)
 }
 
 /// Which of the two kernels.
@@ -106,9 +116,15 @@ pub(crate) fn threads() -> usize {
 /// 8 MiB, its columns then chunked by [`CHUNK`].
 const GROUP_SCRATCH: [usize; 2] = [1 << 19, 1 << 21];
 
+/// Floats of scratch per thread a group of the channels-last path may use (4 MiB: on the
+/// bundled generator's and the classifier's layers, 2 MiB took 0.95-1.1x the time, 8 MiB
+/// 1.0-1.2x).
+const LAST_SCRATCH: usize = 1 << 20;
+
 /// Conv2d on `g` images: `Y (cout, full P) = W (cout, cin k k) * im2col(x) (cin k k, full P)`,
 /// the columns of the `full - g` missing images zero (see [`run_on`]).
-fn conv_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], s: &mut Scratch) {
+#[allow(clippy::too_many_arguments)]
+fn conv_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
     let (kk, p) = (d.k * d.k, d.hout * d.wout);
     let (in_len, width) = (d.cin * d.hin * d.win, full * p);
     s.col.resize(d.cin * kk * width, 0.0);
@@ -123,15 +139,18 @@ fn conv_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut
     s.tmp.resize(d.cout * width, 0.0);
     gemm(d.cout, d.cin * kk, width, Strided::rows(w, d.cin * kk), Strided::rows(&s.col, width), &mut s.tmp, width, 1);
     for b in 0..g {
-        for o in 0..d.cout {
-            y[(b * d.cout + o) * p..][..p].copy_from_slice(&s.tmp[o * width + b * p..][..p]);
+        let yb = &mut y[b * d.cout * p..][..d.cout * p];
+        for (o, yp) in yb.chunks_exact_mut(p).enumerate() {
+            yp.copy_from_slice(&s.tmp[o * width + b * p..][..p]);
         }
+        fin.image(b, yb);
     }
 }
 
 /// ConvTranspose2d on `g` images: `C (cout k k, full Q) = W^T * x (cin, full Q)`, the columns
 /// of the `full - g` missing images zero (see [`run_on`]), then col2im into `y`.
-fn transpose_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], s: &mut Scratch) {
+#[allow(clippy::too_many_arguments)]
+fn transpose_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
     let (kk, q) = (d.k * d.k, d.hin * d.win);
     let (m, width, out_len) = (d.cout * kk, full * q, d.cout * d.hout * d.wout);
     // Gather the images side by side: (cin, full Q), a short group's missing images zero.
@@ -157,6 +176,7 @@ fn transpose_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y:
             scatter_columns(d, &s.col[b * q..], width, yb, &mut s.phases);
         }
     }
+    fin.images(g, y);
 }
 
 /// A convolution whose window covers the whole image (`conv2d` to 1 x 1, `conv_transpose2d`
@@ -173,7 +193,7 @@ fn is_dense(d: &ConvDims, form: Form) -> bool {
 
 /// [`is_dense`]'s product for `g` images, a short group padded with zero images.
 #[allow(clippy::too_many_arguments)]
-fn dense_group(d: &ConvDims, form: Form, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], s: &mut Scratch) {
+fn dense_group(d: &ConvDims, form: Form, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
     let (k_in, n_out) = (d.in_len() / d.n, d.out_len() / d.n);
     let b = match form {
         Form::Conv => Strided::cols(w, k_in),
@@ -181,6 +201,7 @@ fn dense_group(d: &ConvDims, form: Form, g: usize, full: usize, x: &[f32], w: &[
     };
     if g == full {
         gemm(full, k_in, n_out, Strided::rows(x, k_in), b, y, n_out, 1);
+        fin.images(g, y);
         return;
     }
     s.tmp.clear();
@@ -189,6 +210,7 @@ fn dense_group(d: &ConvDims, form: Form, g: usize, full: usize, x: &[f32], w: &[
     s.col.resize(full * n_out, 0.0);
     gemm(full, k_in, n_out, Strided::rows(&s.tmp, k_in), b, &mut s.col, n_out, 1);
     y[..g * n_out].copy_from_slice(&s.col[..g * n_out]);
+    fin.images(g, y);
 }
 
 /// Floats of columns a transposed convolution's chunk may hold (2 MiB, about the L2 cache of
@@ -227,8 +249,13 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
     let (in_len, out_len) = (d.in_len() / d.n, d.out_len() / d.n);
     let dense = is_dense(&d, form);
     let plan = if dense || !wino_wanted() { None } else { Plan::new(&d, form) };
+    let last = !dense && plan.is_none() && last_wanted() && conv_last::applies(&d, form);
     let (per_image, budget) = match (&plan, form) {
         (Some(plan), _) => (plan.scratch_per_image(&d), WINO_SCRATCH),
+        (None, _) if last => {
+            let (per_image, fixed) = conv_last::scratch(&d, form);
+            (per_image, LAST_SCRATCH.saturating_sub(fixed))
+        }
         (None, Form::Conv) => ((d.cin * d.k * d.k + d.cout) * d.hout * d.wout, GROUP_SCRATCH[0]),
         (None, Form::Transpose) => ((d.cout * d.k * d.k + d.cin) * d.hin * d.win, GROUP_SCRATCH[1]),
     };
@@ -239,6 +266,8 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
         let w = mem.get(args.weight);
         let wino = plan.map(|plan| Winograd::new(plan, &d, form, w));
         let wino = wino.as_ref();
+        let reordered = last.then(|| conv_last::reorder(&d, form, w));
+        let reordered = reordered.as_deref();
         let bias = args.bias.map(|b| mem.get(b));
         let aux = args.aux.map(|a| mem.get(a));
         // Each thread takes the next group still to do: a core slowed by other work on the
@@ -255,14 +284,16 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
                         let b0 = j * group;
                         let g = yg.len() / out_len;
                         let xg = &x[b0 * in_len..][..g * in_len];
-                        match (form, wino) {
-                            (_, Some(wg)) => winograd::group(&d, wg, g, group, xg, yg, &mut scratch),
-                            _ if dense => dense_group(&d, form, g, group, xg, w, yg, &mut scratch),
-                            (Form::Conv, None) => conv_group(&d, g, group, xg, w, yg, &mut scratch),
-                            (Form::Transpose, None) => transpose_group(&d, g, group, xg, w, yg, &mut scratch),
-                        }
                         let aux = aux.map(|a| &a[b0 * out_len..][..g * out_len]);
-                        finish(args, &d, yg, aux, bias);
+                        let fin = &Finish { epilogue: args.epilogue, bias, aux, cout: d.cout, plane: d.hout * d.wout };
+                        match (form, wino, reordered) {
+                            (_, Some(wg), _) => winograd::group(&d, wg, g, group, xg, yg, fin, &mut scratch),
+                            _ if dense => dense_group(&d, form, g, group, xg, w, yg, fin, &mut scratch),
+                            (Form::Conv, None, Some(wr)) => conv_last::conv_group(&d, wr, g, group, xg, yg, fin, &mut scratch),
+                            (Form::Transpose, None, Some(wr)) => conv_last::transpose_group(&d, wr, g, group, xg, yg, fin, &mut scratch),
+                            (Form::Conv, None, None) => conv_group(&d, g, group, xg, w, yg, fin, &mut scratch),
+                            (Form::Transpose, None, None) => transpose_group(&d, g, group, xg, w, yg, fin, &mut scratch),
+                        }
                     }
                 });
             }
@@ -270,19 +301,40 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
     });
 }
 
-/// Bias and epilogue over whole planes, one channel at a time, the activation chosen once per plane.
-fn finish(args: &ConvArgs, d: &ConvDims, y: &mut [f32], aux: Option<&[f32]>, bias: Option<&[f32]>) {
-    let plane = d.hout * d.wout;
-    for (j, yp) in y.chunks_mut(plane).enumerate() {
-        let b = bias.map_or(0.0, |b| b[j % d.cout]);
-        match (args.epilogue, aux) {
-            (Epilogue::Forward(Act::Identity), _) => yp.iter_mut().for_each(|v| *v += b),
-            (Epilogue::Forward(act), _) => yp.iter_mut().for_each(|v| *v = act.apply(*v + b)),
-            (Epilogue::GradMask(act), Some(a)) => {
-                yp.iter_mut().zip(&a[j * plane..][..plane]).for_each(|(v, &y)| *v = (*v + b) * act.grad_from_output(y))
+/// A group's epilogue (bias, then the activation or the gradient mask), applied to each
+/// output image as soon as a group function has written it, while it is still in cache.
+pub(super) struct Finish<'a> {
+    epilogue: Epilogue,
+    bias: Option<&'a [f32]>,
+    /// The group's stored activations, `(g, cout, plane)` (backward epilogues).
+    aux: Option<&'a [f32]>,
+    cout: usize,
+    plane: usize,
+}
+
+impl Finish<'_> {
+    /// Finishes image `b` of the group, `y` its `(cout, plane)` sums: one channel's plane at a
+    /// time, the activation chosen once per plane.
+    pub(super) fn image(&self, b: usize, y: &mut [f32]) {
+        let (plane, len) = (self.plane, self.cout * self.plane);
+        let aux = self.aux.map(|a| &a[b * len..][..len]);
+        for (j, yp) in y[..len].chunks_exact_mut(plane).enumerate() {
+            let bias = self.bias.map_or(0.0, |b| b[j]);
+            match (self.epilogue, aux) {
+                (Epilogue::Forward(Act::Identity), _) => yp.iter_mut().for_each(|v| *v += bias),
+                (Epilogue::Forward(act), _) => yp.iter_mut().for_each(|v| *v = act.apply(*v + bias)),
+                (Epilogue::GradMask(act), Some(a)) => {
+                    yp.iter_mut().zip(&a[j * plane..][..plane]).for_each(|(v, &y)| *v = (*v + bias) * act.grad_from_output(y))
+                }
+                (Epilogue::GradMask(_), None) => unreachable!("checked: a backward epilogue has its stored activation"),
             }
-            (Epilogue::GradMask(_), None) => unreachable!("checked: a backward epilogue has its stored activation"),
         }
+    }
+
+    /// Finishes the first `g` images of `y`.
+    fn images(&self, g: usize, y: &mut [f32]) {
+        let len = self.cout * self.plane;
+        y.chunks_exact_mut(len).take(g).enumerate().for_each(|(b, yb)| self.image(b, yb));
     }
 }
 
@@ -336,6 +388,16 @@ mod tests {
             (2, 16, 7, 18, 4, 2, 2),
             (1, 19, 3, 16, 4, 2, 3),
             (67, 16, 2, 16, 4, 2, 1),
+            // The channels-last path: 16 channels and more where the runs are (conv2d's
+            // input, conv_transpose2d's output), other kernels and strides; a group cut
+            // short; images narrower than the stride; one side thin.
+            (3, 16, 7, 18, 3, 2, 1),
+            (2, 17, 6, 16, 4, 3, 2),
+            (1, 33, 9, 19, 5, 2, 2),
+            (67, 16, 3, 16, 3, 2, 1),
+            (2, 16, 2, 16, 3, 4, 1),
+            (2, 20, 5, 3, 3, 1, 1),
+            (2, 3, 5, 20, 3, 2, 0),
         ];
         for (case, &(n, cin, h, cout, k, stride, pad)) in shapes.iter().enumerate() {
             for transpose in [false, true] {

@@ -21,10 +21,10 @@
 //!
 //! Owns: the Winograd transforms and their products. Must not touch: the direct path.
 
-use super::conv_gemm::{Form, Scratch, Strided, gemm};
+use super::conv_gemm::{Finish, Form, Scratch, Strided, gemm};
 use super::conv_phases::{phase_len, tap};
 use super::conv2d::ConvDims;
-use super::runs::{Runs, with_runs};
+use super::runs::{Along, Runs, with_runs};
 
 /// The largest share of the direct product's multiply-adds this path may take (9 / 16 where
 /// the tiles cover the output exactly; images with an odd edge take more, and gain too
@@ -230,18 +230,19 @@ fn transform_kernels(phases: &[Phase], d: &ConvDims, form: Form, w: &[f32], matr
 // (`(g, hin, win, cin)`), the transformed tiles (point `p`: `(N, K)`, the product's right
 // matrix by columns) and the products (point `p`: `(N, cout)`), so that every transform runs
 // over channel vectors however small the image.
-with_runs!(fn group(d: &ConvDims, wg: &Winograd, g: usize, full: usize, x: &[f32], y: &mut [f32], s: &mut Scratch) {
-    run_group::<R>(d, wg, g, full, x, y, s)
+with_runs!(fn group(d: &ConvDims, wg: &Winograd, g: usize, full: usize, x: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
+    run_group::<R>(d, wg, g, full, x, y, fin, s)
 } as R);
 
 #[inline(always)]
-fn run_group<R: Runs>(d: &ConvDims, wg: &Winograd, g: usize, full: usize, x: &[f32], y: &mut [f32], s: &mut Scratch) {
+#[allow(clippy::too_many_arguments)]
+fn run_group<R: Runs>(d: &ConvDims, wg: &Winograd, g: usize, full: usize, x: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
     let (ys, xs) = (&wg.plan.ys, &wg.plan.xs);
     let (in_plane, out_plane, cin, cout) = (d.hin * d.win, d.hout * d.wout, d.cin, d.cout);
     // The images channels-last.
     s.phases.resize(g * in_plane * cin, 0.0);
     for (xb, tb) in x[..g * cin * in_plane].chunks_exact(cin * in_plane).zip(s.phases.chunks_exact_mut(in_plane * cin)) {
-        R::transpose(xb, cin, in_plane, tb);
+        R::transpose(xb, cin, in_plane, tb, Along::Src);
     }
     let zero = vec![0.0f32; cin];
     // The output channels-last, transposed into `y` at the end.
@@ -305,8 +306,11 @@ fn run_group<R: Runs>(d: &ConvDims, wg: &Winograd, g: usize, full: usize, x: &[f
             }
         }
     }
-    for (src, dst) in s.planes.chunks_exact(out_plane * cout).zip(y[..g * cout * out_plane].chunks_exact_mut(cout * out_plane)) {
-        R::transpose(src, out_plane, cout, dst);
+    for (b, (src, dst)) in
+        s.planes.chunks_exact(out_plane * cout).zip(y[..g * cout * out_plane].chunks_exact_mut(cout * out_plane)).enumerate()
+    {
+        R::transpose(src, out_plane, cout, dst, Along::Dst);
+        fin.image(b, dst);
     }
 }
 

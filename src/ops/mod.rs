@@ -9,6 +9,7 @@
 pub mod act;
 pub mod conv2d;
 pub(crate) mod conv_gemm;
+mod conv_last;
 mod conv_phases;
 pub mod conv_transpose2d;
 mod conv_winograd;

@@ -22,20 +22,39 @@ pub(super) trait Runs {
     fn split2(row: &[f32], even: &mut [f32], odd: &mut [f32]);
     /// `even[j] -> row[2j]`, `odd[j] -> row[2j + 1]`.
     fn merge2(row: &mut [f32], even: &[f32], odd: &[f32]);
-    /// `dst (cols, rows) = src (rows, cols)`, both row-major and exactly that long.
-    fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]);
+    /// `dst (cols, rows) = src (rows, cols)`, both row-major and exactly that long, in blocks
+    /// of 16 x 16 taken [`Along`] the rows of one side.
+    fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32], along: Along);
+}
+
+/// Which side's rows a transpose walks from start to end, 16 at a time: the side that lies
+/// out of cache (an image read from, or written to, the activations), so that its memory
+/// moves as 16 sequential streams and not as one line per row and block. Either order gives
+/// the same bits.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Along {
+    Src,
+    Dst,
+}
+
+/// The 16 x 16 blocks of a `rows x cols` transpose, `(r0, c0)`, in `along`'s order.
+#[inline(always)]
+fn blocks(rows: usize, cols: usize, along: Along) -> impl Iterator<Item = (usize, usize)> {
+    let (outer, inner) = match along {
+        Along::Src => (rows, cols),
+        Along::Dst => (cols, rows),
+    };
+    (0..outer).step_by(16).flat_map(move |a| (0..inner).step_by(16).map(move |b| if along == Along::Src { (a, b) } else { (b, a) }))
 }
 
 /// [`Runs::transpose`]'s plain loops, in blocks of 16 x 16.
 #[inline(always)]
-fn transpose_blocks(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+fn transpose_blocks(src: &[f32], rows: usize, cols: usize, dst: &mut [f32], along: Along) {
     assert!(src.len() == rows * cols && dst.len() == rows * cols);
-    for r0 in (0..rows).step_by(16) {
-        for c0 in (0..cols).step_by(16) {
-            for r in r0..(r0 + 16).min(rows) {
-                for c in c0..(c0 + 16).min(cols) {
-                    dst[c * rows + r] = src[r * cols + c];
-                }
+    for (r0, c0) in blocks(rows, cols, along) {
+        for r in r0..(r0 + 16).min(rows) {
+            for c in c0..(c0 + 16).min(cols) {
+                dst[c * rows + r] = src[r * cols + c];
             }
         }
     }
@@ -67,8 +86,8 @@ impl Runs for Portable {
         row.iter_mut().skip(1).step_by(2).zip(odd).for_each(|(v, &x)| *v = x);
     }
     #[inline(always)]
-    fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
-        transpose_blocks(src, rows, cols, dst);
+    fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32], along: Along) {
+        transpose_blocks(src, rows, cols, dst, along);
     }
 }
 
@@ -76,9 +95,13 @@ impl Runs for Portable {
 /// AVX-512 when the CPU has it, else with [`Portable`].
 macro_rules! with_runs {
     (fn $name:ident($($arg:ident: $ty:ty),*) $body:block as $r:ident) => {
+        // The group functions take a group's every part (shape, weights, images, outputs,
+        // epilogue, scratch) as it is.
+        #[allow(clippy::too_many_arguments)]
         pub(super) fn $name($($arg: $ty),*) {
             #[cfg(target_arch = "x86_64")]
             {
+                #[allow(clippy::too_many_arguments)]
                 #[target_feature(enable = "avx512f")]
                 fn fast($($arg: $ty),*) {
                     type $r = $crate::ops::runs::Avx512;
@@ -103,7 +126,7 @@ pub(super) use avx512::Avx512;
 mod avx512 {
     use std::arch::x86_64::*;
 
-    use super::Runs;
+    use super::{Along, Runs};
 
     /// AVX-512F: only ever used inside a function compiled for it (see `with_runs!`).
     pub(in crate::ops) struct Avx512;
@@ -193,11 +216,11 @@ mod avx512 {
         /// Blocks of 16 x 16 through the registers: pairs of rows interleaved by floats, then
         /// by float pairs, then 128-bit lanes gathered across the block; edges masked.
         #[inline(always)]
-        fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+        fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32], along: Along) {
             assert!(src.len() == rows * cols && dst.len() == rows * cols);
-            for r0 in (0..rows).step_by(16) {
+            for (r0, c0) in super::blocks(rows, cols, along) {
                 let nr = (rows - r0).min(16);
-                for c0 in (0..cols).step_by(16) {
+                {
                     let nc = (cols - c0).min(16);
                     unsafe {
                         let mut r = [_mm512_setzero_ps(); 16];
@@ -242,7 +265,7 @@ mod avx512 {
 
 #[cfg(test)]
 mod tests {
-    use super::{Portable, Runs};
+    use super::{Along, Portable, Runs};
 
     /// Every primitive, every length 0..70, against the plain loops.
     #[test]
@@ -284,9 +307,16 @@ mod tests {
             use super::Avx512;
             let src: Vec<f32> = (0..rows * cols).map(|i| i as f32 * 0.25 - 3.0).collect();
             let (mut a, mut b) = (vec![f32::NAN; rows * cols], vec![f32::NAN; rows * cols]);
-            Portable::transpose(&src, rows, cols, &mut a);
-            Avx512::transpose(&src, rows, cols, &mut b);
+            Portable::transpose(&src, rows, cols, &mut a, Along::Src);
+            Avx512::transpose(&src, rows, cols, &mut b, Along::Src);
             assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "transpose {rows} x {cols}");
+            for along in [Along::Src, Along::Dst] {
+                let mut c = vec![f32::NAN; rows * cols];
+                Avx512::transpose(&src, rows, cols, &mut c, along);
+                assert!(a.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()), "transpose {rows} x {cols} along {along:?}");
+                Portable::transpose(&src, rows, cols, &mut c, along);
+                assert!(a.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()), "transpose {rows} x {cols} along {along:?}");
+            }
             for (r, c) in [(0, 0), (rows.saturating_sub(1), cols.saturating_sub(1)), (rows / 2, cols / 3)] {
                 if r < rows && c < cols {
                     assert_eq!(a[c * rows + r], src[r * cols + c], "transpose {rows} x {cols}: ({r}, {c})");
