@@ -113,8 +113,9 @@ pub(crate) fn threads() -> usize {
 /// into one matrix product (more columns) so that small layers do not repack the weights for
 /// every image. `conv2d`'s groups are about the L2 cache (2 MiB on the 2-core Xeon they were
 /// tuned on: larger groups took up to 1.2x the time on the big layers); `conv_transpose2d`'s
-/// 8 MiB, its columns then chunked by [`CHUNK`].
-const GROUP_SCRATCH: [usize; 2] = [1 << 19, 1 << 21];
+/// 1 MiB, its columns then chunked by [`CHUNK`] (this path now takes the RGB-output layers
+/// only, 64 to 3 channels, whose three channels fit one chunk then: 8 MiB took 1.4x the time).
+const GROUP_SCRATCH: [usize; 2] = [1 << 19, 1 << 18];
 
 /// Floats of scratch per thread a group of the channels-last path may use (4 MiB: on the
 /// bundled generator's and the classifier's layers, 2 MiB took 0.95-1.1x the time, 8 MiB
