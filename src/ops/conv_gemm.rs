@@ -9,6 +9,7 @@ use super::CpuMemory;
 use super::act::{Act, Epilogue};
 use super::conv_last;
 use super::conv_phases::{gather_columns, scatter_columns};
+use super::conv_thin::{self, Thin};
 use super::conv_winograd::{self as winograd, Plan, Winograd};
 use super::conv2d::{ConvArgs, ConvDims};
 
@@ -18,8 +19,9 @@ use super::conv2d::{ConvArgs, ConvDims};
 /// 32 MiB 1.1-1.3x on the others).
 const WINO_SCRATCH: usize = 1 << 22;
 
-/// Whether a path is on (`GAN_BIAS_WINOGRAD=0` and `GAN_BIAS_CHANNELS_LAST=0` turn the
-/// Winograd and the channels-last paths off, for comparisons), read once per process.
+/// Whether a path is on (`GAN_BIAS_WINOGRAD=0`, `GAN_BIAS_CHANNELS_LAST=0` and
+/// `GAN_BIAS_THIN=0` turn the Winograd, the channels-last and the few-input-channel direct
+/// paths off, for comparisons), read once per process.
 fn wanted(var: &str, cell: &'static std::sync::OnceLock<bool>) -> bool {
     *cell.get_or_init(|| std::env::var_os(var).is_none_or(|v| v != "0"))
 }
@@ -27,6 +29,11 @@ fn wanted(var: &str, cell: &'static std::sync::OnceLock<bool>) -> bool {
 fn wino_wanted() -> bool {
     static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     wanted("GAN_BIAS_WINOGRAD", &WANTED)
+}
+
+fn thin_wanted() -> bool {
+    static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    wanted("GAN_BIAS_THIN", &WANTED)
 }
 
 fn last_wanted() -> bool {
@@ -121,6 +128,9 @@ const GROUP_SCRATCH: [usize; 2] = [1 << 19, 1 << 18];
 /// bundled generator's and the classifier's layers, 2 MiB took 0.95-1.1x the time, 8 MiB
 /// 1.0-1.2x).
 const LAST_SCRATCH: usize = 1 << 20;
+
+/// Images per group of the few-input-channel direct path (no product: a unit of work only).
+const THIN_GROUP: usize = 8;
 
 /// Conv2d on `g` images: `Y (cout, full P) = W (cout, cin k k) * im2col(x) (cin k k, full P)`,
 /// the columns of the `full - g` missing images zero (see [`run_on`]).
@@ -251,8 +261,10 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
     let dense = is_dense(&d, form);
     let plan = if dense || !wino_wanted() { None } else { Plan::new(&d, form) };
     let last = !dense && plan.is_none() && last_wanted() && conv_last::applies(&d, form);
+    let thin = !dense && plan.is_none() && !last && form == Form::Conv && thin_wanted() && conv_thin::applies(&d);
     let (per_image, budget) = match (&plan, form) {
         (Some(plan), _) => (plan.scratch_per_image(&d), WINO_SCRATCH),
+        (None, _) if thin => (1, THIN_GROUP),
         (None, _) if last => {
             let (per_image, fixed) = conv_last::scratch(&d, form);
             (per_image, LAST_SCRATCH.saturating_sub(fixed))
@@ -269,6 +281,8 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
         let wino = wino.as_ref();
         let reordered = last.then(|| conv_last::reorder(&d, form, w));
         let reordered = reordered.as_deref();
+        let thin = thin.then(|| Thin::new(&d, w));
+        let thin = thin.as_ref();
         let bias = args.bias.map(|b| mem.get(b));
         let aux = args.aux.map(|a| mem.get(a));
         // Each thread takes the next group still to do: a core slowed by other work on the
@@ -289,6 +303,10 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
                         let fin = &Finish { epilogue: args.epilogue, bias, aux, cout: d.cout, plane: d.hout * d.wout };
                         match (form, wino, reordered) {
                             (_, Some(wg), _) => winograd::group(&d, wg, g, group, xg, yg, fin, &mut scratch),
+                            _ if thin.is_some() => {
+                                let thin = thin.expect("checked");
+                                conv_thin::group(&d, thin, g, xg, yg, fin, &mut scratch.phases)
+                            }
                             _ if dense => dense_group(&d, form, g, group, xg, w, yg, fin, &mut scratch),
                             (Form::Conv, None, Some(wr)) => conv_last::conv_group(&d, wr, g, group, xg, yg, fin, &mut scratch),
                             (Form::Transpose, None, Some(wr)) => conv_last::transpose_group(&d, wr, g, group, xg, yg, fin, &mut scratch),
@@ -399,6 +417,18 @@ mod tests {
             (2, 16, 2, 16, 3, 4, 1),
             (2, 20, 5, 3, 3, 1, 1),
             (2, 3, 5, 20, 3, 2, 0),
+            // The direct path of conv2d from few channels (and the channels-first path of
+            // conv_transpose2d to few): every padding and stride, images wider than one
+            // block of 32, a last short block of output channels.
+            (2, 3, 12, 20, 4, 2, 1),
+            (2, 3, 9, 17, 4, 2, 0),
+            (1, 3, 70, 9, 4, 2, 1),
+            (2, 20, 9, 3, 4, 2, 1),
+            (1, 40, 33, 3, 4, 2, 1),
+            (2, 9, 8, 1, 3, 3, 2),
+            (2, 8, 7, 2, 5, 1, 2),
+            (3, 12, 6, 4, 3, 2, 0),
+            (2, 4, 11, 8, 2, 3, 1),
         ];
         for (case, &(n, cin, h, cout, k, stride, pad)) in shapes.iter().enumerate() {
             for transpose in [false, true] {

@@ -11,6 +11,7 @@ pub mod conv2d;
 pub(crate) mod conv_gemm;
 mod conv_last;
 mod conv_phases;
+mod conv_thin;
 pub mod conv_transpose2d;
 mod conv_winograd;
 pub mod covariance;
