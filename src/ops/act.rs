@@ -34,6 +34,7 @@ impl Act {
         }
     }
 
+    #[inline]
     pub fn apply(self, x: f32) -> f32 {
         match self {
             Act::Identity => x,
@@ -56,6 +57,7 @@ impl Act {
     }
 
     /// d act / d x, expressed through the activation's output `y` (as PyTorch's backward does).
+    #[inline]
     pub fn grad_from_output(self, y: f32) -> f32 {
         match self {
             Act::Identity => 1.0,
@@ -85,6 +87,7 @@ impl Act {
 /// fitted for relative error (`x + x^3 P(x^2)`, degree 5 in `x^2`); above it
 /// `1 - 2 / (e^(2|x|) + 1)`, with `e^t` from `2^n` times a degree-7 Taylor polynomial of the
 /// remainder; from |x| = 10 on, +-1 (as f32 rounds it). NaN stays NaN.
+#[inline]
 pub fn tanh(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     // ln 2 in two parts, the first exact in few bits, so that t - n ln 2 loses nothing.

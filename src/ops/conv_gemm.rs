@@ -12,6 +12,7 @@ use super::conv_phases::{gather_columns, scatter_columns};
 use super::conv_thin::{self, Thin};
 use super::conv_winograd::{self as winograd, Plan, Winograd};
 use super::conv2d::{ConvArgs, ConvDims};
+use super::runs::with_runs;
 
 /// Floats of scratch per thread a Winograd group may use (16 MiB: its products want wide
 /// right-hand matrices, and the generator's 4 x 4 -> 8 x 8 layer has only 4 tiles an image
@@ -335,19 +336,7 @@ impl Finish<'_> {
     /// Finishes image `b` of the group, `y` its `(cout, plane)` sums: one channel's plane at a
     /// time, the activation chosen once per plane.
     pub(super) fn image(&self, b: usize, y: &mut [f32]) {
-        let (plane, len) = (self.plane, self.cout * self.plane);
-        let aux = self.aux.map(|a| &a[b * len..][..len]);
-        for (j, yp) in y[..len].chunks_exact_mut(plane).enumerate() {
-            let bias = self.bias.map_or(0.0, |b| b[j]);
-            match (self.epilogue, aux) {
-                (Epilogue::Forward(Act::Identity), _) => yp.iter_mut().for_each(|v| *v += bias),
-                (Epilogue::Forward(act), _) => yp.iter_mut().for_each(|v| *v = act.apply(*v + bias)),
-                (Epilogue::GradMask(act), Some(a)) => {
-                    yp.iter_mut().zip(&a[j * plane..][..plane]).for_each(|(v, &y)| *v = (*v + bias) * act.grad_from_output(y))
-                }
-                (Epilogue::GradMask(_), None) => unreachable!("checked: a backward epilogue has its stored activation"),
-            }
-        }
+        finish_image(self, b, y);
     }
 
     /// Finishes the first `g` images of `y`.
@@ -356,6 +345,26 @@ impl Finish<'_> {
         y.chunks_exact_mut(len).take(g).enumerate().for_each(|(b, yb)| self.image(b, yb));
     }
 }
+
+// [`Finish::image`], compiled for AVX-512 where the CPU has it: the loops (`tanh` above all)
+// then run 16 lanes wide. The same operations in the same order either way (no contraction
+// into fused multiply-adds), so the same bits.
+with_runs!(fn finish_image(f: &Finish, b: usize, y: &mut [f32]) {
+    let _: Option<R> = None;
+    let (plane, len) = (f.plane, f.cout * f.plane);
+    let aux = f.aux.map(|a| &a[b * len..][..len]);
+    for (j, yp) in y[..len].chunks_exact_mut(plane).enumerate() {
+        let bias = f.bias.map_or(0.0, |b| b[j]);
+        match (f.epilogue, aux) {
+            (Epilogue::Forward(Act::Identity), _) => yp.iter_mut().for_each(|v| *v += bias),
+            (Epilogue::Forward(act), _) => yp.iter_mut().for_each(|v| *v = act.apply(*v + bias)),
+            (Epilogue::GradMask(act), Some(a)) => {
+                yp.iter_mut().zip(&a[j * plane..][..plane]).for_each(|(v, &y)| *v = (*v + bias) * act.grad_from_output(y))
+            }
+            (Epilogue::GradMask(_), None) => unreachable!("checked: a backward epilogue has its stored activation"),
+        }
+    }
+} as R);
 
 #[cfg(test)]
 mod tests {
