@@ -473,6 +473,29 @@ mod tests {
         }
     }
 
+    /// The epilogue's loops (AVX-512 on a CPU that has it) against `Epilogue::finish` one
+    /// element at a time: the same bits.
+    #[test]
+    fn the_epilogue_gives_the_bits_of_the_scalar_one() {
+        use super::Finish;
+        let (cout, plane) = (3, 337);
+        let sums: Vec<f32> = values(41, cout * plane).iter().map(|v| v * 6.0).collect();
+        let aux = values(42, cout * plane);
+        let bias = values(43, cout);
+        for epilogue in [Act::Identity, Act::Relu, Act::LeakyRelu(0.2), Act::Tanh]
+            .into_iter()
+            .flat_map(|a| [Epilogue::Forward(a), Epilogue::GradMask(a)])
+        {
+            let fin = Finish { epilogue, bias: Some(&bias), aux: Some(&aux), cout, plane };
+            let mut y = sums.clone();
+            fin.image(0, &mut y);
+            for (i, (&got, &sum)) in y.iter().zip(&sums).enumerate() {
+                let want = epilogue.finish(sum + bias[i / plane], aux[i]);
+                assert_eq!(got.to_bits(), want.to_bits(), "{epilogue:?} at {i}: {got} vs {want}");
+            }
+        }
+    }
+
     #[test]
     fn fast_path_gives_the_same_bits_at_every_thread_count() {
         use super::{Form, run_on};
