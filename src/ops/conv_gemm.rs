@@ -1,18 +1,20 @@
 //! The fast CPU path of both convolution kernels: per group of images, one matrix product
-//! (the `gemm` crate's sgemm, cache-blocked, AVX-512 where the CPU has it) with an im2col gather (conv2d) or
-//! a col2im scatter (conv_transpose2d), images spread over the machine's cores. Same
-//! results as the plain twins in `conv2d.rs` / `conv_transpose2d.rs` up to summation order.
+//! (the `gemm` crate's sgemm, cache-blocked, AVX-512 where the CPU has it) with an im2col
+//! gather (conv2d) or a col2im scatter (conv_transpose2d), images spread over the machine's
+//! cores; this module picks each layer's path (Winograd, channels-last, the few-channel
+//! direct kernel, a whole-image product, or the channels-first gather and scatter here) and
+//! splits its images into groups. Same results as the plain twins in `conv2d.rs` /
+//! `conv_transpose2d.rs` up to summation order.
 //!
 //! Owns: the convolutions' fast CPU path. Must not touch: the GPU dispatch.
 
 use super::CpuMemory;
-use super::act::{Act, Epilogue};
+use super::conv_finish::Finish;
 use super::conv_last;
 use super::conv_phases::{gather_columns, scatter_columns};
 use super::conv_thin::{self, Thin};
 use super::conv_winograd::{self as winograd, Plan, Winograd};
 use super::conv2d::{ConvArgs, ConvDims};
-use super::runs::with_runs;
 
 /// Floats of scratch per thread a Winograd group may use (16 MiB: its products want wide
 /// right-hand matrices, and the generator's 4 x 4 -> 8 x 8 layer has only 4 tiles an image
@@ -301,7 +303,7 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
                         let g = yg.len() / out_len;
                         let xg = &x[b0 * in_len..][..g * in_len];
                         let aux = aux.map(|a| &a[b0 * out_len..][..g * out_len]);
-                        let fin = &Finish { epilogue: args.epilogue, bias, aux, cout: d.cout, plane: d.hout * d.wout };
+                        let fin = &Finish::new(args.epilogue, bias, aux, d.cout, d.hout * d.wout);
                         match (form, wino, reordered) {
                             (_, Some(wg), _) => winograd::group(&d, wg, g, group, xg, yg, fin, &mut scratch),
                             _ if thin.is_some() => {
@@ -320,51 +322,6 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
         });
     });
 }
-
-/// A group's epilogue (bias, then the activation or the gradient mask), applied to each
-/// output image as soon as a group function has written it, while it is still in cache.
-pub(super) struct Finish<'a> {
-    epilogue: Epilogue,
-    bias: Option<&'a [f32]>,
-    /// The group's stored activations, `(g, cout, plane)` (backward epilogues).
-    aux: Option<&'a [f32]>,
-    cout: usize,
-    plane: usize,
-}
-
-impl Finish<'_> {
-    /// Finishes image `b` of the group, `y` its `(cout, plane)` sums: one channel's plane at a
-    /// time, the activation chosen once per plane.
-    pub(super) fn image(&self, b: usize, y: &mut [f32]) {
-        finish_image(self, b, y);
-    }
-
-    /// Finishes the first `g` images of `y`.
-    fn images(&self, g: usize, y: &mut [f32]) {
-        let len = self.cout * self.plane;
-        y.chunks_exact_mut(len).take(g).enumerate().for_each(|(b, yb)| self.image(b, yb));
-    }
-}
-
-// [`Finish::image`], compiled for AVX-512 where the CPU has it: the loops (`tanh` above all)
-// then run 16 lanes wide. The same operations in the same order either way (no contraction
-// into fused multiply-adds), so the same bits.
-with_runs!(fn finish_image(f: &Finish, b: usize, y: &mut [f32]) {
-    let _: Option<R> = None;
-    let (plane, len) = (f.plane, f.cout * f.plane);
-    let aux = f.aux.map(|a| &a[b * len..][..len]);
-    for (j, yp) in y[..len].chunks_exact_mut(plane).enumerate() {
-        let bias = f.bias.map_or(0.0, |b| b[j]);
-        match (f.epilogue, aux) {
-            (Epilogue::Forward(Act::Identity), _) => yp.iter_mut().for_each(|v| *v += bias),
-            (Epilogue::Forward(act), _) => yp.iter_mut().for_each(|v| *v = act.apply(*v + bias)),
-            (Epilogue::GradMask(act), Some(a)) => {
-                yp.iter_mut().zip(&a[j * plane..][..plane]).for_each(|(v, &y)| *v = (*v + bias) * act.grad_from_output(y))
-            }
-            (Epilogue::GradMask(_), None) => unreachable!("checked: a backward epilogue has its stored activation"),
-        }
-    }
-} as R);
 
 #[cfg(test)]
 mod tests {
@@ -469,29 +426,6 @@ mod tests {
                 for (i, (a, b)) in results[0].iter().zip(&results[1]).enumerate() {
                     assert!((a - b).abs() <= 1e-5 * scale, "case {case} transpose {transpose}: index {i}: {a} vs {b}");
                 }
-            }
-        }
-    }
-
-    /// The epilogue's loops (AVX-512 on a CPU that has it) against `Epilogue::finish` one
-    /// element at a time: the same bits.
-    #[test]
-    fn the_epilogue_gives_the_bits_of_the_scalar_one() {
-        use super::Finish;
-        let (cout, plane) = (3, 337);
-        let sums: Vec<f32> = values(41, cout * plane).iter().map(|v| v * 6.0).collect();
-        let aux = values(42, cout * plane);
-        let bias = values(43, cout);
-        for epilogue in [Act::Identity, Act::Relu, Act::LeakyRelu(0.2), Act::Tanh]
-            .into_iter()
-            .flat_map(|a| [Epilogue::Forward(a), Epilogue::GradMask(a)])
-        {
-            let fin = Finish { epilogue, bias: Some(&bias), aux: Some(&aux), cout, plane };
-            let mut y = sums.clone();
-            fin.image(0, &mut y);
-            for (i, (&got, &sum)) in y.iter().zip(&sums).enumerate() {
-                let want = epilogue.finish(sum + bias[i / plane], aux[i]);
-                assert_eq!(got.to_bits(), want.to_bits(), "{epilogue:?} at {i}: {got} vs {want}");
             }
         }
     }

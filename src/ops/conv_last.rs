@@ -22,7 +22,8 @@
 //!
 //! Owns: this path's data movement. Must not touch: the products' arithmetic, the epilogues.
 
-use super::conv_gemm::{Finish, Form, Scratch, Strided, gemm};
+use super::conv_finish::Finish;
+use super::conv_gemm::{Form, Scratch, Strided, gemm};
 use super::conv2d::ConvDims;
 use super::runs::{Along, Runs, with_runs};
 

@@ -16,7 +16,7 @@
 //!
 //! Owns: this direct kernel. Must not touch: the other layers' paths.
 
-use super::conv_gemm::Finish;
+use super::conv_finish::Finish;
 use super::conv2d::ConvDims;
 
 /// Output channels per register block.

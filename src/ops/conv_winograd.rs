@@ -21,7 +21,8 @@
 //!
 //! Owns: the Winograd transforms and their products. Must not touch: the direct path.
 
-use super::conv_gemm::{Finish, Form, Scratch, Strided, gemm};
+use super::conv_finish::Finish;
+use super::conv_gemm::{Form, Scratch, Strided, gemm};
 use super::conv_phases::{phase_len, tap};
 use super::conv2d::ConvDims;
 use super::runs::{Along, Runs, with_runs};

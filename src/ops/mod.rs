@@ -8,6 +8,7 @@
 
 pub mod act;
 pub mod conv2d;
+mod conv_finish;
 pub(crate) mod conv_gemm;
 mod conv_last;
 mod conv_phases;

@@ -1,0 +1,98 @@
+//! The fast CPU path's epilogue: a group's bias and activation (forward) or gradient mask
+//! (backward), applied to each output image as soon as its group function has written it.
+//!
+//! Owns: the epilogue's loops on the CPU fast path. Must not touch: the convolutions.
+
+use super::act::{Act, Epilogue};
+use super::runs::with_runs;
+
+/// A group's epilogue (bias, then the activation or the gradient mask), applied to each
+/// output image as soon as a group function has written it, while it is still in cache.
+pub(super) struct Finish<'a> {
+    epilogue: Epilogue,
+    bias: Option<&'a [f32]>,
+    /// The group's stored activations, `(g, cout, plane)` (backward epilogues).
+    aux: Option<&'a [f32]>,
+    cout: usize,
+    plane: usize,
+}
+
+impl<'a> Finish<'a> {
+    /// The epilogue of a group whose stored activations (backward) are `aux`.
+    pub(super) fn new(epilogue: Epilogue, bias: Option<&'a [f32]>, aux: Option<&'a [f32]>, cout: usize, plane: usize) -> Self {
+        Finish { epilogue, bias, aux, cout, plane }
+    }
+
+    /// Finishes image `b` of the group, `y` its `(cout, plane)` sums: one channel's plane at a
+    /// time, the activation chosen once per plane.
+    pub(super) fn image(&self, b: usize, y: &mut [f32]) {
+        finish_image(self, b, y);
+    }
+
+    /// Finishes the first `g` images of `y`.
+    pub(super) fn images(&self, g: usize, y: &mut [f32]) {
+        let len = self.cout * self.plane;
+        y.chunks_exact_mut(len).take(g).enumerate().for_each(|(b, yb)| self.image(b, yb));
+    }
+}
+
+// [`Finish::image`], compiled for AVX-512 where the CPU has it: the loops (`tanh` above all)
+// then run 16 lanes wide. The same operations in the same order either way (no contraction
+// into fused multiply-adds), so the same bits.
+with_runs!(fn finish_image(f: &Finish, b: usize, y: &mut [f32]) {
+    let _: Option<R> = None;
+    let (plane, len) = (f.plane, f.cout * f.plane);
+    let aux = f.aux.map(|a| &a[b * len..][..len]);
+    for (j, yp) in y[..len].chunks_exact_mut(plane).enumerate() {
+        let bias = f.bias.map_or(0.0, |b| b[j]);
+        match (f.epilogue, aux) {
+            (Epilogue::Forward(Act::Identity), _) => yp.iter_mut().for_each(|v| *v += bias),
+            (Epilogue::Forward(act), _) => yp.iter_mut().for_each(|v| *v = act.apply(*v + bias)),
+            (Epilogue::GradMask(act), Some(a)) => {
+                yp.iter_mut().zip(&a[j * plane..][..plane]).for_each(|(v, &y)| *v = (*v + bias) * act.grad_from_output(y))
+            }
+            (Epilogue::GradMask(_), None) => unreachable!("checked: a backward epilogue has its stored activation"),
+        }
+    }
+} as R);
+
+#[cfg(test)]
+mod tests {
+    use super::Finish;
+    use crate::ops::act::{Act, Epilogue};
+
+    /// Values in [-6, 6) from a seed.
+    fn values(seed: u64, len: usize) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                ((s >> 40) as f32 / (1u64 << 23) as f32 - 1.0) * 6.0
+            })
+            .collect()
+    }
+
+    /// The epilogue's loops (AVX-512 on a CPU that has it) against `Epilogue::finish` one
+    /// element at a time: the same bits.
+    #[test]
+    fn the_epilogue_gives_the_bits_of_the_scalar_one() {
+        let (cout, plane) = (3, 337);
+        let sums = values(41, cout * plane);
+        let aux: Vec<f32> = values(42, cout * plane).iter().map(|v| v / 6.0).collect();
+        let bias = values(43, cout);
+        for epilogue in [Act::Identity, Act::Relu, Act::LeakyRelu(0.2), Act::Tanh]
+            .into_iter()
+            .flat_map(|a| [Epilogue::Forward(a), Epilogue::GradMask(a)])
+        {
+            let fin = Finish { epilogue, bias: Some(&bias), aux: Some(&aux), cout, plane };
+            let mut y = sums.clone();
+            fin.image(0, &mut y);
+            for (i, (&got, &sum)) in y.iter().zip(&sums).enumerate() {
+                let want = epilogue.finish(sum + bias[i / plane], aux[i]);
+                assert_eq!(got.to_bits(), want.to_bits(), "{epilogue:?} at {i}: {got} vs {want}");
+            }
+        }
+    }
+}
