@@ -60,28 +60,16 @@ with_runs!(fn finish_image(f: &Finish, b: usize, y: &mut [f32]) {
 mod tests {
     use super::Finish;
     use crate::ops::act::{Act, Epilogue};
-
-    /// Values in [-6, 6) from a seed.
-    fn values(seed: u64, len: usize) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        (0..len)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                ((s >> 40) as f32 / (1u64 << 23) as f32 - 1.0) * 6.0
-            })
-            .collect()
-    }
+    use crate::rng::torch_randn;
 
     /// The epilogue's loops (AVX-512 on a CPU that has it) against `Epilogue::finish` one
     /// element at a time: the same bits.
     #[test]
     fn the_epilogue_gives_the_bits_of_the_scalar_one() {
         let (cout, plane) = (3, 337);
-        let sums = values(41, cout * plane);
-        let aux: Vec<f32> = values(42, cout * plane).iter().map(|v| v / 6.0).collect();
-        let bias = values(43, cout);
+        let sums: Vec<f32> = torch_randn(41, cout * plane).iter().map(|v| v * 3.0).collect();
+        let aux = torch_randn(42, cout * plane);
+        let bias = torch_randn(43, cout);
         for epilogue in [Act::Identity, Act::Relu, Act::LeakyRelu(0.2), Act::Tanh]
             .into_iter()
             .flat_map(|a| [Epilogue::Forward(a), Epilogue::GradMask(a)])
