@@ -433,8 +433,10 @@ mod tests {
     #[test]
     fn fast_path_gives_the_same_bits_at_every_thread_count() {
         use super::{Form, run_on};
-        // Enough images for several groups; k = 4 * 64 taps and more, so sums run over many blocks.
-        let shapes = [(20, 64, 6, 40, 4, 2, 0), (13, 96, 3, 16, 3, 2, 0), (9, 40, 1, 70, 4, 2, 0)];
+        // Enough images for several groups; k = 4 * 64 taps and more, so sums run over many
+        // blocks. The paths: Winograd, channels-last, whole-image products, and (RGB in, 3 x
+        // 4 x 4 taps) the few-channel direct kernel.
+        let shapes = [(20, 64, 6, 40, 4, 2, 0), (13, 96, 3, 16, 3, 2, 0), (9, 40, 1, 70, 4, 2, 0), (19, 3, 9, 20, 4, 2, 1)];
         for (case, &(n, cin, h, cout, k, stride, pad)) in shapes.iter().enumerate() {
             for form in [Form::Conv, Form::Transpose] {
                 let hout = match form {
