@@ -10,7 +10,7 @@
 
 use super::CpuMemory;
 use super::conv_finish::Finish;
-use super::conv_last;
+use super::conv_last::{self, Last};
 use super::conv_phases::{gather_columns, scatter_columns};
 use super::conv_thin::{self, Thin};
 use super::conv_winograd::{self as winograd, Plan, Winograd};
@@ -249,6 +249,43 @@ pub(super) struct Scratch {
 /// op.
 const MAX_GROUP: usize = 64;
 
+/// A layer's path, chosen from its shape and the switches before its weights are read.
+enum Choice {
+    Winograd(Plan),
+    Last,
+    Thin,
+    Dense,
+    Columns,
+}
+
+/// The path of layer `d`: a whole-image window is one plain product; else Winograd where its
+/// plan takes the layer, the channels-last path where the copied side has the channels, the
+/// few-channel direct kernel for `conv2d` from RGB, and the channels-first columns for the rest.
+fn choose(d: &ConvDims, form: Form) -> Choice {
+    if is_dense(d, form) {
+        return Choice::Dense;
+    }
+    if let Some(plan) = wino_wanted().then(|| Plan::new(d, form)).flatten() {
+        return Choice::Winograd(plan);
+    }
+    if last_wanted() && conv_last::applies(d, form) {
+        return Choice::Last;
+    }
+    if form == Form::Conv && thin_wanted() && conv_thin::applies(d) {
+        return Choice::Thin;
+    }
+    Choice::Columns
+}
+
+/// [`Choice`] with what each path prepares from the weights, once per call.
+enum Path {
+    Winograd(Winograd),
+    Last(Last),
+    Thin(Thin),
+    Dense,
+    Columns,
+}
+
 /// Runs a convolution op with the fast path on all available cores.
 pub(crate) fn run(args: &ConvArgs, form: Form, mem: &mut CpuMemory) {
     run_on(args, form, mem, threads());
@@ -261,31 +298,29 @@ pub(crate) fn run(args: &ConvArgs, form: Form, mem: &mut CpuMemory) {
 fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
     let d = args.dims;
     let (in_len, out_len) = (d.in_len() / d.n, d.out_len() / d.n);
-    let dense = is_dense(&d, form);
-    let plan = if dense || !wino_wanted() { None } else { Plan::new(&d, form) };
-    let last = !dense && plan.is_none() && last_wanted() && conv_last::applies(&d, form);
-    let thin = !dense && plan.is_none() && !last && form == Form::Conv && thin_wanted() && conv_thin::applies(&d);
-    let (per_image, budget) = match (&plan, form) {
-        (Some(plan), _) => (plan.scratch_per_image(&d), WINO_SCRATCH),
-        (None, _) if thin => (1, THIN_GROUP),
-        (None, _) if last => {
+    let choice = choose(&d, form);
+    let (per_image, budget) = match (&choice, form) {
+        (Choice::Winograd(plan), _) => (plan.scratch_per_image(&d), WINO_SCRATCH),
+        (Choice::Thin, _) => (1, THIN_GROUP),
+        (Choice::Last, _) => {
             let (per_image, fixed) = conv_last::scratch(&d, form);
             (per_image, LAST_SCRATCH.saturating_sub(fixed))
         }
-        (None, Form::Conv) => ((d.cin * d.k * d.k + d.cout) * d.hout * d.wout, GROUP_SCRATCH[0]),
-        (None, Form::Transpose) => ((d.cout * d.k * d.k + d.cin) * d.hin * d.win, GROUP_SCRATCH[1]),
+        (Choice::Dense | Choice::Columns, Form::Conv) => ((d.cin * d.k * d.k + d.cout) * d.hout * d.wout, GROUP_SCRATCH[0]),
+        (Choice::Dense | Choice::Columns, Form::Transpose) => ((d.cout * d.k * d.k + d.cin) * d.hin * d.win, GROUP_SCRATCH[1]),
     };
     let group = (budget / per_image.max(1)).clamp(1, MAX_GROUP);
     let groups = d.n.div_ceil(group);
     mem.with_output(args.output, |mem, y| {
         let x = &mem.get(args.input)[..d.in_len()];
         let w = mem.get(args.weight);
-        let wino = plan.map(|plan| Winograd::new(plan, &d, form, w));
-        let wino = wino.as_ref();
-        let reordered = last.then(|| conv_last::reorder(&d, form, w));
-        let reordered = reordered.as_deref();
-        let thin = thin.then(|| Thin::new(&d, w));
-        let thin = thin.as_ref();
+        let path = &match choice {
+            Choice::Winograd(plan) => Path::Winograd(Winograd::new(plan, &d, form, w)),
+            Choice::Last => Path::Last(Last::new(&d, form, w)),
+            Choice::Thin => Path::Thin(Thin::new(&d, w)),
+            Choice::Dense => Path::Dense,
+            Choice::Columns => Path::Columns,
+        };
         let bias = args.bias.map(|b| mem.get(b));
         let aux = args.aux.map(|a| mem.get(a));
         // Each thread takes the next group still to do: a core slowed by other work on the
@@ -304,17 +339,13 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
                         let xg = &x[b0 * in_len..][..g * in_len];
                         let aux = aux.map(|a| &a[b0 * out_len..][..g * out_len]);
                         let fin = &Finish::new(args.epilogue, bias, aux, d.cout, d.hout * d.wout);
-                        match (form, wino, reordered) {
-                            (_, Some(wg), _) => winograd::group(&d, wg, g, group, xg, yg, fin, &mut scratch),
-                            _ if thin.is_some() => {
-                                let thin = thin.expect("checked");
-                                conv_thin::group(&d, thin, g, xg, yg, fin, &mut scratch.phases)
-                            }
-                            _ if dense => dense_group(&d, form, g, group, xg, w, yg, fin, &mut scratch),
-                            (Form::Conv, None, Some(wr)) => conv_last::conv_group(&d, wr, g, group, xg, yg, fin, &mut scratch),
-                            (Form::Transpose, None, Some(wr)) => conv_last::transpose_group(&d, wr, g, group, xg, yg, fin, &mut scratch),
-                            (Form::Conv, None, None) => conv_group(&d, g, group, xg, w, yg, fin, &mut scratch),
-                            (Form::Transpose, None, None) => transpose_group(&d, g, group, xg, w, yg, fin, &mut scratch),
+                        match (path, form) {
+                            (Path::Winograd(wg), _) => winograd::group(&d, wg, g, group, xg, yg, fin, &mut scratch),
+                            (Path::Last(last), _) => conv_last::group(&d, last, g, group, xg, yg, fin, &mut scratch),
+                            (Path::Thin(thin), _) => conv_thin::group(&d, thin, g, xg, yg, fin, &mut scratch.phases),
+                            (Path::Dense, _) => dense_group(&d, form, g, group, xg, w, yg, fin, &mut scratch),
+                            (Path::Columns, Form::Conv) => conv_group(&d, g, group, xg, w, yg, fin, &mut scratch),
+                            (Path::Columns, Form::Transpose) => transpose_group(&d, g, group, xg, w, yg, fin, &mut scratch),
                         }
                     }
                 });

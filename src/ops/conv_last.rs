@@ -48,12 +48,32 @@ pub(super) fn scratch(d: &ConvDims, form: Form) -> (usize, usize) {
     }
 }
 
-/// The weights with their taps moved outside the runs' channels: `conv2d`'s `(cout, cin, k, k)`
-/// as `(cout, k, k, cin)`, `conv_transpose2d`'s `(cin, cout, k, k)` as `(cin, k, k, cout)`.
-pub(super) fn reorder(d: &ConvDims, form: Form, w: &[f32]) -> Vec<f32> {
-    let mut out = vec![0.0f32; d.weight_len()];
-    reorder_taps(d, form, w, &mut out);
-    out
+/// A layer on this path, planned once per call: its weights with their taps moved outside
+/// the runs' channels (`conv2d`'s `(cout, cin, k, k)` as `(cout, k, k, cin)`,
+/// `conv_transpose2d`'s `(cin, cout, k, k)` as `(cin, k, k, cout)`) and, per axis, which taps
+/// reach which positions.
+pub(super) struct Last {
+    weights: Vec<f32>,
+    axes: Axes,
+}
+
+/// `(y, x)`: [`conv_axis`] for `conv2d`, [`transpose_axis`] for `conv_transpose2d`.
+enum Axes {
+    Conv([Vec<(usize, usize, usize)>; 2]),
+    Transpose([Vec<Vec<(usize, usize)>>; 2]),
+}
+
+impl Last {
+    pub(super) fn new(d: &ConvDims, form: Form, w: &[f32]) -> Last {
+        let mut weights = vec![0.0f32; d.weight_len()];
+        reorder_taps(d, form, w, &mut weights);
+        let (k, s, pad) = (d.k, d.stride, d.pad);
+        let axes = match form {
+            Form::Conv => Axes::Conv([conv_axis(d.hout, d.hin, k, s, pad), conv_axis(d.wout, d.win, k, s, pad)]),
+            Form::Transpose => Axes::Transpose([transpose_axis(d.hout, d.hin, k, s, pad), transpose_axis(d.wout, d.win, k, s, pad)]),
+        };
+        Last { weights, axes }
+    }
 }
 
 with_runs!(fn reorder_taps(d: &ConvDims, form: Form, w: &[f32], out: &mut [f32]) {
@@ -96,22 +116,33 @@ fn transpose_axis(len_out: usize, len_in: usize, k: usize, s: usize, pad: usize)
         .collect()
 }
 
-with_runs!(fn conv_group(d: &ConvDims, wr: &[f32], g: usize, full: usize, x: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
-    conv::<R>(d, wr, g, full, x, y, fin, s)
-} as R);
-
-with_runs!(fn transpose_group(d: &ConvDims, wr: &[f32], g: usize, full: usize, x: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
-    transpose::<R>(d, wr, g, full, x, y, fin, s)
+// Runs the layer on `g` images of a group of `full` (the missing ones zero), writing the
+// finished outputs into `y`.
+with_runs!(fn group(d: &ConvDims, last: &Last, g: usize, full: usize, x: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
+    match &last.axes {
+        Axes::Conv([ys, xs]) => conv::<R>(d, &last.weights, ys, xs, g, full, x, y, fin, s),
+        Axes::Transpose([ys, xs]) => transpose::<R>(d, &last.weights, ys, xs, g, full, x, y, fin, s),
+    }
 } as R);
 
 /// `conv2d` on `g` images of a group of `full` (the columns of the missing ones zero), the
 /// sums before the epilogue into `y`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn conv<R: Runs>(d: &ConvDims, wr: &[f32], g: usize, full: usize, x: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
+fn conv<R: Runs>(
+    d: &ConvDims,
+    wr: &[f32],
+    ys: &[(usize, usize, usize)],
+    xs: &[(usize, usize, usize)],
+    g: usize,
+    full: usize,
+    x: &[f32],
+    y: &mut [f32],
+    fin: &Finish,
+    s: &mut Scratch,
+) {
     let (cin, k, in_plane, p) = (d.cin, d.k, d.hin * d.win, d.hout * d.wout);
     let (kc, width) = (k * k * cin, full * p);
-    let (ys, xs) = (conv_axis(d.hout, d.hin, k, d.stride, d.pad), conv_axis(d.wout, d.win, k, d.stride, d.pad));
     s.phases.resize(in_plane * cin, 0.0);
     s.col.resize(width * kc, 0.0);
     for (b, rows) in s.col.chunks_exact_mut(p * kc).enumerate() {
@@ -150,10 +181,20 @@ fn conv<R: Runs>(d: &ConvDims, wr: &[f32], g: usize, full: usize, x: &[f32], y: 
 /// the sums before the epilogue into `y`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn transpose<R: Runs>(d: &ConvDims, wr: &[f32], g: usize, full: usize, x: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
+fn transpose<R: Runs>(
+    d: &ConvDims,
+    wr: &[f32],
+    ys: &[Vec<(usize, usize)>],
+    xs: &[Vec<(usize, usize)>],
+    g: usize,
+    full: usize,
+    x: &[f32],
+    y: &mut [f32],
+    fin: &Finish,
+    s: &mut Scratch,
+) {
     let (cin, cout, k, q, out_plane) = (d.cin, d.cout, d.k, d.hin * d.win, d.hout * d.wout);
     let m = k * k * cout;
-    let (ys, xs) = (transpose_axis(d.hout, d.hin, k, d.stride, d.pad), transpose_axis(d.wout, d.win, k, d.stride, d.pad));
     // The images channels-last, one under the other: (full Q, cin).
     s.tmp.resize(full * q * cin, 0.0);
     for (b, rows) in s.tmp.chunks_exact_mut(q * cin).enumerate() {

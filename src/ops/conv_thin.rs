@@ -107,13 +107,7 @@ mod avx512 {
     use std::arch::x86_64::*;
 
     use super::{CB, COLS, ConvDims, Finish, Thin};
-    use crate::ops::runs::{Avx512, Runs};
-
-    /// The first `n` (at most 16) lanes.
-    #[inline(always)]
-    fn lanes(n: usize) -> __mmask16 {
-        ((1u32 << n.min(16)) - 1) as __mmask16
-    }
+    use crate::ops::runs::{Avx512, Runs, lanes};
 
     #[target_feature(enable = "avx512f")]
     pub(super) fn group(d: &ConvDims, thin: &Thin, g: usize, x: &[f32], y: &mut [f32], fin: &Finish, planes: &mut Vec<f32>) {
@@ -196,9 +190,9 @@ mod avx512 {
                         let dst = &mut y[(j * CB + c) * plane + oy * d.wout + ox..][..cols.min(COLS)];
                         // SAFETY: the masks keep both stores inside `dst`.
                         unsafe {
-                            _mm512_mask_storeu_ps(dst.as_mut_ptr(), lanes(cols), a[0]);
+                            _mm512_mask_storeu_ps(dst.as_mut_ptr(), lanes(cols.min(16)), a[0]);
                             if cols > 16 {
-                                _mm512_mask_storeu_ps(dst.as_mut_ptr().add(16), lanes(cols - 16), a[1]);
+                                _mm512_mask_storeu_ps(dst.as_mut_ptr().add(16), lanes((cols - 16).min(16)), a[1]);
                             }
                         }
                     }

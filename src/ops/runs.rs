@@ -120,7 +120,7 @@ macro_rules! with_runs {
 pub(super) use with_runs;
 
 #[cfg(target_arch = "x86_64")]
-pub(super) use avx512::Avx512;
+pub(super) use avx512::{Avx512, lanes};
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
@@ -133,7 +133,7 @@ mod avx512 {
 
     /// The first `n` (at most 16) lanes.
     #[inline(always)]
-    fn lanes(n: usize) -> __mmask16 {
+    pub(in crate::ops) fn lanes(n: usize) -> __mmask16 {
         debug_assert!(n <= 16);
         ((1u32 << n) - 1) as __mmask16
     }
