@@ -2,7 +2,7 @@
 //!
 //! On the CPU backend the peak is measured: square products `C = A B` of each size, one on
 //! each thread the fast path uses, all at once, each through the very sgemm call the fast
-//! convolutions make (`ops::conv_gemm::gemm`: the `gemm` crate, row-major). The best of
+//! convolutions make (`ops::sgemm::gemm`: the `gemm` crate, row-major). The best of
 //! `repeats` runs of a size gives that size's rate (threads x 2 n^3 FLOP over the run's wall
 //! time); the best size is the peak. `A` and `B` are shared by the threads (as the fast path
 //! shares a layer's weights), `C` is each thread's own: `(2 + threads) n^2` floats in all.
@@ -18,7 +18,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::AdapterIdentity;
-use crate::ops::conv_gemm::{self, Strided};
+use crate::ops::sgemm::{self, Strided};
 
 /// The square sizes `bench --peak` measures unless told otherwise.
 pub const SIZES: [usize; 3] = [1024, 2048, 3072];
@@ -98,7 +98,7 @@ impl Peak {
 /// an empty `sizes` or a zero size (the command checks them).
 pub fn measure(sizes: &[usize], repeats: usize) -> Peak {
     assert!(!sizes.is_empty() && sizes.iter().all(|&n| n > 0), "peak sizes must be at least 1");
-    let threads = conv_gemm::threads();
+    let threads = sgemm::threads();
     let repeats = repeats.max(1);
     let shapes: Vec<PeakShape> = sizes
         .iter()
@@ -132,7 +132,7 @@ fn time_size(n: usize, threads: usize, repeats: usize) -> f64 {
         std::thread::scope(|s| {
             for c in cs.iter_mut() {
                 let (a, b) = (&a, &b);
-                s.spawn(move || conv_gemm::gemm(n, n, n, Strided::rows(a, n), Strided::rows(b, n), c, n, 1));
+                s.spawn(move || sgemm::gemm(n, n, n, Strided::rows(a, n), Strided::rows(b, n), c, n, 1));
             }
         });
         best = best.min(start.elapsed().as_secs_f64());

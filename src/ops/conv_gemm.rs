@@ -15,6 +15,7 @@ use super::conv_phases::{gather_columns, scatter_columns};
 use super::conv_thin::{self, Thin};
 use super::conv_winograd::{self as winograd, Plan, Winograd};
 use super::conv2d::{ConvArgs, ConvDims};
+use super::sgemm::{Strided, gemm, threads};
 
 /// Floats of scratch per thread a Winograd group may use (16 MiB: its products want wide
 /// right-hand matrices, and the generator's 4 x 4 -> 8 x 8 layer has only 4 tiles an image
@@ -22,26 +23,28 @@ use super::conv2d::{ConvArgs, ConvDims};
 /// 32 MiB 1.1-1.3x on the others).
 const WINO_SCRATCH: usize = 1 << 22;
 
-/// Whether a path is on (`GAN_BIAS_WINOGRAD=0`, `GAN_BIAS_CHANNELS_LAST=0` and
-/// `GAN_BIAS_THIN=0` turn the Winograd, the channels-last and the few-input-channel direct
-/// paths off, for comparisons), read once per process.
-fn wanted(var: &str, cell: &'static std::sync::OnceLock<bool>) -> bool {
-    *cell.get_or_init(|| std::env::var_os(var).is_none_or(|v| v != "0"))
+/// A fast path that an environment variable can turn off, for comparisons.
+#[derive(Clone, Copy)]
+enum Switch {
+    /// `GAN_BIAS_WINOGRAD=0`: no Winograd path.
+    Winograd,
+    /// `GAN_BIAS_CHANNELS_LAST=0`: no channels-last path.
+    ChannelsLast,
+    /// `GAN_BIAS_THIN=0`: no few-input-channel direct kernel.
+    Thin,
 }
 
-fn wino_wanted() -> bool {
-    static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    wanted("GAN_BIAS_WINOGRAD", &WANTED)
-}
-
-fn thin_wanted() -> bool {
-    static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    wanted("GAN_BIAS_THIN", &WANTED)
-}
-
-fn last_wanted() -> bool {
-    static WANTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    wanted("GAN_BIAS_CHANNELS_LAST", &WANTED)
+impl Switch {
+    /// Whether the path is on (its variable unset or anything but `0`), read once per process.
+    fn on(self) -> bool {
+        static READ: [std::sync::OnceLock<bool>; 3] = [const { std::sync::OnceLock::new() }; 3];
+        let var = match self {
+            Switch::Winograd => "GAN_BIAS_WINOGRAD",
+            Switch::ChannelsLast => "GAN_BIAS_CHANNELS_LAST",
+            Switch::Thin => "GAN_BIAS_THIN",
+        };
+        *READ[self as usize].get_or_init(|| std::env::var_os(var).is_none_or(|v| v != "0"))
+    }
 }
 
 /// Which of the two kernels.
@@ -49,74 +52,6 @@ fn last_wanted() -> bool {
 pub(crate) enum Form {
     Conv,
     Transpose,
-}
-
-/// A strided view of a matrix: element `(r, c)` at `data[r * rs + c * cs]`.
-#[derive(Clone, Copy)]
-pub(crate) struct Strided<'a> {
-    pub data: &'a [f32],
-    pub rs: usize,
-    pub cs: usize,
-}
-
-impl<'a> Strided<'a> {
-    /// A row-major matrix of `cols` columns.
-    pub fn rows(data: &'a [f32], cols: usize) -> Self {
-        Strided { data, rs: cols, cs: 1 }
-    }
-    /// A column-major matrix of `rows` rows.
-    pub fn cols(data: &'a [f32], rows: usize) -> Self {
-        Strided { data, rs: 1, cs: rows }
-    }
-}
-
-/// Whether a `rows x cols` matrix at strides `rs`, `cs` lies inside `len` floats.
-fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
-    rows == 0 || cols == 0 || len > (rows - 1) * rs + (cols - 1) * cs
-}
-
-/// `c (m x n) = a (m x k) * b (k x n)`, `c`'s element `(r, j)` at `r * rsc + j * csc`. Every
-/// product of the fast path is one call of this; `bench --peak` times it too.
-///
-/// The `gemm` crate, on the calling thread only (`Parallelism::None`): its AVX-512 kernels
-/// (chosen at run time, AVX2/FMA or portable ones elsewhere) take 0.6-0.75x the time of
-/// `matrixmultiply`'s sgemm on this project's layer shapes. Its blocking and summation order
-/// depend on the shape, the strides and the machine (its instruction set and cache sizes)
-/// alone, so on one machine the same product always gives the same bits.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn gemm(m: usize, k: usize, n: usize, a: Strided, b: Strided, c: &mut [f32], rsc: usize, csc: usize) {
-    assert!(fits(a.data.len(), m, k, a.rs, a.cs) && fits(b.data.len(), k, n, b.rs, b.cs) && fits(c.len(), m, n, rsc, csc));
-    // SAFETY: the assert above keeps every index the product forms inside the three slices;
-    // `c` is written only (`read_dst` false), never read.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            csc as isize,
-            rsc as isize,
-            false,
-            a.data.as_ptr(),
-            a.cs as isize,
-            a.rs as isize,
-            b.data.as_ptr(),
-            b.cs as isize,
-            b.rs as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
-
-/// The threads the fast path splits an op's images over (at most one per image); `bench
-/// --peak` runs one product on each.
-pub(crate) fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |t| t.get())
 }
 
 /// Floats of scratch per thread a group of images may use, by [`Form`]; images are grouped
@@ -265,13 +200,13 @@ fn choose(d: &ConvDims, form: Form) -> Choice {
     if is_dense(d, form) {
         return Choice::Dense;
     }
-    if let Some(plan) = wino_wanted().then(|| Plan::new(d, form)).flatten() {
+    if let Some(plan) = Switch::Winograd.on().then(|| Plan::new(d, form)).flatten() {
         return Choice::Winograd(plan);
     }
-    if last_wanted() && conv_last::applies(d, form) {
+    if Switch::ChannelsLast.on() && conv_last::applies(d, form) {
         return Choice::Last;
     }
-    if form == Form::Conv && thin_wanted() && conv_thin::applies(d) {
+    if form == Form::Conv && Switch::Thin.on() && conv_thin::applies(d) {
         return Choice::Thin;
     }
     Choice::Columns

@@ -22,10 +22,11 @@
 //! Owns: the Winograd transforms and their products. Must not touch: the direct path.
 
 use super::conv_finish::Finish;
-use super::conv_gemm::{Form, Scratch, Strided, gemm};
+use super::conv_gemm::{Form, Scratch};
 use super::conv_phases::{phase_len, tap};
 use super::conv2d::ConvDims;
 use super::runs::{Along, Runs, with_runs};
+use super::sgemm::{Strided, gemm};
 
 /// The largest share of the direct product's multiply-adds this path may take (9 / 16 where
 /// the tiles cover the output exactly; images with an odd edge take more, and gain too

@@ -9,7 +9,7 @@
 pub mod act;
 pub mod conv2d;
 mod conv_finish;
-pub(crate) mod conv_gemm;
+mod conv_gemm;
 mod conv_last;
 mod conv_phases;
 mod conv_thin;
@@ -20,6 +20,7 @@ pub mod noise_update;
 pub mod record;
 mod runs;
 pub mod seed_grad;
+pub(crate) mod sgemm;
 pub mod tiling;
 
 use std::sync::Arc;
