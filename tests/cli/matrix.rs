@@ -175,6 +175,22 @@ fn shards_merge_into_the_unsharded_matrix_and_bad_merges_are_refused() {
     let single = path("single.json");
     succeeds(&matrix_args("cpu", &["--feature", "Male", "--json", &single]));
     fails(&merge(&[part(0), single.clone()]), &[&single, "not a \"gan-bias dependency matrix\""]);
+    // A hand-edited part whose indices or lengths do not fit its 40 features: refused by name,
+    // never a crash.
+    let edits: [(&str, fn(&mut Value), &str); 5] = [
+        ("targets", |v| v["settings"]["targets"][0] = 99.into(), "target 99"),
+        ("covariance", |v| v["rows"][0]["covariance"].as_array_mut().unwrap().truncate(3), "one value per feature"),
+        ("index", |v| v["rows"][0]["statistics"]["pooled"]["features"][5]["index"] = 99.into(), "one value per feature"),
+        ("sigma", |v| v["rows"][0]["statistics"]["sigma"].as_array_mut().unwrap().pop().map(drop).unwrap(), "another shape"),
+        ("shard", |v| v["shard"]["index"] = 7.into(), "shard 7/3"),
+    ];
+    for (what, edit, needle) in edits {
+        let mut v = read_json(&dir.path().join("part1.json"));
+        edit(&mut v);
+        let edited = path(&format!("edited_{what}.json"));
+        std::fs::write(&edited, serde_json::to_string(&v).unwrap()).unwrap();
+        fails(&merge(&[part(0), edited.clone(), part(2)]), &[&edited, needle]);
+    }
     assert!(!dir.path().join("bad.json").exists(), "a refused merge writes nothing");
     // A shard without --json has nowhere to go.
     fails(&matrix_args("cpu", &["--feature", "all", "--shard", "0/4"]), &["--shard", "--json"]);

@@ -46,8 +46,8 @@ pub fn read_part(path: &Path) -> Result<MatrixReport, MergeError> {
         v => return Err(refused(format!("has matrix version {v:?}; this gan-bias reads version {VERSION}"))),
     }
     let report: MatrixReport = serde_json::from_value(value).map_err(|source| MergeError::Parse { path: p.clone(), source })?;
-    if report.rows.iter().any(|r| r.target >= report.features.len()) {
-        return Err(refused("holds a row for a target that is not one of its features".into()));
+    if let Some(detail) = report.misfit() {
+        return Err(refused(detail));
     }
     Ok(report)
 }

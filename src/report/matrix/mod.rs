@@ -272,6 +272,42 @@ impl MatrixReport {
         report
     }
 
+    /// The first index or length in a report read from a file that does not fit its features
+    /// (a hand-edited or truncated part), in words; None when every one fits.
+    pub fn misfit(&self) -> Option<String> {
+        let f = self.features.len();
+        let mut seen = std::collections::HashSet::new();
+        if let Some(&t) = self.settings.targets.iter().find(|&&t| t >= f || !seen.insert(t)) {
+            return Some(format!("settings list target {t} twice or beyond its {f} features"));
+        }
+        if let Some(s) = self.shard.filter(|s| s.count == 0 || s.index >= s.count) {
+            return Some(format!("names shard {}/{}, which does not exist", s.index, s.count));
+        }
+        let mut held = std::collections::HashSet::new();
+        for row in &self.rows {
+            if row.target >= f || self.features[row.target] != row.feature {
+                return Some(format!("holds a row for {:?} (target {}) that is not one of its features", row.feature, row.target));
+            }
+            if !held.insert(row.target) {
+                return Some(format!("holds two rows for target {}", row.feature));
+            }
+            let sets: Vec<&[FeatureMetrics]> = match &row.statistics {
+                RowStatistics::Exact(st) => {
+                    if st.sigma.len() != f || st.target != row.target {
+                        return Some(format!("its row for {} has statistics of another shape", row.feature));
+                    }
+                    [RowSet::Pooled, RowSet::Up, RowSet::Down].iter().map(|&set| &st.set(set).features[..]).collect()
+                }
+                RowStatistics::FirstOrder(r) => vec![&r.features[..]],
+            };
+            let bad_set = sets.iter().any(|ms| ms.len() != f || ms.iter().enumerate().any(|(i, m)| m.index != i));
+            if bad_set || row.covariance.as_ref().is_some_and(|c| c.len() != f) {
+                return Some(format!("its row for {} does not hold one value per feature ({f})", row.feature));
+            }
+        }
+        None
+    }
+
     /// Every off-diagonal cell, row by row in target order, features in index order; q by
     /// Benjamini–Hochberg over all their p-values; significant where q <= alpha.
     pub fn compute_cells(&self) -> Vec<Cell> {
