@@ -100,9 +100,11 @@ impl Labels {
                 });
             }
         }
-        let mut files = Vec::with_capacity(declared);
-        let mut values = Vec::with_capacity(declared * names.len());
-        let mut rows: HashMap<String, usize> = HashMap::with_capacity(declared);
+        // Room for the rows the text can hold, never more: the declared count is unchecked yet.
+        let room = declared.min(text.lines().count());
+        let mut files = Vec::with_capacity(room);
+        let mut values = Vec::with_capacity(room.saturating_mul(names.len()));
+        let mut rows: HashMap<String, usize> = HashMap::with_capacity(room);
         for (line, text) in lines {
             let fields: Vec<&str> = text.split_whitespace().collect();
             if fields.len() != names.len() + 1 {
@@ -215,6 +217,15 @@ mod tests {
         assert_eq!(l.names, ["Smiling", "Male", "Young"]);
         assert_eq!(l.files, ["a.jpg", "b.jpg", "c.jpg"]);
         assert_eq!(l.values, [true, false, true, false, false, false, true, true, false]);
+    }
+
+    #[test]
+    fn a_huge_declared_count_is_an_error_not_an_allocation() {
+        for count in ["99999999999999", &usize::MAX.to_string()] {
+            let text = format!("{count}\nSmiling Male Young\na.jpg 1 -1 1\n");
+            let e = Labels::parse(&text, "attr.txt").unwrap_err().to_string();
+            assert!(e.contains("attr.txt") && e.contains(count), "{e}");
+        }
     }
 
     #[test]
