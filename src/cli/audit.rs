@@ -204,7 +204,7 @@ impl AuditConfig {
                 data
             }
             Source::Folder { dir, labels, partition } => {
-                Dataset::from_image_dir(labels, partition.as_ref().map(|(p, s)| (p.as_path(), *s)), dir)?
+                Dataset::from_image_dir(labels, partition.as_ref().map(|(p, s)| (p.as_path(), *s)), self.args.limit, dir)?
             }
             Source::Tensors(path) => Dataset::from_safetensors(path)?,
         };

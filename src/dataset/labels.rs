@@ -132,6 +132,12 @@ impl Labels {
         self.files.len()
     }
 
+    /// Keeps the first `n` images (all of them if there are fewer).
+    pub fn truncate(&mut self, n: usize) {
+        self.files.truncate(n);
+        self.values.truncate(n * self.names.len());
+    }
+
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }

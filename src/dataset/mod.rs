@@ -116,11 +116,20 @@ fn match_key(name: &str) -> String {
 
 impl Dataset {
     /// CelebA-style labelled images: the label file, optionally restricted to the images a
-    /// partition file puts in `split`, each image read from `image_dir` and transformed.
-    pub fn from_image_dir(labels: &Path, partition: Option<(&Path, Split)>, image_dir: &Path) -> Result<Dataset, DatasetError> {
+    /// partition file puts in `split` and to the first `limit` of them, each image read from
+    /// `image_dir` and transformed (only the images kept are read).
+    pub fn from_image_dir(
+        labels: &Path,
+        partition: Option<(&Path, Split)>,
+        limit: Option<usize>,
+        image_dir: &Path,
+    ) -> Result<Dataset, DatasetError> {
         let mut labels = Labels::read(labels)?;
         if let Some((path, split)) = partition {
             labels = labels.select(&Partition::read(path)?, split)?;
+        }
+        if let Some(n) = limit {
+            labels.truncate(n);
         }
         Dataset::from_labels(labels, image_dir)
     }

@@ -176,6 +176,7 @@ fn a_celeba_folder_reads_the_split_in_file_order_and_matches_the_classifier() {
     let d = Dataset::from_image_dir(
         &audit_fixture("list_attr_celeba.txt"),
         Some((&audit_fixture("list_eval_partition.txt"), Split::Test)),
+        None,
         &audit_fixture(""),
     )
     .unwrap();
@@ -194,7 +195,7 @@ fn a_celeba_folder_reads_the_split_in_file_order_and_matches_the_classifier() {
     let features: Vec<String> = CELEBA_FEATURES.iter().map(|s| s.to_string()).collect();
     assert_eq!(d.columns_for(&features).unwrap(), (0..40).collect::<Vec<_>>());
     // Without a partition, every labelled image.
-    let all = Dataset::from_image_dir(&audit_fixture("list_attr_celeba.txt"), None, &audit_fixture("")).unwrap();
+    let all = Dataset::from_image_dir(&audit_fixture("list_attr_celeba.txt"), None, None, &audit_fixture("")).unwrap();
     assert_eq!(all.len(), 5);
     assert_eq!(all.image(0), d.image(0));
 }

@@ -78,11 +78,11 @@ fn an_image_missing_from_the_partition_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let labels = write(dir.path(), "attr.txt", format!("2\n{NAMES}\na.jpg 1 -1 1\nb.jpg 1 1 1\n"));
     let part = write(dir.path(), "part.txt", "a.jpg 2\nc.jpg 2\n");
-    let e = Dataset::from_image_dir(&labels, Some((&part, Split::Test)), dir.path()).unwrap_err().to_string();
+    let e = Dataset::from_image_dir(&labels, Some((&part, Split::Test)), None, dir.path()).unwrap_err().to_string();
     assert_eq!(e, format!("{} has no split for b.jpg, labelled in {}", part.display(), labels.display()));
     // A split with no image is refused too.
     let part = write(dir.path(), "part.txt", "a.jpg 2\nb.jpg 2\n");
-    let e = Dataset::from_image_dir(&labels, Some((&part, Split::Valid)), dir.path()).unwrap_err().to_string();
+    let e = Dataset::from_image_dir(&labels, Some((&part, Split::Valid)), None, dir.path()).unwrap_err().to_string();
     assert_eq!(e, format!("{} (valid) holds no images", labels.display()));
 }
 
@@ -98,16 +98,22 @@ fn a_missing_or_undecodable_image_is_named_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let labels = write(dir.path(), "attr.txt", format!("2\n{NAMES}\nfine.png 1 -1 1\nbroken.jpg 1 1 1\n"));
     std::fs::copy(audit_fixture("000005.png"), dir.path().join("fine.png")).unwrap();
-    let e = Dataset::from_image_dir(&labels, None, dir.path()).unwrap_err();
+    let e = Dataset::from_image_dir(&labels, None, None, dir.path()).unwrap_err();
     assert!(matches!(e, DatasetError::Io { .. }), "{e:?}");
     let broken = dir.path().join("broken.jpg");
     assert_eq!(e.to_string(), format!("cannot read {}", broken.display()));
     chain(&e);
+    // With a limit, only the images kept are read: the missing one past it is never opened.
+    let d = Dataset::from_image_dir(&labels, None, Some(1), dir.path()).unwrap();
+    assert_eq!(
+        (d.len(), d.files.as_slice(), d.labels.as_slice()),
+        (1, ["fine.png".to_string()].as_slice(), [true, false, true].as_slice())
+    );
     // Text named .jpg; a PNG cut short.
     let png = std::fs::read(audit_fixture("000005.png")).unwrap();
     for bytes in [b"GIF89a not ours".as_slice(), &png[..png.len() * 8 / 10]] {
         write(dir.path(), "broken.jpg", bytes);
-        let e = Dataset::from_image_dir(&labels, None, dir.path()).unwrap_err();
+        let e = Dataset::from_image_dir(&labels, None, None, dir.path()).unwrap_err();
         let line = chain(&e);
         assert!(line.starts_with(&format!("cannot decode {} as a JPEG or PNG image: ", broken.display())), "{line}");
         assert!(e.source().is_none(), "the cause is shown once, in the message");
@@ -116,7 +122,7 @@ fn a_missing_or_undecodable_image_is_named_in_one_line() {
     let jpeg = std::fs::read(audit_fixture("000001.jpg")).unwrap();
     for cut in [600, jpeg.len() / 2, jpeg.len() - 2] {
         write(dir.path(), "broken.jpg", &jpeg[..cut]);
-        let e = Dataset::from_image_dir(&labels, None, dir.path()).unwrap_err();
+        let e = Dataset::from_image_dir(&labels, None, None, dir.path()).unwrap_err();
         assert_eq!(chain(&e), format!("{}: the JPEG ends before its end-of-image marker (truncated)", broken.display()));
     }
 }

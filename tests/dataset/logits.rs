@@ -71,7 +71,7 @@ fn worst(got: &[f32], want: &[f32]) -> (usize, f32) {
 fn the_audit_images_give_pytorchs_logits_on_cpu_and_gpu() {
     let golden: BTreeMap<String, Vec<f32>> =
         serde_json::from_str(&std::fs::read_to_string(audit_fixture("logits_golden.json")).unwrap()).unwrap();
-    let d = Dataset::from_image_dir(&audit_fixture("list_attr_celeba.txt"), None, &audit_fixture("")).unwrap();
+    let d = Dataset::from_image_dir(&audit_fixture("list_attr_celeba.txt"), None, None, &audit_fixture("")).unwrap();
     assert_eq!(d.files, golden.keys().cloned().collect::<Vec<_>>(), "a golden row per listed image");
     let pillow = pillow_inputs();
     let pillow_images: Vec<f32> = d.files.iter().flat_map(|f| pillow[f].iter().copied()).collect();
