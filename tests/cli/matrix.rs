@@ -177,7 +177,8 @@ fn shards_merge_into_the_unsharded_matrix_and_bad_merges_are_refused() {
     fails(&merge(&[part(0), single.clone()]), &[&single, "not a \"gan-bias dependency matrix\""]);
     // A hand-edited part whose indices or lengths do not fit its 40 features: refused by name,
     // never a crash.
-    let edits: [(&str, fn(&mut Value), &str); 5] = [
+    type Edit = fn(&mut Value);
+    let edits: [(&str, Edit, &str); 5] = [
         ("targets", |v| v["settings"]["targets"][0] = 99.into(), "target 99"),
         ("covariance", |v| v["rows"][0]["covariance"].as_array_mut().unwrap().truncate(3), "one value per feature"),
         ("index", |v| v["rows"][0]["statistics"]["pooled"]["features"][5]["index"] = 99.into(), "one value per feature"),
