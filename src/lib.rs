@@ -7,7 +7,8 @@
 //! statistics) -> [`report`] (tables, CSV, JSON). [`ops`] is the leaf every stage builds on: each op keeps
 //! its WGSL (in `shaders/`), its uniform struct, its dispatch and its CPU twin together.
 //! [`load`] builds the networks (and reads noise and planted worlds) from files for every caller;
-//! [`dataset`] reads labelled images, transformed as the notebook transforms them, for audits.
+//! [`dataset`] reads labelled images, transformed as the notebook transforms them, for audits;
+//! [`output`] writes every file whole or not at all.
 //!
 //! Owns: the module tree. Must not touch: anything of the command line (no clap here).
 
@@ -20,6 +21,7 @@ pub mod import;
 pub mod load;
 pub mod model;
 pub mod ops;
+pub mod output;
 pub mod pictures;
 pub mod planted;
 pub mod plots;

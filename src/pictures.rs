@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::report::{self, ReportError};
+use crate::output::{WriteError, write_atomic};
 
 /// An 8-bit RGB image, rows top to bottom, pixels `[r, g, b]` left to right.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,13 +86,13 @@ pub enum PictureError {
         source: png::EncodingError,
     },
     #[error(transparent)]
-    Write(#[from] ReportError),
+    Write(#[from] WriteError),
 }
 
 /// Writes `image` to `path` as PNG, whole or not at all.
 pub fn write_png(path: &Path, image: &RgbImage) -> Result<(), PictureError> {
     let bytes = encode_png(image).map_err(|source| PictureError::Encode { path: path.display().to_string(), source })?;
-    report::write_atomic(path, &bytes)?;
+    write_atomic(path, &bytes)?;
     Ok(())
 }
 

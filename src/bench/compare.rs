@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{BenchFile, BenchRun, FORMAT, ModelInfo, TimingMethod, VERSION, one_line};
 use crate::backend::{AdapterIdentity, WeightPrecision};
-use crate::report::csv_field;
+use crate::output::csv_field;
 
 /// Why files could not be compared. Every message names the file.
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@
 
 use super::{BenchFile, BenchRun, Failure, TimingMethod};
 use crate::backend::{AdapterIdentity, WeightPrecision};
-use crate::report::csv_field;
+use crate::output::csv_field;
 
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)

@@ -1,6 +1,6 @@
-//! Stage 5 of the pipeline: results as the notebook's table, CSV and JSON, and the atomic
-//! write every output file goes through (whole or not at all: to a temporary file beside
-//! it, then renamed). [`probe`] holds the probe's typed report and its views.
+//! Stage 5 of the pipeline: results as the notebook's table, CSV and JSON (every file goes
+//! out through [`crate::output::write_atomic`], re-exported here). [`probe`] holds the
+//! probe's typed report and its views.
 //!
 //! Owns: the layout of every table, CSV and JSON this crate writes. Must not touch: how
 //! anything is measured or ranked (that is the probe and [`crate::stats`]).
@@ -12,34 +12,7 @@ pub mod matrix;
 pub mod probe;
 pub mod statistics;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write {path}")]
-pub struct ReportError {
-    pub path: PathBuf,
-    #[source]
-    pub source: std::io::Error,
-}
-
-/// Writes `contents` to `path` atomically (temporary file in the same folder, then rename).
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
-    let err = |source| ReportError { path: path.to_path_buf(), source };
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| err(std::io::Error::other("not a file name")))?;
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(contents)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
-}
+pub use crate::output::{WriteError, csv_field, write_atomic};
 
 /// The full matrix as CSV: header `feature,<names>`, then one row per feature.
 pub fn matrix_csv(names: &[String], m: &[f32]) -> String {
@@ -58,10 +31,6 @@ pub fn matrix_csv(names: &[String], m: &[f32]) -> String {
         s.push('\n');
     }
     s
-}
-
-pub(crate) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
 /// One line grading a probe against the planted world.
