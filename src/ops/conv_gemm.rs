@@ -1,21 +1,21 @@
 //! The fast CPU path of both convolution kernels: per group of images, one matrix product
-//! (the `gemm` crate's sgemm, cache-blocked, AVX-512 where the CPU has it) with an im2col
-//! gather (conv2d) or a col2im scatter (conv_transpose2d), images spread over the machine's
-//! cores; this module picks each layer's path (Winograd, channels-last, the few-channel
-//! direct kernel, a whole-image product, or the channels-first gather and scatter here) and
-//! splits its images into groups. Same results as the plain twins in `conv2d.rs` /
+//! (the `gemm` crate's sgemm, cache-blocked, AVX-512 where the CPU has it) with the data
+//! movement around it, images spread over the machine's cores. This module picks each
+//! layer's path (Winograd, channels-last, the few-channel direct kernel, a whole-image
+//! product, or the channels-first gather and scatter of `conv_columns`), sizes its groups and
+//! hands them to the threads. Same results as the plain twins in `conv2d.rs` /
 //! `conv_transpose2d.rs` up to summation order.
 //!
-//! Owns: the convolutions' fast CPU path. Must not touch: the GPU dispatch.
+//! Owns: the choice of path and the groups' threads. Must not touch: the GPU dispatch.
 
 use super::CpuMemory;
+use super::conv_columns::{GROUP_SCRATCH, conv_group, dense_group, is_dense, transpose_group};
 use super::conv_finish::Finish;
 use super::conv_last::{self, Last};
-use super::conv_phases::{gather_columns, scatter_columns};
 use super::conv_thin::{self, Thin};
 use super::conv_winograd::{self as winograd, Plan, Winograd};
 use super::conv2d::{ConvArgs, ConvDims};
-use super::sgemm::{Strided, gemm, threads};
+use super::sgemm::threads;
 
 /// Floats of scratch per thread a Winograd group may use (16 MiB: its products want wide
 /// right-hand matrices, and the generator's 4 x 4 -> 8 x 8 layer has only 4 tiles an image
@@ -54,14 +54,6 @@ pub(crate) enum Form {
     Transpose,
 }
 
-/// Floats of scratch per thread a group of images may use, by [`Form`]; images are grouped
-/// into one matrix product (more columns) so that small layers do not repack the weights for
-/// every image. `conv2d`'s groups are about the L2 cache (2 MiB on the 2-core Xeon they were
-/// tuned on: larger groups took up to 1.2x the time on the big layers); `conv_transpose2d`'s
-/// 1 MiB, its columns then chunked by [`CHUNK`] (this path now takes the RGB-output layers
-/// only, 64 to 3 channels, whose three channels fit one chunk then: 8 MiB took 1.4x the time).
-const GROUP_SCRATCH: [usize; 2] = [1 << 19, 1 << 18];
-
 /// Floats of scratch per thread a group of the channels-last path may use (4 MiB: on the
 /// bundled generator's and the classifier's layers, 2 MiB took 0.95-1.1x the time, 8 MiB
 /// 1.0-1.2x).
@@ -69,102 +61,6 @@ const LAST_SCRATCH: usize = 1 << 20;
 
 /// Images per group of the few-input-channel direct path (no product: a unit of work only).
 const THIN_GROUP: usize = 8;
-
-/// Conv2d on `g` images: `Y (cout, full P) = W (cout, cin k k) * im2col(x) (cin k k, full P)`,
-/// the columns of the `full - g` missing images zero (see [`run_on`]).
-#[allow(clippy::too_many_arguments)]
-fn conv_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
-    let (kk, p) = (d.k * d.k, d.hout * d.wout);
-    let (in_len, width) = (d.cin * d.hin * d.win, full * p);
-    s.col.resize(d.cin * kk * width, 0.0);
-    for b in 0..g {
-        gather_columns(d, &x[b * in_len..][..in_len], &mut s.col[b * p..], width, &mut s.phases);
-    }
-    if g < full {
-        for row in s.col.chunks_exact_mut(width) {
-            row[g * p..].fill(0.0);
-        }
-    }
-    s.tmp.resize(d.cout * width, 0.0);
-    gemm(d.cout, d.cin * kk, width, Strided::rows(w, d.cin * kk), Strided::rows(&s.col, width), &mut s.tmp, width, 1);
-    for b in 0..g {
-        let yb = &mut y[b * d.cout * p..][..d.cout * p];
-        for (o, yp) in yb.chunks_exact_mut(p).enumerate() {
-            yp.copy_from_slice(&s.tmp[o * width + b * p..][..p]);
-        }
-        fin.image(b, yb);
-    }
-}
-
-/// ConvTranspose2d on `g` images: `C (cout k k, full Q) = W^T * x (cin, full Q)`, the columns
-/// of the `full - g` missing images zero (see [`run_on`]), then col2im into `y`.
-#[allow(clippy::too_many_arguments)]
-fn transpose_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
-    let (kk, q) = (d.k * d.k, d.hin * d.win);
-    let (m, width, out_len) = (d.cout * kk, full * q, d.cout * d.hout * d.wout);
-    // Gather the images side by side: (cin, full Q), a short group's missing images zero.
-    s.tmp.resize(d.cin * width, 0.0);
-    for (i, row) in s.tmp.chunks_exact_mut(width).enumerate() {
-        for b in 0..g {
-            row[b * q..][..q].copy_from_slice(&x[(b * d.cin + i) * q..][..q]);
-        }
-        row[g * q..].fill(0.0);
-    }
-    // The product and its scatter run a few output channels at a time, so that the columns
-    // are added into the output while they are still in cache.
-    let chunk = (CHUNK / (kk * width)).clamp(1, d.cout);
-    s.col.resize(chunk * kk * width, 0.0);
-    let plane = d.hout * d.wout;
-    for o0 in (0..d.cout).step_by(chunk) {
-        let co = chunk.min(d.cout - o0);
-        // W is (cin, cout k k) row-major, so W^T(r, i) sits at i * m + r. Every cell of
-        // the chunk's columns is written by the product: no clearing.
-        gemm(co * kk, d.cin, width, Strided::cols(&w[o0 * kk..], m), Strided::rows(&s.tmp, width), &mut s.col, width, 1);
-        for b in 0..g {
-            let yb = &mut y[b * out_len + o0 * plane..][..co * plane];
-            scatter_columns(d, &s.col[b * q..], width, yb, &mut s.phases);
-        }
-    }
-    fin.images(g, y);
-}
-
-/// A convolution whose window covers the whole image (`conv2d` to 1 x 1, `conv_transpose2d`
-/// from 1 x 1, no padding) is a plain product over the group, with no columns: `Y (full,
-/// out) = X (full, in) * W^T` for `conv2d` (W is `(cout, cin k k)`), `* W` for
-/// `conv_transpose2d` (W is `(cin, cout k k)`).
-fn is_dense(d: &ConvDims, form: Form) -> bool {
-    let (small, large) = match form {
-        Form::Conv => ((d.hout, d.wout), (d.hin, d.win)),
-        Form::Transpose => ((d.hin, d.win), (d.hout, d.wout)),
-    };
-    d.pad == 0 && small == (1, 1) && large == (d.k, d.k)
-}
-
-/// [`is_dense`]'s product for `g` images, a short group padded with zero images.
-#[allow(clippy::too_many_arguments)]
-fn dense_group(d: &ConvDims, form: Form, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
-    let (k_in, n_out) = (d.in_len() / d.n, d.out_len() / d.n);
-    let b = match form {
-        Form::Conv => Strided::cols(w, k_in),
-        Form::Transpose => Strided::rows(w, n_out),
-    };
-    if g == full {
-        gemm(full, k_in, n_out, Strided::rows(x, k_in), b, y, n_out, 1);
-        fin.images(g, y);
-        return;
-    }
-    s.tmp.clear();
-    s.tmp.extend_from_slice(&x[..g * k_in]);
-    s.tmp.resize(full * k_in, 0.0);
-    s.col.resize(full * n_out, 0.0);
-    gemm(full, k_in, n_out, Strided::rows(&s.tmp, k_in), b, &mut s.col, n_out, 1);
-    y[..g * n_out].copy_from_slice(&s.col[..g * n_out]);
-    fin.images(g, y);
-}
-
-/// Floats of columns a transposed convolution's chunk may hold (2 MiB, about the L2 cache of
-/// the 2-core Xeon the groups and chunks were tuned on).
-const CHUNK: usize = 1 << 19;
 
 /// One thread's scratch, kept across the groups it takes.
 #[derive(Default)]
@@ -311,64 +207,100 @@ mod tests {
             .collect()
     }
 
+    /// `(n, cin, h, cout, k, stride, pad)` of square images.
+    type Shape = (usize, usize, usize, usize, usize, usize, usize);
+
+    /// The reference test's shapes: strides 1-4, pads 0-2, odd sizes, each path; two are
+    /// whole-image windows (the plain product of `dense_group`): conv2d from 4 x 4 to 1 x 1,
+    /// conv_transpose2d from 1 x 1.
+    const SHAPES: [Shape; 35] = [
+        (3, 5, 7, 6, 3, 2, 0),
+        (2, 4, 9, 3, 4, 2, 1),
+        (1, 6, 5, 2, 1, 1, 0),
+        (2, 3, 8, 5, 4, 3, 2),
+        // Images narrower than the stride: some phases are empty.
+        (1, 2, 1, 3, 3, 3, 1),
+        (2, 3, 2, 2, 3, 4, 1),
+        // Whole-image windows.
+        (3, 7, 4, 5, 4, 2, 0),
+        (70, 7, 1, 5, 4, 1, 0),
+        // Stride 2, 4 x 4 (the Winograd path): every padding, odd and even sizes, a
+        // group of images cut short.
+        (5, 6, 5, 7, 4, 2, 1),
+        (2, 3, 6, 4, 4, 2, 0),
+        (3, 5, 7, 3, 4, 2, 2),
+        (2, 4, 3, 5, 4, 2, 3),
+        (1, 2, 1, 3, 4, 2, 1),
+        (67, 3, 3, 2, 4, 2, 1),
+        // The same with 16 channels and more, on both sides.
+        (3, 16, 5, 17, 4, 2, 1),
+        (2, 17, 6, 16, 4, 2, 0),
+        (2, 16, 7, 18, 4, 2, 2),
+        (1, 19, 3, 16, 4, 2, 3),
+        (67, 16, 2, 16, 4, 2, 1),
+        // The channels-last path: 16 channels and more where the runs are (conv2d's
+        // input, conv_transpose2d's output), other kernels and strides; a group cut
+        // short; images narrower than the stride; one side thin.
+        (3, 16, 7, 18, 3, 2, 1),
+        (2, 17, 6, 16, 4, 3, 2),
+        (1, 33, 9, 19, 5, 2, 2),
+        (67, 16, 3, 16, 3, 2, 1),
+        (2, 16, 2, 16, 3, 4, 1),
+        (2, 20, 5, 3, 3, 1, 1),
+        (2, 3, 5, 20, 3, 2, 0),
+        // The direct path of conv2d from few channels (and the channels-first path of
+        // conv_transpose2d to few): every padding and stride, images wider than one
+        // block of 32, a last short block of output channels.
+        (2, 3, 12, 20, 4, 2, 1),
+        (2, 3, 9, 17, 4, 2, 0),
+        (1, 3, 70, 9, 4, 2, 1),
+        (2, 20, 9, 3, 4, 2, 1),
+        (1, 40, 33, 3, 4, 2, 1),
+        (2, 9, 8, 1, 3, 3, 2),
+        (2, 8, 7, 2, 5, 1, 2),
+        (3, 12, 6, 4, 3, 2, 0),
+        (2, 4, 11, 8, 2, 3, 1),
+    ];
+
+    /// The dims of `shape` as `conv2d` (input `h`) or `conv_transpose2d` (input `h`); None
+    /// where a `conv2d` window does not fit the padded image.
+    fn dims(&(n, cin, h, cout, k, stride, pad): &Shape, transpose: bool) -> Option<ConvDims> {
+        if !transpose && h + 2 * pad < k {
+            return None;
+        }
+        let hout = if transpose { (h - 1) * stride + k - 2 * pad } else { (h + 2 * pad - k) / stride + 1 };
+        Some(ConvDims { n, cin, hin: h, win: h, cout, hout, wout: hout, k, stride, pad })
+    }
+
+    /// The shapes take every path; the few-channel direct kernel wherever the CPU can run it
+    /// (elsewhere they test its fallback, the channels-first columns).
+    #[test]
+    fn the_reference_shapes_take_every_path() {
+        use super::{Choice, Form, Switch, choose};
+        let mut taken = [false; 5];
+        for shape in &SHAPES {
+            for transpose in [false, true] {
+                let Some(d) = dims(shape, transpose) else { continue };
+                let form = if transpose { Form::Transpose } else { Form::Conv };
+                taken[match choose(&d, form) {
+                    Choice::Winograd(_) => 0,
+                    Choice::Last => 1,
+                    Choice::Thin => 2,
+                    Choice::Dense => 3,
+                    Choice::Columns => 4,
+                }] = true;
+            }
+        }
+        let thin = Switch::Thin.on() && super::conv_thin::avx512();
+        assert_eq!(taken, [Switch::Winograd.on(), Switch::ChannelsLast.on(), thin, true, true], "Winograd, last, thin, dense, columns");
+    }
+
     #[test]
     fn fast_path_equals_the_reference_loops() {
-        // Strides 1-4, pads 0-2, odd sizes; the last two are whole-image windows (the plain
-        // product of `dense_group`): conv2d from 4 x 4 to 1 x 1, conv_transpose2d from 1 x 1.
-        let shapes = [
-            (3, 5, 7, 6, 3, 2, 0),
-            (2, 4, 9, 3, 4, 2, 1),
-            (1, 6, 5, 2, 1, 1, 0),
-            (2, 3, 8, 5, 4, 3, 2),
-            // Images narrower than the stride: some phases are empty.
-            (1, 2, 1, 3, 3, 3, 1),
-            (2, 3, 2, 2, 3, 4, 1),
-            (3, 7, 4, 5, 4, 2, 0),
-            (70, 7, 1, 5, 4, 1, 0),
-            // Stride 2, 4 x 4 (the Winograd path): every padding, odd and even sizes, a
-            // group of images cut short.
-            (5, 6, 5, 7, 4, 2, 1),
-            (2, 3, 6, 4, 4, 2, 0),
-            (3, 5, 7, 3, 4, 2, 2),
-            (2, 4, 3, 5, 4, 2, 3),
-            (1, 2, 1, 3, 4, 2, 1),
-            (67, 3, 3, 2, 4, 2, 1),
-            // The same with 16 channels and more, on both sides.
-            (3, 16, 5, 17, 4, 2, 1),
-            (2, 17, 6, 16, 4, 2, 0),
-            (2, 16, 7, 18, 4, 2, 2),
-            (1, 19, 3, 16, 4, 2, 3),
-            (67, 16, 2, 16, 4, 2, 1),
-            // The channels-last path: 16 channels and more where the runs are (conv2d's
-            // input, conv_transpose2d's output), other kernels and strides; a group cut
-            // short; images narrower than the stride; one side thin.
-            (3, 16, 7, 18, 3, 2, 1),
-            (2, 17, 6, 16, 4, 3, 2),
-            (1, 33, 9, 19, 5, 2, 2),
-            (67, 16, 3, 16, 3, 2, 1),
-            (2, 16, 2, 16, 3, 4, 1),
-            (2, 20, 5, 3, 3, 1, 1),
-            (2, 3, 5, 20, 3, 2, 0),
-            // The direct path of conv2d from few channels (and the channels-first path of
-            // conv_transpose2d to few): every padding and stride, images wider than one
-            // block of 32, a last short block of output channels.
-            (2, 3, 12, 20, 4, 2, 1),
-            (2, 3, 9, 17, 4, 2, 0),
-            (1, 3, 70, 9, 4, 2, 1),
-            (2, 20, 9, 3, 4, 2, 1),
-            (1, 40, 33, 3, 4, 2, 1),
-            (2, 9, 8, 1, 3, 3, 2),
-            (2, 8, 7, 2, 5, 1, 2),
-            (3, 12, 6, 4, 3, 2, 0),
-            (2, 4, 11, 8, 2, 3, 1),
-        ];
-        for (case, &(n, cin, h, cout, k, stride, pad)) in shapes.iter().enumerate() {
+        for (case, shape) in SHAPES.iter().enumerate() {
             for transpose in [false, true] {
-                if !transpose && h + 2 * pad < k {
-                    continue;
-                }
-                let (hout, cin_w) = if transpose { ((h - 1) * stride + k - 2 * pad, cin) } else { ((h + 2 * pad - k) / stride + 1, cin) };
-                let d = ConvDims { n, cin: cin_w, hin: h, win: h, cout, hout, wout: hout, k, stride, pad };
+                let Some(d) = dims(shape, transpose) else { continue };
+                let cout = d.cout;
                 let mem = || {
                     let bufs = [
                         values(case as u64, d.in_len()),

@@ -32,7 +32,8 @@ pub(super) fn applies(d: &ConvDims) -> bool {
     d.cin < super::conv_last::MIN_CHANNELS && d.cout >= CB && avx512()
 }
 
-fn avx512() -> bool {
+/// Whether this CPU has AVX-512F (the kernel's instruction set).
+pub(super) fn avx512() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("avx512f")

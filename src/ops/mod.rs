@@ -8,6 +8,7 @@
 
 pub mod act;
 pub mod conv2d;
+mod conv_columns;
 mod conv_finish;
 mod conv_gemm;
 mod conv_last;

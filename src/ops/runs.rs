@@ -267,65 +267,57 @@ mod avx512 {
 mod tests {
     use super::{Along, Portable, Runs};
 
-    /// Every primitive, every length 0..70, against the plain loops.
-    #[test]
-    #[cfg(target_arch = "x86_64")]
-    fn avx512_runs_equal_the_plain_loops() {
-        if !std::is_x86_feature_detected!("avx512f") {
-            eprintln!("this CPU has no AVX-512F: only the plain loops run here");
-            return;
-        }
-        #[target_feature(enable = "avx512f")]
-        fn check(n: usize) {
-            use super::Avx512;
+    /// Checks `R`'s primitives against their definitions, every length 0..70 and a few
+    /// transposes, both walking orders. `R`'s methods must be callable here: the caller runs
+    /// this compiled for the instruction set `R` needs.
+    #[inline(always)]
+    fn check<R: Runs>(name: &str) {
+        for n in 0..70 {
             let src: Vec<f32> = (0..n + 3).map(|i| i as f32 * 0.5 - 7.0).collect();
             let base: Vec<f32> = (0..n + 3).map(|i| 100.0 + i as f32).collect();
-            let (mut a, mut b) = (base.clone(), base.clone());
-            Portable::copy(&mut a[..n], &src);
-            Avx512::copy(&mut b[..n], &src);
-            assert_eq!(a, b, "copy {n}");
-            Portable::add(&mut a[..n], &src);
-            Avx512::add(&mut b[..n], &src);
-            assert_eq!(a, b, "add {n}");
+            let mut a = base.clone();
+            R::copy(&mut a[..n], &src);
+            assert!(a[..n] == src[..n] && a[n..] == base[n..], "{name}: copy {n}");
+            R::add(&mut a[..n], &src);
+            assert!(a[..n].iter().zip(&src).all(|(v, s)| *v == s + s) && a[n..] == base[n..], "{name}: add {n}");
             let (h, l) = (n.div_ceil(2), n / 2);
-            let (mut e1, mut o1, mut e2, mut o2) = (vec![-1.0; h], vec![-1.0; l], vec![-1.0; h], vec![-1.0; l]);
-            Portable::split2(&src[..n], &mut e1, &mut o1);
-            Avx512::split2(&src[..n], &mut e2, &mut o2);
-            assert_eq!((&e1, &o1), (&e2, &o2), "split2 {n}");
-            assert!(e1.iter().enumerate().all(|(j, &v)| v == src[2 * j]), "split2 {n}: even");
-            Portable::merge2(&mut a[..n], &e1, &o1);
-            Avx512::merge2(&mut b[..n], &e1, &o1);
-            assert_eq!(a, b, "merge2 {n}");
-            assert_eq!(&a[..n], &src[..n], "merge2 {n} undoes split2");
+            let (mut even, mut odd) = (vec![-1.0; h], vec![-1.0; l]);
+            R::split2(&src[..n], &mut even, &mut odd);
+            assert!(even.iter().enumerate().all(|(j, &v)| v == src[2 * j]), "{name}: split2 {n}: even");
+            assert!(odd.iter().enumerate().all(|(j, &v)| v == src[2 * j + 1]), "{name}: split2 {n}: odd");
+            let mut row = base.clone();
+            R::merge2(&mut row[..n], &even, &odd);
+            assert!(row[..n] == src[..n] && row[n..] == base[n..], "{name}: merge2 {n} undoes split2");
         }
-        for n in 0..70 {
-            // SAFETY: checked above that the CPU has AVX-512F.
-            unsafe { check(n) };
-        }
-        #[target_feature(enable = "avx512f")]
-        fn check_transpose(rows: usize, cols: usize) {
-            use super::Avx512;
+        for (rows, cols) in [(0, 5), (1, 1), (3, 17), (16, 16), (17, 33), (31, 2), (40, 47), (64, 196)] {
             let src: Vec<f32> = (0..rows * cols).map(|i| i as f32 * 0.25 - 3.0).collect();
-            let (mut a, mut b) = (vec![f32::NAN; rows * cols], vec![f32::NAN; rows * cols]);
-            Portable::transpose(&src, rows, cols, &mut a, Along::Src);
-            Avx512::transpose(&src, rows, cols, &mut b, Along::Src);
-            assert!(a.iter().zip(&b).all(|(x, y)| x.to_bits() == y.to_bits()), "transpose {rows} x {cols}");
             for along in [Along::Src, Along::Dst] {
-                let mut c = vec![f32::NAN; rows * cols];
-                Avx512::transpose(&src, rows, cols, &mut c, along);
-                assert!(a.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()), "transpose {rows} x {cols} along {along:?}");
-                Portable::transpose(&src, rows, cols, &mut c, along);
-                assert!(a.iter().zip(&c).all(|(x, y)| x.to_bits() == y.to_bits()), "transpose {rows} x {cols} along {along:?}");
-            }
-            for (r, c) in [(0, 0), (rows.saturating_sub(1), cols.saturating_sub(1)), (rows / 2, cols / 3)] {
-                if r < rows && c < cols {
-                    assert_eq!(a[c * rows + r], src[r * cols + c], "transpose {rows} x {cols}: ({r}, {c})");
+                let mut dst = vec![f32::NAN; rows * cols];
+                R::transpose(&src, rows, cols, &mut dst, along);
+                for (r, c) in (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c))) {
+                    assert_eq!(
+                        dst[c * rows + r].to_bits(),
+                        src[r * cols + c].to_bits(),
+                        "{name}: transpose {rows} x {cols} along {along:?}: ({r}, {c})"
+                    );
                 }
             }
         }
-        for (rows, cols) in [(0, 5), (1, 1), (3, 17), (16, 16), (17, 33), (31, 2), (40, 47), (64, 196)] {
-            // SAFETY: as above.
-            unsafe { check_transpose(rows, cols) };
+    }
+
+    /// Every version of the primitives this CPU can run: the plain loops everywhere, the
+    /// AVX-512 ones where the CPU has AVX-512F (the only version it then runs).
+    #[test]
+    fn every_version_this_cpu_runs_meets_the_definitions() {
+        check::<Portable>("plain loops");
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512f") {
+            #[target_feature(enable = "avx512f")]
+            fn check_avx512() {
+                check::<super::Avx512>("AVX-512");
+            }
+            // SAFETY: the CPU has AVX-512F.
+            unsafe { check_avx512() };
         }
     }
 }
