@@ -10,6 +10,9 @@
 
 pub mod cpu;
 pub mod gpu;
+mod open;
+
+pub use open::{auto_adapter, open};
 
 use std::ops::Range;
 
@@ -53,6 +56,10 @@ pub enum BackendError {
     NotLoaded,
     #[error("this backend has no device timer (timestamp queries were not enabled)")]
     NoTimer,
+    #[error(
+        "--weights-{weights} applies to the WGSL kernels only; the CPU backend keeps f32 weights (use --backend vulkan, metal, dx12 or gl)"
+    )]
+    WeightsOnCpu { weights: &'static str },
 }
 
 /// Who ran a program: enough to tell adapters and machines apart when runs are merged.

@@ -1,6 +1,5 @@
 //! What the commands share: the argument groups naming the models and the device, the
-//! command line's value enums (converted into the library's types), opening the backend,
-//! the progress bar and the check that an output's folder exists.
+//! command line's value enums (converted into the library's types), the progress bar and the check that an output's folder exists.
 //!
 //! Owns: argument spelling and help text shared by several commands. Must not touch: any
 //! one command's flow (its own file) or the dispatch (`mod.rs`); it uses only the library.
@@ -11,10 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use clap::ValueEnum;
 
-use gan_bias::backend::cpu::CpuBackend;
-use gan_bias::backend::gpu::context::{self, BackendChoice};
-use gan_bias::backend::gpu::{self, GpuBackend, GpuContext, GpuError};
-use gan_bias::backend::{Backend, WeightPrecision};
+use gan_bias::backend::gpu::context::BackendChoice;
+use gan_bias::backend::{self, Backend, WeightPrecision};
 use gan_bias::load;
 use gan_bias::model::Network;
 use gan_bias::model::presets::ArchKind;
@@ -130,53 +127,12 @@ impl DeviceArgs {
 
     /// The backend, a GPU device opened with those of `features` its adapter has.
     pub fn open_with(&self, features: wgpu::Features) -> Result<Box<dyn Backend>> {
-        open_backend_with(self.choice(), self.adapter.as_deref(), features, self.weight_precision())
+        Ok(backend::open(self.choice(), self.adapter.as_deref(), features, self.weight_precision())?)
     }
 
     /// The weight precision asked for.
     pub fn weight_precision(&self) -> WeightPrecision {
         if self.weights_f16 { WeightPrecision::F16 } else { WeightPrecision::F32 }
-    }
-}
-
-/// The backend `choice` and `adapter` name, a GPU device opened with those of `features` its
-/// adapter has (the probe asks for none; `bench` for timestamp queries) and storing weights as
-/// `weights`. `auto`: a real GPU; else, unless `--adapter` names one, the CPU backend, which
-/// runs these kernels far faster than a software rasteriser's Vulkan or GL.
-pub fn open_backend_with(
-    choice: BackendChoice,
-    adapter: Option<&str>,
-    features: wgpu::Features,
-    weights: WeightPrecision,
-) -> Result<Box<dyn Backend>> {
-    let open = |a: wgpu::Adapter| -> Result<Box<dyn Backend>> {
-        if weights == WeightPrecision::F16 {
-            // Before the device opens; `load` checks again for library callers.
-            gpu::weights::check_support(&a.get_info().name, a.get_downlevel_capabilities().flags)?;
-        }
-        Ok(Box::new(GpuBackend::new(GpuContext::with_features(a, features)?).with_weights(weights)))
-    };
-    let cpu = |why: &str| -> Box<dyn Backend> {
-        log::info!("{why}; running on the CPU backend");
-        if weights != WeightPrecision::F32 {
-            log::warn!("--weights-f16 applies to the WGSL kernels only: the CPU backend keeps f32 weights");
-        }
-        Box::new(CpuBackend::fast())
-    };
-    match choice {
-        BackendChoice::Cpu if weights != WeightPrecision::F32 => {
-            bail!(
-                "--weights-f16 applies to the WGSL kernels only; the CPU backend keeps f32 weights (use --backend vulkan, metal, dx12 or gl)"
-            )
-        }
-        BackendChoice::Cpu => Ok(Box::new(CpuBackend::fast())),
-        BackendChoice::Auto => match context::pick_adapter(choice, adapter) {
-            Ok(a) if adapter.is_some() || a.get_info().device_type != wgpu::DeviceType::Cpu => open(a),
-            Ok(a) => Ok(cpu(&format!("only a software adapter ({})", a.get_info().name))),
-            Err(GpuError::NoAdapter { .. }) if adapter.is_none() => Ok(cpu("no adapter found")),
-            Err(e) => Err(e.into()),
-        },
-        _ => open(context::pick_adapter(choice, adapter)?),
     }
 }
 

@@ -5,8 +5,8 @@
 
 use anyhow::Result;
 
-use gan_bias::backend::gpu;
-use gan_bias::backend::gpu::context::{self, BackendChoice, LimitsChoice};
+use gan_bias::backend::gpu::context::{self, LimitsChoice};
+use gan_bias::backend::{self, gpu};
 
 pub fn run() -> Result<()> {
     let adapters = context::list_adapters(wgpu::Backends::all());
@@ -24,9 +24,9 @@ pub fn run() -> Result<()> {
             if f16 { "needs none" } else { "unavailable: no SHADER_F16_IN_F32" }
         );
     }
-    match context::pick_adapter(BackendChoice::Auto, None) {
-        Ok(a) if a.get_info().device_type != wgpu::DeviceType::Cpu => println!("auto picks: {}", context::describe(&a.get_info())),
-        _ => println!("auto picks: the CPU backend (no hardware GPU; it outruns a software rasteriser)"),
+    match backend::auto_adapter() {
+        Some(a) => println!("auto picks: {}", context::describe(&a.get_info())),
+        None => println!("auto picks: the CPU backend (no hardware GPU; it outruns a software rasteriser)"),
     }
     Ok(())
 }
