@@ -12,10 +12,12 @@
 //!
 //! Owns: timing, the bench file format. Must not touch: the probe's statistics, the CLI.
 
+mod adapters;
 pub mod compare;
 mod format;
 pub mod peak;
 
+pub use adapters::all_adapters;
 pub use format::{PEAK_COLUMN, csv, failure_table, one_line, precision_detail, table};
 pub use peak::Peak;
 

@@ -6,16 +6,13 @@
 //! not touch: other commands, the dispatch; the timing is the library's `bench`.
 
 use std::io::Write;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
-use gan_bias::backend::cpu::CpuBackend;
-use gan_bias::backend::gpu::context::{self, TIMESTAMP_FEATURES};
-use gan_bias::backend::gpu::{GpuBackend, GpuContext};
-use gan_bias::backend::{AdapterIdentity, Backend, WeightPrecision};
-use gan_bias::bench::{self, BenchFile, BenchRun, BenchSettings, Failure, Peak, compare, peak};
+use gan_bias::backend::gpu::context::TIMESTAMP_FEATURES;
+use gan_bias::backend::{AdapterIdentity, WeightPrecision};
+use gan_bias::bench::{self, BenchFile, BenchSettings, Failure, Peak, compare, peak};
 use gan_bias::model::Network;
 use gan_bias::report;
 
@@ -141,10 +138,10 @@ pub fn run(args: BenchArgs, quiet: bool) -> Result<()> {
     let classifier = args.classifier_args.load(Some(&generator))?;
     let settings = BenchSettings { images: args.images, warmup: args.warmup, repeats: args.repeats };
     let peaks = Peaks { measure: args.peak.then_some(args.peak_size.as_slice()), given: args.peak_gflops, quiet };
+    let features = if args.wall_clock { wgpu::Features::empty() } else { TIMESTAMP_FEATURES };
     let file = if args.all_adapters {
-        all_adapters(&generator, &classifier, settings, args.wall_clock, args.device.weight_precision(), &peaks)
+        all_adapters(&generator, &classifier, settings, features, args.device.weight_precision(), &peaks)
     } else {
-        let features = if args.wall_clock { wgpu::Features::empty() } else { TIMESTAMP_FEATURES };
         let mut backend = args.device.open_with(features)?;
         let peak = peaks.for_adapter(&backend.identity(), peaks.measure_if(backend.identity().backend.starts_with("cpu")).as_ref());
         let bar = progress_bar(quiet, "timed runs");
@@ -203,20 +200,20 @@ impl Sections {
     }
 }
 
-/// The CPU backend, then every adapter of every backend wgpu was built with.
-/// GPU adapters store their weights as `weights`; the CPU backend keeps f32.
+/// `bench --all-adapters`: each adapter's run (with its peak) or failure printed as soon as
+/// it ends, all of them gathered into one file.
 fn all_adapters(
     generator: &Network,
     classifier: &Network,
     settings: BenchSettings,
-    wall_clock: bool,
+    features: wgpu::Features,
     weights: WeightPrecision,
     peaks: &Peaks<'_>,
 ) -> BenchFile {
     let (mut runs, mut failures) = (Vec::new(), Vec::new());
     let mut sections = Sections { first: true };
     let measured = peaks.measure_if(true);
-    let mut record = |adapter: AdapterIdentity, result: Result<BenchRun, String>| match result {
+    bench::all_adapters(generator, classifier, settings, features, weights, |adapter, result| match result {
         Ok(mut run) => {
             run.peak = peaks.for_adapter(&adapter, measured.as_ref());
             sections.print(&bench::table(&run));
@@ -227,32 +224,8 @@ fn all_adapters(
             sections.print(&bench::failure_table(&failure));
             failures.push(failure);
         }
-    };
-    let mut cpu = CpuBackend::fast();
-    record(cpu.identity(), guarded(|| Ok(bench::bench(&mut cpu, generator, classifier, settings)?)));
-    for adapter in context::list_adapters(wgpu::Backends::all()) {
-        let identity = context::identity(&adapter.get_info());
-        log::info!("measuring {}", identity.describe());
-        let result = guarded(move || {
-            let features = if wall_clock { wgpu::Features::empty() } else { TIMESTAMP_FEATURES };
-            let mut gpu = GpuBackend::new(GpuContext::with_features(adapter, features)?).with_weights(weights);
-            Ok(bench::bench(&mut gpu, generator, classifier, settings)?)
-        });
-        record(identity, result);
-    }
+    });
     BenchFile::new(runs, failures)
-}
-
-/// Runs `f`, turning an error or a panic (a driver's, say) into its message.
-fn guarded(f: impl FnOnce() -> Result<BenchRun>) -> Result<BenchRun, String> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(Ok(run)) => Ok(run),
-        Ok(Err(e)) => Err(format!("{e:#}")),
-        Err(panic) => {
-            let what = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()));
-            Err(format!("panicked: {}", what.unwrap_or_else(|| "no message".into())))
-        }
-    }
 }
 
 /// `bench compare`: the files merged, warnings logged, the table printed.
@@ -265,19 +238,4 @@ fn run_compare(files: &[PathBuf], outputs: &Outputs) -> Result<()> {
     outputs.write(&compare::json(&c), &compare::csv(&c))?;
     print!("{}", compare::table(&c));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn guarded_turns_errors_and_panics_into_messages() {
-        assert_eq!(guarded(|| bail!("no device: lost")), Err("no device: lost".to_string()));
-        let hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let panicked = guarded(|| panic!("driver fell over at {}", 3));
-        std::panic::set_hook(hook);
-        assert_eq!(panicked, Err("panicked: driver fell over at 3".to_string()));
-    }
 }
