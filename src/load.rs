@@ -8,11 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::import::RawDtype;
+use crate::import::{RawDtype, RawTensor};
 use crate::model::presets::{self, ArchKind, Role};
 use crate::model::{ModelError, Network};
 use crate::planted::{PlantedError, PlantedWorld};
-use crate::weights::{TensorFile, WeightsError, decode};
+use crate::weights::{TensorFile, WeightsError, decode, float_tensors};
 
 /// Entries of a `.pth` holding several state dicts that hold the generator / the classifier.
 pub const GENERATOR_KEYS: [&str; 4] = ["gen", "netG_state_dict", "generator", "netG"];
@@ -42,6 +42,10 @@ pub enum LoadError {
     NoiseDtype { path: String, dtype: String },
     #[error("{path}: tensor noise has shape {shape:?}, expected (n, {z_dim}) with n >= 1")]
     NoiseShape { path: String, shape: Vec<usize>, z_dim: usize },
+    #[error("{path}: tensor noise holds a non-finite value ({value}) at row {row}, column {column}")]
+    NoiseValue { path: String, row: usize, column: usize, value: f32 },
+    #[error("{path}: cannot write its tensors as safetensors: {detail}")]
+    Serialise { path: String, detail: String },
     #[error(transparent)]
     Planted(#[from] PlantedError),
     #[error("cannot read {path} to identify it")]
@@ -153,12 +157,8 @@ pub fn noise(path: &Path, z_dim: usize) -> Result<Vec<f32>, LoadError> {
     let (shape, data) = match safetensors::SafeTensors::deserialize(&bytes) {
         Ok(st) => {
             let view = st.tensor("noise").map_err(|_| LoadError::NoNoise { path: name() })?;
-            let dtype = match view.dtype() {
-                safetensors::Dtype::F32 => RawDtype::F32,
-                safetensors::Dtype::F64 => RawDtype::F64,
-                safetensors::Dtype::F16 => RawDtype::F16,
-                safetensors::Dtype::BF16 => RawDtype::BF16,
-                other => return Err(LoadError::NoiseDtype { path: name(), dtype: format!("{other:?}") }),
+            let Some(dtype) = RawDtype::from_safetensors(view.dtype()).filter(|d| d.is_float()) else {
+                return Err(LoadError::NoiseDtype { path: name(), dtype: format!("{:?}", view.dtype()) });
             };
             let data = decode(dtype, view.data()).expect("a float dtype decodes");
             (view.shape().to_vec(), data)
@@ -173,7 +173,38 @@ pub fn noise(path: &Path, z_dim: usize) -> Result<Vec<f32>, LoadError> {
     if shape.len() != 2 || shape[1] != z_dim || shape[0] == 0 {
         return Err(LoadError::NoiseShape { path: name(), shape, z_dim });
     }
+    if let Some((index, &value)) = data.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(LoadError::NoiseValue { path: name(), row: index / z_dim, column: index % z_dim, value });
+    }
     Ok(data)
+}
+
+/// A checkpoint's tensors (`raw`, read from `path`) as a safetensors file, every tensor byte
+/// for byte, with the architecture (`arch`, or recognised from the tensor names by building
+/// the network) and a classifier's feature names in its metadata. Returns the architecture
+/// and the file's bytes.
+pub fn to_safetensors(path: &Path, raw: &[RawTensor], arch: Option<ArchKind>) -> Result<(ArchKind, Vec<u8>), LoadError> {
+    let file = TensorFile::from_tensors(path, float_tensors(raw), Default::default())?;
+    let arch = match arch {
+        Some(a) => a,
+        None => ArchKind::resolve(&file, None, Role::Generator).or_else(|_| ArchKind::resolve(&file, None, Role::Classifier))?,
+    };
+    let net = network(&file, arch)?;
+    let mut metadata = std::collections::HashMap::from([(presets::META_ARCH.to_string(), arch.name().to_string())]);
+    if arch.role() == Role::Classifier {
+        metadata.insert(presets::META_FEATURES.to_string(), net.features.join(","));
+    }
+    let serialise = |detail: String| LoadError::Serialise { path: path.display().to_string(), detail };
+    let views = raw
+        .iter()
+        .map(|t| {
+            let view = safetensors::tensor::TensorView::new(t.dtype.to_safetensors(), t.shape.clone(), &t.data)
+                .map_err(|e| serialise(format!("tensor {}: {e}", t.name)))?;
+            Ok((t.name.clone(), view))
+        })
+        .collect::<Result<Vec<_>, LoadError>>()?;
+    let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| serialise(e.to_string()))?;
+    Ok((arch, bytes))
 }
 
 /// The planted world to grade a probe against, checked against the classifier's feature

@@ -8,12 +8,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use gan_bias::import::{RawDtype, read_pth};
-use gan_bias::model::presets::{self, ArchKind, Role};
-use gan_bias::weights::TensorFile;
+use gan_bias::import::read_pth;
+use gan_bias::model::presets::ArchKind;
 use gan_bias::{load, report};
 
-use super::common::ArchArg;
+use super::common::{ArchArg, check_folder};
 
 #[derive(clap::Args, Debug)]
 pub struct ImportArgs {
@@ -34,6 +33,11 @@ pub struct ImportArgs {
 }
 
 pub fn run(args: ImportArgs) -> Result<()> {
+    if let Some(out) = &args.output
+        && !args.list
+    {
+        check_folder(out)?;
+    }
     let raw = read_pth(&args.input, args.key.as_deref())?;
     if args.list {
         for t in &raw {
@@ -41,38 +45,7 @@ pub fn run(args: ImportArgs) -> Result<()> {
         }
         return Ok(());
     }
-    // Recognise (or check) the architecture by building the network from the float tensors.
-    let file = TensorFile::from_tensors(&args.input, gan_bias::weights::float_tensors(&raw), Default::default())?;
-    let arch = match args.arch.map(ArchKind::from) {
-        Some(a) => a,
-        None => ArchKind::resolve(&file, None, Role::Generator).or_else(|_| ArchKind::resolve(&file, None, Role::Classifier))?,
-    };
-    let net = load::network(&file, arch)?;
-    let mut metadata = std::collections::HashMap::from([(presets::META_ARCH.to_string(), arch.name().to_string())]);
-    if arch.role() == Role::Classifier {
-        metadata.insert(presets::META_FEATURES.to_string(), net.features.join(","));
-    }
-    let views = raw
-        .iter()
-        .map(|t| {
-            let dtype = match t.dtype {
-                RawDtype::F64 => safetensors::Dtype::F64,
-                RawDtype::F32 => safetensors::Dtype::F32,
-                RawDtype::F16 => safetensors::Dtype::F16,
-                RawDtype::BF16 => safetensors::Dtype::BF16,
-                RawDtype::I64 => safetensors::Dtype::I64,
-                RawDtype::I32 => safetensors::Dtype::I32,
-                RawDtype::I16 => safetensors::Dtype::I16,
-                RawDtype::I8 => safetensors::Dtype::I8,
-                RawDtype::U8 => safetensors::Dtype::U8,
-                RawDtype::Bool => safetensors::Dtype::BOOL,
-            };
-            let view =
-                safetensors::tensor::TensorView::new(dtype, t.shape.clone(), &t.data).with_context(|| format!("tensor {}", t.name))?;
-            Ok((t.name.clone(), view))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let bytes = safetensors::serialize(views, Some(metadata)).context("serialising safetensors")?;
+    let (arch, bytes) = load::to_safetensors(&args.input, &raw, args.arch.map(ArchKind::from))?;
     let out = args.output.as_deref().context("--output is required")?;
     report::write_atomic(out, &bytes)?;
     println!("wrote {} tensors ({} architecture) to {}", raw.len(), arch.name(), out.display());

@@ -49,6 +49,44 @@ impl RawDtype {
         }
     }
 
+    /// The same element type in safetensors.
+    pub fn to_safetensors(self) -> safetensors::Dtype {
+        match self {
+            RawDtype::F64 => safetensors::Dtype::F64,
+            RawDtype::F32 => safetensors::Dtype::F32,
+            RawDtype::F16 => safetensors::Dtype::F16,
+            RawDtype::BF16 => safetensors::Dtype::BF16,
+            RawDtype::I64 => safetensors::Dtype::I64,
+            RawDtype::I32 => safetensors::Dtype::I32,
+            RawDtype::I16 => safetensors::Dtype::I16,
+            RawDtype::I8 => safetensors::Dtype::I8,
+            RawDtype::U8 => safetensors::Dtype::U8,
+            RawDtype::Bool => safetensors::Dtype::BOOL,
+        }
+    }
+
+    /// A safetensors element type, where it is one of these.
+    pub fn from_safetensors(dtype: safetensors::Dtype) -> Option<RawDtype> {
+        const ALL: [RawDtype; 10] = [
+            RawDtype::F64,
+            RawDtype::F32,
+            RawDtype::F16,
+            RawDtype::BF16,
+            RawDtype::I64,
+            RawDtype::I32,
+            RawDtype::I16,
+            RawDtype::I8,
+            RawDtype::U8,
+            RawDtype::Bool,
+        ];
+        ALL.into_iter().find(|d| d.to_safetensors() == dtype)
+    }
+
+    /// Whether values of this type are floats (weights; the rest is bookkeeping).
+    pub fn is_float(self) -> bool {
+        matches!(self, RawDtype::F64 | RawDtype::F32 | RawDtype::F16 | RawDtype::BF16)
+    }
+
     /// The dtype's name as safetensors spells it (`"F32"`, `"BOOL"`, ...).
     pub fn name(&self) -> &'static str {
         match self {

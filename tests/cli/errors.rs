@@ -99,10 +99,13 @@ fn bad_noise_files_are_refused() {
     let mut values = filler(24, 4);
     values[13] = f32::NAN;
     let nan = noise_file(dir.path(), "nan.safetensors", &[3, 8], &values);
-    fails(&probe_args(&["--noise".into(), p(&nan), "--json".into(), p(&json)]), &["noise", "non-finite"]);
+    fails(
+        &probe_args(&["--noise".into(), p(&nan), "--json".into(), p(&json)]),
+        &[&p(&nan), "noise", "non-finite", "(NaN) at row 1, column 5"],
+    );
     values[13] = f32::NEG_INFINITY;
     let inf = noise_file(dir.path(), "inf.safetensors", &[3, 8], &values);
-    fails(&probe_args(&["--noise".into(), p(&inf)]), &["noise", "non-finite"]);
+    fails(&probe_args(&["--noise".into(), p(&inf)]), &[&p(&inf), "noise", "non-finite"]);
     let wrong = noise_file(dir.path(), "wrong.safetensors", &[3, 7], &filler(21, 5));
     fails(&probe_args(&["--noise".into(), p(&wrong), "--json".into(), p(&json)]), &["noise", "[3, 7]", "8"]);
     let flat = noise_file(dir.path(), "flat.safetensors", &[24], &filler(24, 6));
