@@ -11,12 +11,10 @@ use anyhow::{Context, Result, bail};
 
 use gan_bias::plots::{self, PlotFormat};
 use gan_bias::probe::ProbeOutcome;
-use gan_bias::{features, report, stats};
+use gan_bias::report::plot_data;
+use gan_bias::{features, report};
 
 use super::common::check_folder;
-
-/// Features plotted when --plot-features is not given: the top this many of the top table.
-const DEFAULT_PLOT_FEATURES: usize = 5;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeatmapMetric {
@@ -98,29 +96,19 @@ impl PlotArgs {
         outcome: &ProbeOutcome,
         names: &[String],
         target: usize,
-        steps: usize,
-        chosen: Option<Vec<usize>>,
+        chosen: Option<&[usize]>,
     ) -> Result<Vec<(PathBuf, Vec<u8>)>> {
         let mut out = Vec::new();
         if let Some(p) = &self.plot {
-            let Some(changes) = &outcome.changes else { bail!("the probe kept no changes to plot") };
-            let chosen = chosen.unwrap_or_else(|| {
-                stats::top_covarying(&outcome.cov, names, target, DEFAULT_PLOT_FEATURES).into_iter().map(|t| t.index).collect()
-            });
-            let changes = stats::Changes::new(steps, outcome.images, outcome.features, changes)?;
-            let series = plots::regplot_series(&changes, names, target, &chosen);
+            let series = plot_data::regplot_series(outcome, names, target, chosen)?;
             let format = check_format(p, "--plot")?;
-            let bytes =
-                plots::regplot_file(format, &names[target], &series, 2 * steps).with_context(|| format!("--plot {}", p.display()))?;
+            let bytes = plots::regplot_file(format, &names[target], &series, 2 * outcome.steps)
+                .with_context(|| format!("--plot {}", p.display()))?;
             out.push((p.clone(), bytes));
         }
         if let Some(p) = &self.heatmap {
-            let matrix = match self.heatmap_metric {
-                HeatmapMetric::Cov => outcome.cov.clone(),
-                HeatmapMetric::Corr => stats::correlation(&outcome.cov, outcome.features),
-            };
             let format = check_format(p, "--heatmap")?;
-            let matrix = stats::FeatureMatrix::new(names.to_vec(), matrix)?;
+            let matrix = plot_data::heatmap_matrix(outcome, names, self.heatmap_metric == HeatmapMetric::Corr)?;
             let bytes = plots::heatmap_file(format, &matrix, &self.heatmap_title(names, target))
                 .with_context(|| format!("--heatmap {}", p.display()))?;
             out.push((p.clone(), bytes));
@@ -130,18 +118,14 @@ impl PlotArgs {
 }
 
 /// The regplot as SVG, for the HTML page: `chosen` features, or the top 5 by covariance.
-pub fn regplot_svg_of(outcome: &ProbeOutcome, names: &[String], target: usize, steps: usize, chosen: Option<Vec<usize>>) -> Result<String> {
-    let Some(changes) = &outcome.changes else { bail!("the probe kept no changes to plot") };
-    let chosen = chosen
-        .unwrap_or_else(|| stats::top_covarying(&outcome.cov, names, target, DEFAULT_PLOT_FEATURES).into_iter().map(|t| t.index).collect());
-    let changes = stats::Changes::new(steps, outcome.images, outcome.features, changes)?;
-    let series = plots::regplot_series(&changes, names, target, &chosen);
-    Ok(plots::regplot_svg(&names[target], &series, 2 * steps))
+pub fn regplot_svg_of(outcome: &ProbeOutcome, names: &[String], target: usize, chosen: Option<&[usize]>) -> Result<String> {
+    let series = plot_data::regplot_series(outcome, names, target, chosen)?;
+    Ok(plots::regplot_svg(&names[target], &series, 2 * outcome.steps))
 }
 
 /// The covariance heatmap as SVG, for the HTML page.
 pub fn heatmap_svg_of(outcome: &ProbeOutcome, names: &[String]) -> Result<String> {
-    let matrix = stats::FeatureMatrix::new(names.to_vec(), outcome.cov.clone())?;
+    let matrix = plot_data::heatmap_matrix(outcome, names, false)?;
     Ok(plots::heatmap_svg(&matrix, "Covariance of the classifier's changes"))
 }
 

@@ -305,7 +305,7 @@ pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
     let outcome = run_probe_with(backend.as_mut(), &generator, &classifier, &noise, &settings, keep, progress)?;
     bar.finish_and_clear();
     let grid = args.grid.picture(backend.as_mut(), &generator, &outcome, args.steps, args.report.is_some())?;
-    let plot_pictures = args.plots.render(&outcome, names, target, args.steps, plot_features.clone())?;
+    let plot_pictures = args.plots.render(&outcome, names, target, plot_features.as_deref())?;
     let run = RunInfo {
         target,
         steps: args.steps,
@@ -329,7 +329,7 @@ pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
     let page = match &args.report {
         Some(_) => {
             let pictures = ProbePictures {
-                regplot: Some(plots::regplot_svg_of(&outcome, names, target, args.steps, plot_features.clone())?),
+                regplot: Some(plots::regplot_svg_of(&outcome, names, target, plot_features.as_deref())?),
                 heatmap: Some(plots::heatmap_svg_of(&outcome, names)?),
                 grid: grid.as_ref().map(pictures::encode_png).transpose()?,
             };

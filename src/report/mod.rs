@@ -9,6 +9,7 @@ pub mod audit;
 pub mod history;
 pub mod html;
 pub mod matrix;
+pub mod plot_data;
 pub mod probe;
 pub mod statistics;
 
