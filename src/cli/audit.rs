@@ -19,8 +19,9 @@ use gan_bias::plots::{self, PlotFormat};
 use gan_bias::probe::{ProbeOutcome, classify, probe_targets};
 use gan_bias::report::audit::{AuditReport, AuditSettings, AuditTimings, ProbeRow};
 use gan_bias::report::html::{self, Provenance};
+use gan_bias::report::probe::outcome_statistics;
 use gan_bias::report::{self, write_atomic};
-use gan_bias::stats::{AuditData, AuditSpec, Changes, StatsSettings, audit_statistics, probe_statistics};
+use gan_bias::stats::{AuditData, AuditSpec, StatsSettings, audit_statistics};
 use gan_bias::{features, load, rng};
 
 use super::common::{ClassifierArgs, DeviceArgs, GeneratorArgs, check_folder, check_html};
@@ -232,21 +233,6 @@ fn resolve_all(given: Option<&[String]>, names: &[String], flag: &str) -> Result
     Ok(out)
 }
 
-/// `data`'s labels of the classifier features `needed`, as `N x names.len()` in the
-/// classifier's order; the columns of features not needed are false and never read.
-fn labels_for(data: &Dataset, names: &[String], needed: &[usize]) -> Result<Vec<bool>> {
-    let wanted: Vec<String> = needed.iter().map(|&i| names[i].clone()).collect();
-    let columns = data.columns_for(&wanted)?;
-    let (n, f, df) = (data.len(), names.len(), data.feature_count());
-    let mut labels = vec![false; n * f];
-    for j in 0..n {
-        for (&i, &c) in needed.iter().zip(&columns) {
-            labels[j * f + i] = data.labels[j * df + c];
-        }
-    }
-    Ok(labels)
-}
-
 /// The pooled dependency rows of probes of `targets`, run together on one load of the probe.
 fn probe_rows(
     backend: &mut dyn gan_bias::backend::Backend,
@@ -260,9 +246,7 @@ fn probe_rows(
     let (names, seed) = (&classifier.features, format!("seed {}", args.probe_seed));
     let mut rows = Vec::with_capacity(targets.len());
     let sink = |outcome: ProbeOutcome| -> Result<()> {
-        let values = outcome.changes.as_deref().unwrap_or_default();
-        let changes = Changes::new(outcome.steps, outcome.images, names.len(), values)?;
-        let st = probe_statistics(&changes, &outcome.start_logits, outcome.target, &config.statistics)?;
+        let st = outcome_statistics(&outcome, names.len(), &config.statistics)?;
         rows.push(ProbeRow::new(&st, &generator.source, &seed));
         Ok(())
     };
@@ -295,7 +279,7 @@ pub fn run(args: AuditArgs, quiet: bool) -> Result<()> {
     let data = config.dataset()?;
     let mut needed = groups.clone();
     needed.extend(measured.iter().filter(|i| !groups.contains(i)));
-    let labels = labels_for(&data, names, &needed)?;
+    let labels = data.labels_for(names, &needed)?;
     let mut backend = args.device.open()?;
     let started = Instant::now();
     let logits = classify(backend.as_mut(), &classifier, &data.images, args.batch)?;

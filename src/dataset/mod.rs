@@ -167,6 +167,22 @@ impl Dataset {
         self.names.len()
     }
 
+    /// The labels of the classifier features `needed` (indices into `names`, the classifier's
+    /// feature names), as `len() x names.len()` in the classifier's order; the columns of the
+    /// features not needed are false.
+    pub fn labels_for(&self, names: &[String], needed: &[usize]) -> Result<Vec<bool>, DatasetError> {
+        let wanted: Vec<String> = needed.iter().map(|&i| names[i].clone()).collect();
+        let columns = self.columns_for(&wanted)?;
+        let (n, f, df) = (self.len(), names.len(), self.feature_count());
+        let mut labels = vec![false; n * f];
+        for j in 0..n {
+            for (&i, &c) in needed.iter().zip(&columns) {
+                labels[j * f + i] = self.labels[j * df + c];
+            }
+        }
+        Ok(labels)
+    }
+
     /// Image `i`, `3 x 64 x 64`.
     pub fn image(&self, i: usize) -> &[f32] {
         &self.images[i * IMAGE_LEN..(i + 1) * IMAGE_LEN]

@@ -147,6 +147,14 @@ pub struct RunInfo<'a> {
 /// Multiply-adds to floating-point operations.
 const FLOP_PER_MAC: f64 = 2.0;
 
+/// The statistics of an exact probe's outcome over `features` features (it must hold its
+/// changes): every report of a probe (single, matrix row, audit row) starts here.
+pub fn outcome_statistics(outcome: &ProbeOutcome, features: usize, settings: &StatsSettings) -> Result<ProbeStatistics, ProbeReportError> {
+    let history = outcome.changes.as_deref().ok_or(ProbeReportError::NoChanges)?;
+    let changes = Changes::new(outcome.steps, outcome.images, features, history)?;
+    Ok(stats::probe_statistics(&changes, &outcome.start_logits, outcome.target, settings)?)
+}
+
 impl ProbeReport {
     /// The report of `outcome`, a probe of `generator` and `classifier` run as `run` says:
     /// the top `run.top` features, and the grading against `world` (named as given) if any.
@@ -159,9 +167,7 @@ impl ProbeReport {
     ) -> Result<ProbeReport, ProbeReportError> {
         let names = &classifier.features;
         let (f, target) = (names.len(), run.target);
-        let history = outcome.changes.as_deref().ok_or(ProbeReportError::NoChanges)?;
-        let changes = Changes::new(run.steps, outcome.images, f, history)?;
-        let st = stats::probe_statistics(&changes, &outcome.start_logits, target, &run.statistics)?;
+        let st = outcome_statistics(outcome, f, &run.statistics)?;
         let order = statistics::rank(&outcome.cov, names, &st, run.direction, run.rank_by, run.top);
         let top = statistics::top_rows(&outcome.cov, names, &st, run.direction, run.rank_by, &order);
         // Forward and input-gradient passes of both networks, every image, every step, both ways.

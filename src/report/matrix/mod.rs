@@ -15,13 +15,13 @@ pub mod summary;
 
 use serde::{Deserialize, Serialize};
 
-use super::probe::{Means, ProbeReportError, update_name};
+use super::probe::{Means, ProbeReportError, outcome_statistics, update_name};
 use super::statistics::{TopRow, feature_row};
 use crate::model::Network;
 use crate::ops::noise_update::UpdateRule;
 use crate::plots::DirectedMatrix;
 use crate::probe::ProbeOutcome;
-use crate::stats::{self, Changes, Estimate, FeatureMetrics, FirstOrderRow, Metric, ProbeStatistics, RowSet, StatsSettings};
+use crate::stats::{self, Estimate, FeatureMetrics, FirstOrderRow, Metric, ProbeStatistics, RowSet, StatsSettings};
 
 /// Version of the matrix JSON; bumped when a field changes meaning or goes away.
 pub const VERSION: u32 = 1;
@@ -152,9 +152,7 @@ impl TargetRow {
     /// The row of an exact probe's outcome (it must hold its changes).
     pub fn exact(outcome: &ProbeOutcome, names: &[String], settings: &StatsSettings) -> Result<TargetRow, ProbeReportError> {
         let (f, t) = (names.len(), outcome.target);
-        let history = outcome.changes.as_deref().ok_or(ProbeReportError::NoChanges)?;
-        let changes = Changes::new(outcome.steps, outcome.images, f, history)?;
-        let st = stats::probe_statistics(&changes, &outcome.start_logits, t, settings)?;
+        let st = outcome_statistics(outcome, f, settings)?;
         Ok(TargetRow {
             target: t,
             feature: names[t].clone(),
