@@ -31,7 +31,8 @@ use std::sync::Arc;
 pub struct BufId(pub usize);
 
 /// A kernel's uniform parameters: a `#[repr(C)]` Pod struct whose fields mirror, in order,
-/// name and type, a WGSL struct of its shader (`tests/uniforms.rs` compares the two layouts).
+/// name and type, a WGSL struct of its shader (`tests/shaders.rs`, `dispatches_match_their_shaders`,
+/// compares the two layouts).
 pub trait Uniform: bytemuck::Pod {
     /// The WGSL struct this one mirrors.
     const WGSL_STRUCT: &'static str;
