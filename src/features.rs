@@ -8,6 +8,16 @@ pub enum FeatureError {
     Unknown { given: String, suggestions: String },
     #[error("feature index {index} out of range: the classifier has {count} features (0..{})", count - 1)]
     OutOfRange { index: usize, count: usize },
+    #[error("{flag}")]
+    InList {
+        flag: String,
+        #[source]
+        source: Box<FeatureError>,
+    },
+    #[error("{flag} names {name} twice")]
+    Twice { flag: String, name: String },
+    #[error("{flag} names no feature")]
+    Empty { flag: String },
 }
 
 /// The index of `given` in `names`: an exact name ignoring case, then an index.
@@ -20,6 +30,24 @@ pub fn resolve(given: &str, names: &[String]) -> Result<usize, FeatureError> {
         return if index < names.len() { Ok(index) } else { Err(FeatureError::OutOfRange { index, count: names.len() }) };
     }
     Err(FeatureError::Unknown { given: given.to_string(), suggestions: closest(wanted, names, 3).join(", ") })
+}
+
+/// The indices of a comma-separated list given with `flag` (named in errors), in its order:
+/// each entry resolved as [`resolve`] does, blank entries skipped, none named twice, at least
+/// one.
+pub fn resolve_list(given: &[String], names: &[String], flag: &str) -> Result<Vec<usize>, FeatureError> {
+    let mut out: Vec<usize> = Vec::with_capacity(given.len());
+    for g in given.iter().filter(|g| !g.trim().is_empty()) {
+        let i = resolve(g, names).map_err(|e| FeatureError::InList { flag: flag.to_string(), source: Box::new(e) })?;
+        if out.contains(&i) {
+            return Err(FeatureError::Twice { flag: flag.to_string(), name: names[i].clone() });
+        }
+        out.push(i);
+    }
+    if out.is_empty() {
+        return Err(FeatureError::Empty { flag: flag.to_string() });
+    }
+    Ok(out)
 }
 
 /// The `k` names closest to `given` (edit distance, ignoring case; names containing it first).
@@ -58,6 +86,18 @@ mod tests {
 
     fn names() -> Vec<String> {
         CELEBA_FEATURES.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_list_resolves_in_order_each_once_skipping_blanks() {
+        let list = |s: &str| s.split(',').map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(resolve_list(&list("Male, ,20x,Bald"), &names(), "--x").unwrap_err().to_string(), "--x");
+        assert_eq!(resolve_list(&list("Male,,bald,0"), &names(), "--x").unwrap(), [20, 4, 0]);
+        assert_eq!(resolve_list(&list("Male,20"), &names(), "--x").unwrap_err().to_string(), "--x names Male twice");
+        assert_eq!(resolve_list(&list(" ,"), &names(), "--x").unwrap_err().to_string(), "--x names no feature");
+        let e = resolve_list(&list("Male,Baldy"), &names(), "--features").unwrap_err();
+        let cause = std::error::Error::source(&e).expect("the unknown name is the cause").to_string();
+        assert!(e.to_string() == "--features" && cause.starts_with("unknown feature 'Baldy'; closest: Bald"), "{e}: {cause}");
     }
 
     #[test]

@@ -221,16 +221,10 @@ impl AuditConfig {
 
 /// The classifier feature indices `given` names (each once), or every feature.
 fn resolve_all(given: Option<&[String]>, names: &[String], flag: &str) -> Result<Vec<usize>> {
-    let Some(given) = given else { return Ok((0..names.len()).collect()) };
-    let mut out = Vec::with_capacity(given.len());
-    for g in given {
-        let i = features::resolve(g, names)?;
-        if out.contains(&i) {
-            bail!("{flag} names {} twice", names[i]);
-        }
-        out.push(i);
+    match given {
+        Some(list) => Ok(features::resolve_list(list, names, flag)?),
+        None => Ok((0..names.len()).collect()),
     }
-    Ok(out)
 }
 
 /// The pooled dependency rows of probes of `targets`, run together on one load of the probe.

@@ -23,21 +23,10 @@ use super::probe::{MethodArg, ProbeConfig, starting_noise};
 
 /// The targets the flags name: every feature for `all`, else the list, each once.
 fn targets(config: &ProbeConfig, names: &[String]) -> Result<Vec<usize>> {
-    let Some(list) = &config.args.features else {
-        return Ok((0..names.len()).collect());
-    };
-    let mut out = Vec::with_capacity(list.len());
-    for given in list {
-        let t = features::resolve(given, names).with_context(|| format!("--features {given}"))?;
-        if out.contains(&t) {
-            bail!("--features names {} twice", names[t]);
-        }
-        out.push(t);
+    match &config.args.features {
+        Some(list) => Ok(features::resolve_list(list, names, "--features")?),
+        None => Ok((0..names.len()).collect()),
     }
-    if out.is_empty() {
-        bail!("--features names no feature");
-    }
-    Ok(out)
 }
 
 /// A duration in words: `42 s`, `3 min 20 s`, `1 h 05 min`.

@@ -80,14 +80,7 @@ impl PlotArgs {
             plots::check_heatmap_png(names, &self.heatmap_title(names, target)).with_context(|| format!("--heatmap {}", p.display()))?;
         }
         let Some(given) = &self.plot_features else { return Ok(None) };
-        let mut out = Vec::new();
-        for g in given.iter().filter(|g| !g.trim().is_empty()) {
-            out.push(features::resolve(g, names).with_context(|| "--plot-features".to_string())?);
-        }
-        if out.is_empty() {
-            bail!("--plot-features names no feature");
-        }
-        Ok(Some(out))
+        Ok(Some(features::resolve_list(given, names, "--plot-features")?))
     }
 
     /// The pictures' file contents: (path, bytes) for each asked for.
