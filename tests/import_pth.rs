@@ -1,7 +1,7 @@
 //! Tests of the safe `.pth` importer: the two real checkpoints against PyTorch's own
 //! reading of them, small torch-made files, and hostile or broken inputs.
 
-use crate::pth_common::*;
+use crate::common::pth::*;
 use gan_bias::import::{ImportError, RawDtype, RawTensor, read_pth, read_pth_bytes};
 use sha2::{Digest, Sha256};
 

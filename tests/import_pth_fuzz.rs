@@ -5,24 +5,11 @@
 //! the input in the temp folder. `GAN_BIAS_FUZZ_ITERS` scales the iterations (default
 //! 2000 for the small seeds). `cargo +nightly fuzz run read_pth` (in `fuzz/`) goes further.
 
-use crate::pth_common::*;
+use crate::common::SimRng;
+use crate::common::pth::*;
 use gan_bias::import::read_pth_bytes;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
-    }
-}
 
 /// Bytes that steer a pickle machine somewhere interesting.
 const INTERESTING: &[u8] = &[
@@ -30,7 +17,7 @@ const INTERESTING: &[u8] = &[
     b'}', b']', 0x85, 0x8a, 0x93, 0x94, 0x95, b'c', b'\n',
 ];
 
-fn mutate(rng: &mut Rng, input: &[u8], others: &[Vec<u8>], region: usize) -> Vec<u8> {
+fn mutate(rng: &mut SimRng, input: &[u8], others: &[Vec<u8>], region: usize) -> Vec<u8> {
     let mut v = input.to_vec();
     let rounds = 1 + rng.below(4);
     for _ in 0..rounds {
@@ -57,7 +44,7 @@ fn mutate(rng: &mut Rng, input: &[u8], others: &[Vec<u8>], region: usize) -> Vec
             4 => {
                 let at = at.min(v.len());
                 let n = rng.below(16) + 1;
-                v.splice(at..at, (0..n).map(|_| rng.next() as u8));
+                v.splice(at..at, (0..n).map(|_| rng.u64() as u8));
             }
             5 if !v.is_empty() => {
                 let at = at.min(v.len() - 1);
@@ -99,7 +86,7 @@ fn check(input: &[u8], limit: Duration) -> Option<String> {
 
 fn fuzz(name: &str, seeds: &[Vec<u8>], iters: usize, region: usize, mut rebuild: impl FnMut(Vec<u8>) -> Vec<u8>) {
     let limit = Duration::from_secs(5);
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ name.len() as u64);
+    let mut rng = SimRng(0x9e37_79b9_7f4a_7c15 ^ name.len() as u64);
     let mut failures = Vec::new();
     for i in 0..iters {
         let seed = &seeds[i % seeds.len()];
@@ -176,7 +163,7 @@ fn fuzz_real_checkpoints() {
     // Raw byte mutations of the archive itself (headers, central directory, data).
     let zip = std::fs::read(dir.join(GENERATOR)).unwrap();
     let tail = zip.len().saturating_sub(4096);
-    let mut rng = Rng(7);
+    let mut rng = SimRng(7);
     for i in 0..iters(40) {
         let mut v = zip.clone();
         let at = if i % 2 == 0 { rng.below(4096) } else { tail + rng.below(4096) };

@@ -4,7 +4,6 @@
 //! tests whose path contains NAME (e.g. `demo_world`, `cli::probe`, `ops::conv`).
 
 mod common;
-mod pth_common;
 
 mod audit_stats;
 mod bench;

@@ -22,9 +22,7 @@ pub fn write_raw(path: &Path, raw: &Raw) {
     safetensors::serialize_to_file(views, None, path).unwrap();
 }
 
-pub fn f32_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
+pub use crate::common::pth::f32_bytes;
 
 pub fn f32_entry(shape: &[usize], v: &[f32]) -> (Dtype, Vec<usize>, Vec<u8>) {
     assert_eq!(shape.iter().product::<usize>(), v.len());

@@ -42,7 +42,7 @@ fn probe_args(extra: &[String]) -> Vec<String> {
 }
 
 fn bundled(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("weights").join(name)
+    gan_bias::load::project_root().join("weights").join(name)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,10 +1,14 @@
 //! The one harness of the integration tests (and the benches): fixtures and the shared
 //! real checkpoints, the tiny models (built by the library's `load`, as the command builds
-//! them), backends, an all-close check, and the `gan-bias` binary runner ([`run`]).
+//! them), backends, an all-close check, the `gan-bias` binary runner ([`run`]), the op
+//! tests' GPU-against-CPU helpers ([`ops`]) and a writer of hand-built `.pth` files ([`pth`]).
 //!
 //! Owns: helpers only; no test lives here. Must not touch: what a test asserts.
-#![allow(dead_code)]
+// The tests and the benches each use part of it.
+#![allow(dead_code, unused_imports)]
 
+pub mod ops;
+pub mod pth;
 pub mod run;
 
 use std::collections::BTreeMap;

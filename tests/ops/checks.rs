@@ -1,7 +1,7 @@
 //! The shape checks every op makes before anything runs, and the aliasing checks.
 
 use super::conv::{Kind, conv_op};
-use super::harness::*;
+use crate::common::ops::*;
 use gan_bias::backend::Backend;
 use gan_bias::backend::cpu::CpuBackend;
 

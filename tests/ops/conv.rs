@@ -1,7 +1,7 @@
 //! The two convolution kernels on the GPU against their CPU twins, on awkward shapes and at
 //! tile edges; the tile choice; and the adjoint identity between the two.
 
-use super::harness::*;
+use crate::common::ops::*;
 use gan_bias::backend::Backend;
 use gan_bias::backend::cpu::CpuBackend;
 

@@ -1,6 +1,6 @@
 //! Input-gradients of whole chained networks against central differences in f64.
 
-use super::harness::*;
+use crate::common::ops::*;
 use gan_bias::backend::Backend;
 use gan_bias::backend::cpu::CpuBackend;
 

@@ -7,5 +7,4 @@
 mod checks;
 mod conv;
 mod gradients;
-mod harness;
 mod small;

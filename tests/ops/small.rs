@@ -1,7 +1,7 @@
 //! The small ops (seed gradient, record, noise update, column mean and covariance) on the GPU
 //! against their CPU twins and, for the covariance, an independent f64 computation.
 
-use super::harness::*;
+use crate::common::ops::*;
 use gan_bias::backend::Backend;
 use gan_bias::backend::cpu::CpuBackend;
 

@@ -4,7 +4,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
-pub use crate::common::*;
+pub use super::*;
 use gan_bias::backend::Backend;
 pub use gan_bias::backend::BackendError;
 use gan_bias::backend::gpu::{BackendChoice, GpuBackend};

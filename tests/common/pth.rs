@@ -1,13 +1,12 @@
 //! Shared helpers of the `.pth` import tests: where the fixtures are, and a tiny
 //! writer of pickles, legacy `torch.save` streams and zip archives for hand-built inputs.
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::PathBuf;
 
-/// `tests/fixtures` of this crate.
+/// `tests/fixtures` of this crate (where [`super::fixture`] looks).
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+    super::fixture("")
 }
 
 /// The committed small inputs made by `tools/make_hostile_pth.py`.
@@ -19,7 +18,7 @@ pub fn hostile(name: &str) -> Vec<u8> {
 /// The folder of the real checkpoints (the harness's one lookup: `$GAN_BIAS_SHARED`, else
 /// `../shared/fixtures` beside the crate). Panics with a clear message when it is missing.
 pub fn shared_dir() -> PathBuf {
-    let dir = crate::common::shared_dir().to_path_buf();
+    let dir = super::shared_dir().to_path_buf();
     assert!(
         dir.join("coursera_celeba40_classifier.pth").is_file(),
         "the real checkpoints are missing: no coursera_celeba40_classifier.pth in {} \
