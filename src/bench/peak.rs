@@ -2,7 +2,7 @@
 //!
 //! On the CPU backend the peak is measured: square products `C = A B` of each size, one on
 //! each thread the fast path uses, all at once, each through the very sgemm call the fast
-//! convolutions make (`ops::sgemm::gemm`: the `gemm` crate, row-major). The best of
+//! convolutions make (`backend::cpu::fast::sgemm::gemm`: the `gemm` crate, row-major). The best of
 //! `repeats` runs of a size gives that size's rate (threads x 2 n^3 FLOP over the run's wall
 //! time); the best size is the peak. `A` and `B` are shared by the threads (as the fast path
 //! shares a layer's weights), `C` is each thread's own: `(2 + threads) n^2` floats in all.
@@ -18,7 +18,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::backend::AdapterIdentity;
-use crate::ops::sgemm::{self, Strided};
+use crate::backend::cpu::fast::sgemm::{self, Strided};
 
 /// The square sizes `bench --peak` measures unless told otherwise.
 pub const SIZES: [usize; 3] = [1024, 2048, 3072];

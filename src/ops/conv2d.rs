@@ -236,10 +236,6 @@ impl Kernel for Conv {
         self.0.run_cpu_with(mem, gather);
     }
 
-    fn run_cpu_fast(&self, mem: &mut CpuMemory, _: StepParams) {
-        super::conv_gemm::run(&self.0, super::conv_gemm::Form::Conv, mem);
-    }
-
     /// One product of M = n * hout * wout pixels by N = cout channels (K = cin * k * k taps).
     fn dispatch(&self) -> Dispatch {
         let d = &self.0.dims;

@@ -66,10 +66,6 @@ impl Kernel for ConvTranspose {
         self.0.run_cpu_with(mem, gather);
     }
 
-    fn run_cpu_fast(&self, mem: &mut CpuMemory, _: StepParams) {
-        super::conv_gemm::run(&self.0, super::conv_gemm::Form::Transpose, mem);
-    }
-
     /// stride^2 products, one per output phase, the largest of M = n * ceil(hout / s) *
     /// ceil(wout / s) pixels by N = cout channels (K = cin * ceil(k / s)^2 taps at most).
     fn dispatch(&self) -> Dispatch {

@@ -8,20 +8,11 @@
 
 pub mod act;
 pub mod conv2d;
-mod conv_columns;
-mod conv_finish;
-mod conv_gemm;
-mod conv_last;
-mod conv_phases;
-mod conv_thin;
 pub mod conv_transpose2d;
-mod conv_winograd;
 pub mod covariance;
 pub mod noise_update;
 pub mod record;
-mod runs;
 pub mod seed_grad;
-pub(crate) mod sgemm;
 pub mod tiling;
 
 use std::sync::Arc;
@@ -213,10 +204,6 @@ pub trait Kernel {
     fn check(&self, len: &dyn Fn(BufId) -> usize) -> Result<(), OpError>;
     /// The CPU twin: plain loops in the shader's order, the reference.
     fn run_cpu(&self, mem: &mut CpuMemory, step: StepParams);
-    /// The fast CPU path, where an op has one (same result up to summation order).
-    fn run_cpu_fast(&self, mem: &mut CpuMemory, step: StepParams) {
-        self.run_cpu(mem, step)
-    }
     /// The GPU dispatch.
     fn dispatch(&self) -> Dispatch;
     /// Work of one run, counted from the shapes (for benchmarks). By default an elementwise

@@ -3,8 +3,8 @@
 //!
 //! Owns: the epilogue's loops on the CPU fast path. Must not touch: the convolutions.
 
-use super::act::{Act, Epilogue};
 use super::runs::with_runs;
+use crate::ops::act::{Act, Epilogue};
 
 /// A group's epilogue (bias, then the activation or the gradient mask), applied to each
 /// output image as soon as a group function has written it, while it is still in cache.

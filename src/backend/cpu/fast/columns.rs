@@ -1,16 +1,16 @@
 //! The channels-first path of the fast CPU convolutions, and the whole-image product: per
 //! group of images, `conv2d`'s im2col gather then one product, or `conv_transpose2d`'s one
-//! product then col2im scatter ([`super::conv_phases`] moves the data); a layer whose window
-//! covers the whole image is one plain product with no columns. [`super::conv_gemm`] picks
+//! product then col2im scatter ([`super::phases`] moves the data); a layer whose window
+//! covers the whole image is one plain product with no columns. [`super`] picks
 //! the layers that come here (those no other path takes) and hands out the groups.
 //!
 //! Owns: the channels-first groups and the dense product. Must not touch: the path choice.
 
-use super::conv_finish::Finish;
-use super::conv_gemm::{Form, Scratch};
-use super::conv_phases::{gather_columns, scatter_columns};
-use super::conv2d::ConvDims;
+use super::finish::Finish;
+use super::phases::{gather_columns, scatter_columns};
 use super::sgemm::{Strided, gemm};
+use super::{Form, Scratch};
+use crate::ops::conv2d::ConvDims;
 
 /// Floats of scratch per thread a group of images may use, by [`Form`]; images are grouped
 /// into one matrix product (more columns) so that small layers do not repack the weights for
@@ -21,7 +21,7 @@ use super::sgemm::{Strided, gemm};
 pub(super) const GROUP_SCRATCH: [usize; 2] = [1 << 19, 1 << 18];
 
 /// Conv2d on `g` images: `Y (cout, full P) = W (cout, cin k k) * im2col(x) (cin k k, full P)`,
-/// the columns of the `full - g` missing images zero (see [`super::conv_gemm`]).
+/// the columns of the `full - g` missing images zero (see [`super`]).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn conv_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
     let (kk, p) = (d.k * d.k, d.hout * d.wout);
@@ -47,7 +47,7 @@ pub(super) fn conv_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f3
 }
 
 /// ConvTranspose2d on `g` images: `C (cout k k, full Q) = W^T * x (cin, full Q)`, the columns
-/// of the `full - g` missing images zero (see [`super::conv_gemm`]), then col2im into `y`.
+/// of the `full - g` missing images zero (see [`super`]), then col2im into `y`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn transpose_group(d: &ConvDims, g: usize, full: usize, x: &[f32], w: &[f32], y: &mut [f32], fin: &Finish, s: &mut Scratch) {
     let (kk, q) = (d.k * d.k, d.hin * d.win);

@@ -1,12 +1,16 @@
-//! The CPU backend: every op's plain-Rust twin, run in program order. It is the reference
-//! the WGSL kernels are tested against, and the fallback where no adapter exists.
+//! The CPU backend: every op's plain-Rust twin, run in program order, the reference the WGSL
+//! kernels are tested against; or ([`CpuBackend::fast`], the fallback where no GPU exists)
+//! the same ops with the convolutions on the `fast` path: matrix products on all cores.
 //!
-//! Owns: the CPU memory of a loaded program, shared constants. Must not touch: wgpu, models.
+//! Owns: the CPU memory of a loaded program, shared constants, which ops take the fast path.
+//! Must not touch: wgpu, models.
+
+pub(crate) mod fast;
 
 use std::sync::Arc;
 
 use super::{AdapterIdentity, Backend, BackendError, MemoryLimits, Uploads};
-use crate::ops::{BufId, CpuMemory, StepParams};
+use crate::ops::{BufId, CpuMemory, Op, StepParams};
 use crate::program::{Phase, Program};
 
 pub struct CpuBackend {
@@ -35,10 +39,10 @@ impl CpuBackend {
     fn execute(&mut self, phase: Phase, range: std::ops::Range<usize>, params: StepParams) -> Result<(), BackendError> {
         let program = self.program.as_ref().ok_or(BackendError::NotLoaded)?;
         for op in program.ops(phase).get(range).ok_or(BackendError::NotLoaded)? {
-            if self.fast {
-                op.kernel().run_cpu_fast(&mut self.mem, params);
-            } else {
-                op.kernel().run_cpu(&mut self.mem, params);
+            match op {
+                Op::Conv2d(conv) if self.fast => fast::run(&conv.0, fast::Form::Conv, &mut self.mem),
+                Op::ConvTranspose2d(conv) if self.fast => fast::run(&conv.0, fast::Form::Transpose, &mut self.mem),
+                _ => op.kernel().run_cpu(&mut self.mem, params),
             }
         }
         Ok(())

@@ -21,12 +21,12 @@
 //!
 //! Owns: the Winograd transforms and their products. Must not touch: the direct path.
 
-use super::conv_finish::Finish;
-use super::conv_gemm::{Form, Scratch};
-use super::conv_phases::{phase_len, tap};
-use super::conv2d::ConvDims;
+use super::finish::Finish;
+use super::phases::{phase_len, tap};
 use super::runs::{Along, Runs, with_runs};
 use super::sgemm::{Strided, gemm};
+use super::{Form, Scratch};
+use crate::ops::conv2d::ConvDims;
 
 /// The largest share of the direct product's multiply-adds this path may take (9 / 16 where
 /// the tiles cover the output exactly; images with an odd edge take more, and gain too
@@ -369,7 +369,7 @@ mod tests {
     }
 
     /// Which layers of the DCGAN generator and the notebook's classifier take the path (its
-    /// results are checked against the reference loops in `conv_gemm`'s tests).
+    /// results are checked against the reference loops in `fast`'s tests).
     #[test]
     fn the_large_stride_2_layers_take_the_path() {
         // Generator forward (transposed) and its input-gradients (conv2d, roles swapped).

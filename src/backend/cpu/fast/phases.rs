@@ -16,8 +16,8 @@
 //!
 //! Owns: the im2col / col2im data movement. Must not touch: the products, the epilogues.
 
-use super::conv2d::ConvDims;
 use super::runs::{Runs, with_runs};
+use crate::ops::conv2d::ConvDims;
 
 /// Tap `t`'s phase and shift along an axis (see the module docs).
 pub(super) fn tap(t: usize, stride: usize, pad: usize) -> (usize, isize) {

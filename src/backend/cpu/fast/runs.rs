@@ -1,5 +1,5 @@
-//! The run primitives of the fast path's data movement ([`super::conv_phases`],
-//! [`super::conv_winograd`]): copy, add, the stride-2 split and merge of a row, and the
+//! The run primitives of the fast path's data movement ([`super::phases`],
+//! [`super::winograd`]): copy, add, the stride-2 split and merge of a row, and the
 //! transpose of a matrix. Most runs there are 1-32 floats long, too
 //! short for `memcpy` calls or for loops with scalar tails, so on x86-64 CPUs with AVX-512
 //! each run is a few masked 16-lane loads and stores; elsewhere plain loops. Both versions do
@@ -104,7 +104,7 @@ macro_rules! with_runs {
                 #[allow(clippy::too_many_arguments)]
                 #[target_feature(enable = "avx512f")]
                 fn fast($($arg: $ty),*) {
-                    type $r = $crate::ops::runs::Avx512;
+                    type $r = $crate::backend::cpu::fast::runs::Avx512;
                     $body
                 }
                 if std::is_x86_feature_detected!("avx512f") {
@@ -112,7 +112,7 @@ macro_rules! with_runs {
                     return unsafe { fast($($arg),*) };
                 }
             }
-            type $r = $crate::ops::runs::Portable;
+            type $r = $crate::backend::cpu::fast::runs::Portable;
             $body
         }
     };
@@ -129,11 +129,11 @@ mod avx512 {
     use super::{Along, Runs};
 
     /// AVX-512F: only ever used inside a function compiled for it (see `with_runs!`).
-    pub(in crate::ops) struct Avx512;
+    pub(in crate::backend::cpu::fast) struct Avx512;
 
     /// The first `n` (at most 16) lanes.
     #[inline(always)]
-    pub(in crate::ops) fn lanes(n: usize) -> __mmask16 {
+    pub(in crate::backend::cpu::fast) fn lanes(n: usize) -> __mmask16 {
         debug_assert!(n <= 16);
         ((1u32 << n) - 1) as __mmask16
     }

@@ -22,11 +22,11 @@
 //!
 //! Owns: this path's data movement. Must not touch: the products' arithmetic, the epilogues.
 
-use super::conv_finish::Finish;
-use super::conv_gemm::{Form, Scratch};
-use super::conv2d::ConvDims;
+use super::finish::Finish;
 use super::runs::{Along, Runs, with_runs};
 use super::sgemm::{Strided, gemm};
+use super::{Form, Scratch};
+use crate::ops::conv2d::ConvDims;
 
 /// The fewest channels on the side whose pixels are the runs (RGB images keep the
 /// channels-first path, whose runs are their rows).

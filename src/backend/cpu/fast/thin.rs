@@ -16,8 +16,8 @@
 //!
 //! Owns: this direct kernel. Must not touch: the other layers' paths.
 
-use super::conv_finish::Finish;
-use super::conv2d::ConvDims;
+use super::finish::Finish;
+use crate::ops::conv2d::ConvDims;
 
 /// Output channels per register block.
 const CB: usize = 8;
@@ -29,7 +29,7 @@ const COLS: usize = 32;
 /// channels (more take the channels-last path), at least [`CB`] output channels, on a CPU
 /// with AVX-512F.
 pub(super) fn applies(d: &ConvDims) -> bool {
-    d.cin < super::conv_last::MIN_CHANNELS && d.cout >= CB && avx512()
+    d.cin < super::last::MIN_CHANNELS && d.cout >= CB && avx512()
 }
 
 /// Whether this CPU has AVX-512F (the kernel's instruction set).
@@ -108,7 +108,7 @@ mod avx512 {
     use std::arch::x86_64::*;
 
     use super::{CB, COLS, ConvDims, Finish, Thin};
-    use crate::ops::runs::{Avx512, Runs, lanes};
+    use crate::backend::cpu::fast::runs::{Avx512, Runs, lanes};
 
     #[target_feature(enable = "avx512f")]
     pub(super) fn group(d: &ConvDims, thin: &Thin, g: usize, x: &[f32], y: &mut [f32], fin: &Finish, planes: &mut Vec<f32>) {

@@ -2,20 +2,29 @@
 //! (the `gemm` crate's sgemm, cache-blocked, AVX-512 where the CPU has it) with the data
 //! movement around it, images spread over the machine's cores. This module picks each
 //! layer's path (Winograd, channels-last, the few-channel direct kernel, a whole-image
-//! product, or the channels-first gather and scatter of `conv_columns`), sizes its groups and
+//! product, or the channels-first gather and scatter of `columns`), sizes its groups and
 //! hands them to the threads. Same results as the plain twins in `conv2d.rs` /
 //! `conv_transpose2d.rs` up to summation order.
 //!
 //! Owns: the choice of path and the groups' threads. Must not touch: the GPU dispatch.
 
-use super::CpuMemory;
-use super::conv_columns::{GROUP_SCRATCH, conv_group, dense_group, is_dense, transpose_group};
-use super::conv_finish::Finish;
-use super::conv_last::{self, Last};
-use super::conv_thin::{self, Thin};
-use super::conv_winograd::{self as winograd, Plan, Winograd};
-use super::conv2d::{ConvArgs, ConvDims};
-use super::sgemm::threads;
+mod columns;
+mod finish;
+mod last;
+mod phases;
+mod runs;
+pub(crate) mod sgemm;
+mod thin;
+mod winograd;
+
+use crate::ops::CpuMemory;
+use crate::ops::conv2d::{ConvArgs, ConvDims};
+use columns::{GROUP_SCRATCH, conv_group, dense_group, is_dense, transpose_group};
+use finish::Finish;
+use last::Last;
+use sgemm::threads;
+use thin::Thin;
+use winograd::{Plan, Winograd};
 
 /// Floats of scratch per thread a Winograd group may use (16 MiB: its products want wide
 /// right-hand matrices, and the generator's 4 x 4 -> 8 x 8 layer has only 4 tiles an image
@@ -99,10 +108,10 @@ fn choose(d: &ConvDims, form: Form) -> Choice {
     if let Some(plan) = Switch::Winograd.on().then(|| Plan::new(d, form)).flatten() {
         return Choice::Winograd(plan);
     }
-    if Switch::ChannelsLast.on() && conv_last::applies(d, form) {
+    if Switch::ChannelsLast.on() && last::applies(d, form) {
         return Choice::Last;
     }
-    if form == Form::Conv && Switch::Thin.on() && conv_thin::applies(d) {
+    if form == Form::Conv && Switch::Thin.on() && thin::applies(d) {
         return Choice::Thin;
     }
     Choice::Columns
@@ -134,7 +143,7 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
         (Choice::Winograd(plan), _) => (plan.scratch_per_image(&d), WINO_SCRATCH),
         (Choice::Thin, _) => (1, THIN_GROUP),
         (Choice::Last, _) => {
-            let (per_image, fixed) = conv_last::scratch(&d, form);
+            let (per_image, fixed) = last::scratch(&d, form);
             (per_image, LAST_SCRATCH.saturating_sub(fixed))
         }
         (Choice::Dense | Choice::Columns, Form::Conv) => ((d.cin * d.k * d.k + d.cout) * d.hout * d.wout, GROUP_SCRATCH[0]),
@@ -172,8 +181,8 @@ fn run_on(args: &ConvArgs, form: Form, mem: &mut CpuMemory, threads: usize) {
                         let fin = &Finish::new(args.epilogue, bias, aux, d.cout, d.hout * d.wout);
                         match (path, form) {
                             (Path::Winograd(wg), _) => winograd::group(&d, wg, g, group, xg, yg, fin, &mut scratch),
-                            (Path::Last(last), _) => conv_last::group(&d, last, g, group, xg, yg, fin, &mut scratch),
-                            (Path::Thin(thin), _) => conv_thin::group(&d, thin, g, xg, yg, fin, &mut scratch.phases),
+                            (Path::Last(last), _) => last::group(&d, last, g, group, xg, yg, fin, &mut scratch),
+                            (Path::Thin(thin), _) => thin::group(&d, thin, g, xg, yg, fin, &mut scratch.phases),
                             (Path::Dense, _) => dense_group(&d, form, g, group, xg, w, yg, fin, &mut scratch),
                             (Path::Columns, Form::Conv) => conv_group(&d, g, group, xg, w, yg, fin, &mut scratch),
                             (Path::Columns, Form::Transpose) => transpose_group(&d, g, group, xg, w, yg, fin, &mut scratch),
@@ -291,7 +300,7 @@ mod tests {
                 }] = true;
             }
         }
-        let thin = Switch::Thin.on() && super::conv_thin::avx512();
+        let thin = Switch::Thin.on() && super::thin::avx512();
         assert_eq!(taken, [Switch::Winograd.on(), Switch::ChannelsLast.on(), thin, true, true], "Winograd, last, thin, dense, columns");
     }
 
@@ -315,10 +324,10 @@ mod tests {
                 let epilogue = if case % 2 == 0 { Epilogue::Forward(Act::LeakyRelu(0.2)) } else { Epilogue::GradMask(Act::Tanh) };
                 let aux = matches!(epilogue, Epilogue::GradMask(_)).then_some(aux);
                 let args = ConvArgs { label: "t".into(), dims: d, input: x, weight: w, bias: Some(b), aux, output: out, epilogue };
-                let kernel: Box<dyn Kernel> = if transpose { Box::new(ConvTranspose(args)) } else { Box::new(Conv(args)) };
                 let (mut plain, mut fast) = (mem(), mem());
+                super::run(&args, if transpose { super::Form::Transpose } else { super::Form::Conv }, &mut fast);
+                let kernel: Box<dyn Kernel> = if transpose { Box::new(ConvTranspose(args)) } else { Box::new(Conv(args)) };
                 kernel.run_cpu(&mut plain, StepParams::default());
-                kernel.run_cpu_fast(&mut fast, StepParams::default());
                 let results = [plain.get(out).to_vec(), fast.get(out).to_vec()];
                 let scale = results[0].iter().fold(1e-6f32, |m, v| m.max(v.abs()));
                 for (i, (a, b)) in results[0].iter().zip(&results[1]).enumerate() {
