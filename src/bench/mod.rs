@@ -263,7 +263,7 @@ pub fn bench(
     bench_with(backend, generator, classifier, settings, None)
 }
 
-/// [`bench`], calling `progress(done, total)` after every timed or warm-up run.
+/// [`bench()`], calling `progress(done, total)` after every timed or warm-up run.
 pub fn bench_with(
     backend: &mut dyn Backend,
     generator: &Network,

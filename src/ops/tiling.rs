@@ -102,7 +102,7 @@ impl Tile {
 }
 
 /// The tile for `g` on an adapter with `limits`: of the tiles that fit, the one with the least
-/// [`Tile::score`] (ties to the larger tile). `None` when no tile fits the limits.
+/// `Tile::score` (ties to the larger tile). `None` when no tile fits the limits.
 pub fn choose(g: &GemmShape, limits: &WorkgroupLimits) -> Option<Tile> {
     TILES.iter().filter(|t| t.fits(limits)).min_by(|a, b| a.score(g).total_cmp(&b.score(g))).copied()
 }

@@ -141,7 +141,7 @@ pub struct MetricSet {
     pub max_abs_dependency: Estimate,
 }
 
-/// Everything [`probe_statistics`] reports.
+/// Everything [`super::probe_statistics`] reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeStatistics {
     pub target: usize,

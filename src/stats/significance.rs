@@ -20,7 +20,7 @@
 //! slope and is left out (`images` counts those kept). With fewer than 2 slopes, p is None.
 //! When every slope is equal: p = 1 if they are all 0, else p = 0 (the limits of T).
 //!
-//! The same test of any list of per-image slopes is [`t_test`] (the first-order statistics
+//! The same test of any list of per-image slopes is `t_test` (the first-order statistics
 //! test their per-image gradient slopes with it).
 //!
 //! Owns: the per-feature test. Must not touch: q-values, intervals.

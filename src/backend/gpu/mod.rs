@@ -75,7 +75,7 @@ pub struct GpuBackend {
     queries: Option<Queries>,
     /// The most bytes of buffers held at once.
     peak_bytes: u64,
-    /// Run every tiled kernel with this tile instead of the one [`tiling::choose`] picks (for
+    /// Run every tiled kernel with this tile instead of the one [`crate::ops::tiling::choose`] picks (for
     /// tests and tile comparisons); it must fit the adapter all the same.
     pub force_tile: Option<Tile>,
     /// How the convolution weights of the next programs loaded are stored ([`weights`]).

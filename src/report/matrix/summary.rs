@@ -35,7 +35,7 @@ fn by_size<'a>(cells: impl Iterator<Item = &'a Cell>, metric: Metric) -> Vec<&'a
     v
 }
 
-/// The pairs (t, i), both targets of the matrix, whose |M[t][i]| most exceeds |M[i][t]|, the
+/// The pairs (t, i), both targets of the matrix, whose |M\[t\]\[i\]| most exceeds |M\[i\]\[t\]|, the
 /// larger cell significant (an attribute the classifier barely varies on has a tiny sigma, so
 /// its dependency is large and noisy): (the cell t -> i, the cell i -> t), largest
 /// difference first.
