@@ -134,8 +134,10 @@ impl Labels {
 
     /// Keeps the first `n` images (all of them if there are fewer).
     pub fn truncate(&mut self, n: usize) {
-        self.files.truncate(n);
-        self.values.truncate(n * self.names.len());
+        if n < self.files.len() {
+            self.files.truncate(n);
+            self.values.truncate(n * self.names.len());
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -232,6 +234,18 @@ mod tests {
             let e = Labels::parse(&text, "attr.txt").unwrap_err().to_string();
             assert!(e.contains("attr.txt") && e.contains(count), "{e}");
         }
+    }
+
+    #[test]
+    fn truncating_keeps_the_first_images_and_any_larger_count_keeps_all() {
+        let mut l = Labels::parse(LABELS, "attr.txt").unwrap();
+        l.truncate(usize::MAX / 2);
+        assert_eq!((l.files.len(), l.values.len()), (3, 9));
+        l.truncate(2);
+        assert_eq!(
+            (l.files.as_slice(), l.values.as_slice()),
+            (["a.jpg", "b.jpg"].map(String::from).as_slice(), [true, false, true, false, false, false].as_slice())
+        );
     }
 
     #[test]

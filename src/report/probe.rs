@@ -30,6 +30,10 @@ pub enum ProbeReportError {
     View(#[from] StatsError),
     #[error(transparent)]
     Stats(#[from] ProbeStatsError),
+    #[error(
+        "the run's settings (target {target}, {steps} steps) are not those of the probe's outcome (target {ran_target}, {ran_steps} steps)"
+    )]
+    Mismatch { target: usize, steps: usize, ran_target: usize, ran_steps: usize },
 }
 
 /// One probe, everything its outputs show.
@@ -167,6 +171,10 @@ impl ProbeReport {
     ) -> Result<ProbeReport, ProbeReportError> {
         let names = &classifier.features;
         let (f, target) = (names.len(), run.target);
+        if (run.target, run.steps) != (outcome.target, outcome.steps) {
+            let (ran_target, ran_steps) = (outcome.target, outcome.steps);
+            return Err(ProbeReportError::Mismatch { target, steps: run.steps, ran_target, ran_steps });
+        }
         let st = outcome_statistics(outcome, f, &run.statistics)?;
         let order = statistics::rank(&outcome.cov, names, &st, run.direction, run.rank_by, run.top);
         let top = statistics::top_rows(&outcome.cov, names, &st, run.direction, run.rank_by, &order);
