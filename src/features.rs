@@ -50,6 +50,11 @@ pub fn resolve_list(given: &[String], names: &[String], flag: &str) -> Result<Ve
     Ok(out)
 }
 
+/// [`resolve_list`] of the list given with `flag`, or every feature where none is given.
+pub fn resolve_list_or_all(given: Option<&[String]>, names: &[String], flag: &str) -> Result<Vec<usize>, FeatureError> {
+    given.map_or_else(|| Ok((0..names.len()).collect()), |list| resolve_list(list, names, flag))
+}
+
 /// The `k` names closest to `given` (edit distance, ignoring case; names containing it first).
 pub fn closest(given: &str, names: &[String], k: usize) -> Vec<String> {
     let g = given.to_lowercase();

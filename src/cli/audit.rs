@@ -219,14 +219,6 @@ impl AuditConfig {
     }
 }
 
-/// The classifier feature indices `given` names (each once), or every feature.
-fn resolve_all(given: Option<&[String]>, names: &[String], flag: &str) -> Result<Vec<usize>> {
-    match given {
-        Some(list) => Ok(features::resolve_list(list, names, flag)?),
-        None => Ok((0..names.len()).collect()),
-    }
-}
-
 /// The pooled dependency rows of probes of `targets`, run together on one load of the probe.
 fn probe_rows(
     backend: &mut dyn gan_bias::backend::Backend,
@@ -262,9 +254,9 @@ pub fn run(args: AuditArgs, quiet: bool) -> Result<()> {
             classifier.input[2]
         );
     }
-    let groups = resolve_all(Some(&args.group), names, "--group")?;
-    let measured = resolve_all(args.features.as_deref(), names, "--features")?;
-    let plot_features = args.plot_features.as_deref().map(|p| resolve_all(Some(p), names, "--plot-features")).transpose()?;
+    let groups = features::resolve_list(&args.group, names, "--group")?;
+    let measured = features::resolve_list_or_all(args.features.as_deref(), names, "--features")?;
+    let plot_features = args.plot_features.as_deref().map(|p| features::resolve_list(p, names, "--plot-features")).transpose()?;
     if let Some(f) = plot_features.iter().flatten().find(|f| !measured.contains(f)) {
         bail!("--plot-features names {}, which --features does not measure", names[*f]);
     }

@@ -21,14 +21,6 @@ use gan_bias::{features, load, report};
 use super::common::{model_facts, progress_bar};
 use super::probe::{MethodArg, ProbeConfig, starting_noise};
 
-/// The targets the flags name: every feature for `all`, else the list, each once.
-fn targets(config: &ProbeConfig, names: &[String]) -> Result<Vec<usize>> {
-    match &config.args.features {
-        Some(list) => Ok(features::resolve_list(list, names, "--features")?),
-        None => Ok((0..names.len()).collect()),
-    }
-}
-
 /// A duration in words: `42 s`, `3 min 20 s`, `1 h 05 min`.
 fn duration(seconds: f64) -> String {
     let s = seconds.max(0.0).round() as u64;
@@ -59,7 +51,7 @@ pub fn run(config: ProbeConfig, quiet: bool) -> Result<()> {
     let generator = args.generator_args.load()?;
     let classifier = args.classifier_args.load(Some(&generator))?;
     let names = &classifier.features;
-    let all = targets(&config, names)?;
+    let all = features::resolve_list_or_all(config.args.features.as_deref(), names, "--features")?;
     let mine = shard.map_or_else(|| all.clone(), |s| s.pick(&all));
     let planted = load::planted_world(args.planted.as_deref(), config.bundled_models(), names)?;
     let (noise, noise_source) = starting_noise(args, generator.input[0])?;

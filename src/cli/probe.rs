@@ -307,8 +307,6 @@ pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
     let grid = args.grid.picture(backend.as_mut(), &generator, &outcome, args.steps, args.report.is_some())?;
     let plot_pictures = args.plots.render(&outcome, names, target, plot_features.as_deref())?;
     let run = RunInfo {
-        target,
-        steps: args.steps,
         update: settings.update,
         noise: noise_source,
         top: args.top,

@@ -30,10 +30,6 @@ pub enum ProbeReportError {
     View(#[from] StatsError),
     #[error(transparent)]
     Stats(#[from] ProbeStatsError),
-    #[error(
-        "the run's settings (target {target}, {steps} steps) are not those of the probe's outcome (target {ran_target}, {ran_steps} steps)"
-    )]
-    Mismatch { target: usize, steps: usize, ran_target: usize, ran_steps: usize },
 }
 
 /// One probe, everything its outputs show.
@@ -133,8 +129,6 @@ pub struct PlantedGrade {
 /// What the report says about the run beside the outcome: the probe's settings as asked.
 #[derive(Debug, Clone)]
 pub struct RunInfo<'a> {
-    pub target: usize,
-    pub steps: usize,
     pub update: UpdateRule,
     pub noise: String,
     pub top: usize,
@@ -170,16 +164,12 @@ impl ProbeReport {
         world: Option<(&str, &PlantedWorld)>,
     ) -> Result<ProbeReport, ProbeReportError> {
         let names = &classifier.features;
-        let (f, target) = (names.len(), run.target);
-        if (run.target, run.steps) != (outcome.target, outcome.steps) {
-            let (ran_target, ran_steps) = (outcome.target, outcome.steps);
-            return Err(ProbeReportError::Mismatch { target, steps: run.steps, ran_target, ran_steps });
-        }
+        let (f, target, steps) = (names.len(), outcome.target, outcome.steps);
         let st = outcome_statistics(outcome, f, &run.statistics)?;
         let order = statistics::rank(&outcome.cov, names, &st, run.direction, run.rank_by, run.top);
         let top = statistics::top_rows(&outcome.cov, names, &st, run.direction, run.rank_by, &order);
         // Forward and input-gradient passes of both networks, every image, every step, both ways.
-        let flops = 2.0 * FLOP_PER_MAC * (generator.macs() + classifier.macs()) as f64 * (2 * outcome.images * run.steps) as f64;
+        let flops = 2.0 * FLOP_PER_MAC * (generator.macs() + classifier.macs()) as f64 * (2 * outcome.images * steps) as f64;
         let adapter = match run.weight_precision {
             WeightPrecision::F32 => run.adapter,
             WeightPrecision::F16 => format!("{}; weights stored as f16, sums in f32", run.adapter),
@@ -203,7 +193,7 @@ impl ProbeReport {
                 feature: names[target].clone(),
                 target_index: target,
                 images: outcome.images,
-                steps: run.steps,
+                steps,
                 update: update_name(run.update),
                 noise: run.noise,
                 top: run.top,

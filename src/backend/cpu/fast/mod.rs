@@ -300,7 +300,7 @@ mod tests {
                 }] = true;
             }
         }
-        let thin = Switch::Thin.on() && super::thin::avx512();
+        let thin = Switch::Thin.on() && super::runs::has_avx512();
         assert_eq!(taken, [Switch::Winograd.on(), Switch::ChannelsLast.on(), thin, true, true], "Winograd, last, thin, dense, columns");
     }
 

@@ -91,6 +91,18 @@ impl Runs for Portable {
     }
 }
 
+/// Whether this CPU has AVX-512F, the instruction set of every AVX-512 loop of the fast path.
+pub(super) fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Runs the body `$body` (a call generic over [`Runs`], with `$r` standing for the type) with
 /// AVX-512 when the CPU has it, else with [`Portable`].
 macro_rules! with_runs {
@@ -107,7 +119,7 @@ macro_rules! with_runs {
                     type $r = $crate::backend::cpu::fast::runs::Avx512;
                     $body
                 }
-                if std::is_x86_feature_detected!("avx512f") {
+                if $crate::backend::cpu::fast::runs::has_avx512() {
                     // SAFETY: the CPU has AVX-512F, the one feature `fast` is compiled for.
                     return unsafe { fast($($arg),*) };
                 }
@@ -219,43 +231,40 @@ mod avx512 {
         fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32], along: Along) {
             assert!(src.len() == rows * cols && dst.len() == rows * cols);
             for (r0, c0) in super::blocks(rows, cols, along) {
-                let nr = (rows - r0).min(16);
-                {
-                    let nc = (cols - c0).min(16);
-                    unsafe {
-                        let mut r = [_mm512_setzero_ps(); 16];
-                        for (i, v) in r.iter_mut().enumerate().take(nr) {
-                            *v = _mm512_maskz_loadu_ps(lanes(nc), src.as_ptr().add((r0 + i) * cols + c0));
-                        }
-                        let mut a = [_mm512_setzero_ps(); 16];
-                        for i in 0..8 {
-                            a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-                            a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-                        }
-                        let mut b = [_mm512_setzero_ps(); 16];
-                        for i in 0..4 {
-                            let pd = |v: __m512| _mm512_castps_pd(v);
-                            let (a0, a1, a2, a3) = (pd(a[4 * i]), pd(a[4 * i + 1]), pd(a[4 * i + 2]), pd(a[4 * i + 3]));
-                            b[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
-                            b[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
-                            b[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
-                            b[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
-                        }
-                        // b[4 i + j], lane l: column 4 l + j of rows 4 i..4 i + 4.
-                        let mut out = [_mm512_setzero_ps(); 16];
-                        for j in 0..4 {
-                            let d0 = _mm512_shuffle_f32x4::<0x88>(b[j], b[4 + j]);
-                            let d1 = _mm512_shuffle_f32x4::<0xdd>(b[j], b[4 + j]);
-                            let e0 = _mm512_shuffle_f32x4::<0x88>(b[8 + j], b[12 + j]);
-                            let e1 = _mm512_shuffle_f32x4::<0xdd>(b[8 + j], b[12 + j]);
-                            out[j] = _mm512_shuffle_f32x4::<0x88>(d0, e0);
-                            out[8 + j] = _mm512_shuffle_f32x4::<0xdd>(d0, e0);
-                            out[4 + j] = _mm512_shuffle_f32x4::<0x88>(d1, e1);
-                            out[12 + j] = _mm512_shuffle_f32x4::<0xdd>(d1, e1);
-                        }
-                        for (c, v) in out.iter().enumerate().take(nc) {
-                            _mm512_mask_storeu_ps(dst.as_mut_ptr().add((c0 + c) * rows + r0), lanes(nr), *v);
-                        }
+                let (nr, nc) = ((rows - r0).min(16), (cols - c0).min(16));
+                unsafe {
+                    let mut r = [_mm512_setzero_ps(); 16];
+                    for (i, v) in r.iter_mut().enumerate().take(nr) {
+                        *v = _mm512_maskz_loadu_ps(lanes(nc), src.as_ptr().add((r0 + i) * cols + c0));
+                    }
+                    let mut a = [_mm512_setzero_ps(); 16];
+                    for i in 0..8 {
+                        a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+                        a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+                    }
+                    let mut b = [_mm512_setzero_ps(); 16];
+                    for i in 0..4 {
+                        let pd = |v: __m512| _mm512_castps_pd(v);
+                        let (a0, a1, a2, a3) = (pd(a[4 * i]), pd(a[4 * i + 1]), pd(a[4 * i + 2]), pd(a[4 * i + 3]));
+                        b[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+                        b[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+                        b[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+                        b[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+                    }
+                    // b[4 i + j], lane l: column 4 l + j of rows 4 i..4 i + 4.
+                    let mut out = [_mm512_setzero_ps(); 16];
+                    for j in 0..4 {
+                        let d0 = _mm512_shuffle_f32x4::<0x88>(b[j], b[4 + j]);
+                        let d1 = _mm512_shuffle_f32x4::<0xdd>(b[j], b[4 + j]);
+                        let e0 = _mm512_shuffle_f32x4::<0x88>(b[8 + j], b[12 + j]);
+                        let e1 = _mm512_shuffle_f32x4::<0xdd>(b[8 + j], b[12 + j]);
+                        out[j] = _mm512_shuffle_f32x4::<0x88>(d0, e0);
+                        out[8 + j] = _mm512_shuffle_f32x4::<0xdd>(d0, e0);
+                        out[4 + j] = _mm512_shuffle_f32x4::<0x88>(d1, e1);
+                        out[12 + j] = _mm512_shuffle_f32x4::<0xdd>(d1, e1);
+                    }
+                    for (c, v) in out.iter().enumerate().take(nc) {
+                        _mm512_mask_storeu_ps(dst.as_mut_ptr().add((c0 + c) * rows + r0), lanes(nr), *v);
                     }
                 }
             }
@@ -311,7 +320,7 @@ mod tests {
     fn every_version_this_cpu_runs_meets_the_definitions() {
         check::<Portable>("plain loops");
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx512f") {
+        if super::has_avx512() {
             #[target_feature(enable = "avx512f")]
             fn check_avx512() {
                 check::<super::Avx512>("AVX-512");

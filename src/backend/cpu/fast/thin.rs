@@ -17,6 +17,7 @@
 //! Owns: this direct kernel. Must not touch: the other layers' paths.
 
 use super::finish::Finish;
+use super::runs::has_avx512;
 use crate::ops::conv2d::ConvDims;
 
 /// Output channels per register block.
@@ -29,19 +30,7 @@ const COLS: usize = 32;
 /// channels (more take the channels-last path), at least [`CB`] output channels, on a CPU
 /// with AVX-512F.
 pub(super) fn applies(d: &ConvDims) -> bool {
-    d.cin < super::last::MIN_CHANNELS && d.cout >= CB && avx512()
-}
-
-/// Whether this CPU has AVX-512F (the kernel's instruction set).
-pub(super) fn avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    d.cin < super::last::MIN_CHANNELS && d.cout >= CB && has_avx512()
 }
 
 /// One layer on this path: the padded planes' geometry, each tap's offset in them and the
@@ -96,7 +85,7 @@ impl Thin {
 /// the thread's scratch.
 pub(super) fn group(d: &ConvDims, thin: &Thin, g: usize, x: &[f32], y: &mut [f32], fin: &Finish, planes: &mut Vec<f32>) {
     #[cfg(target_arch = "x86_64")]
-    if avx512() {
+    if has_avx512() {
         // SAFETY: the CPU has AVX-512F, the one feature `avx512::group` is compiled for.
         return unsafe { avx512::group(d, thin, g, x, y, fin, planes) };
     }
