@@ -325,11 +325,7 @@ fn f16_and_f32_weights_alternate_on_one_backend() {
 // A probe
 
 fn rounded_network(net: &Network) -> Network {
-    let mut net = net.clone();
-    for s in &mut net.stages {
-        s.weight = std::sync::Arc::new(rounded(&s.weight));
-    }
-    net
+    map_weights(net, rounded)
 }
 
 /// The tiny models, 3 images x 4 steps: the f16 GPU run against the CPU reference on the

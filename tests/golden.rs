@@ -21,15 +21,14 @@ fn forward_and_gradients(gen_file: &str, golden_file: &str) {
     let stages = chain(&generator, &classifier).unwrap();
     for (name, mut backend) in backends() {
         let ev = evaluate(backend.as_mut(), &stages, &g["noise"].1, target).unwrap();
-        let images = &ev.outputs[generator.stages.len() - 1];
+        let images = &ev.outputs[generator.graph.nodes.len() - 1];
         assert_close(&format!("{name} {golden_file} images"), images, &g["images"].1, 1e-4, 1e-5);
         let logits = ev.outputs.last().unwrap();
         assert_close(&format!("{name} {golden_file} logits"), logits, &g["logits"].1, 1e-4, 1e-4 * max_abs(&g["logits"].1));
         let want = &g["grad_noise"].1;
         assert_close(&format!("{name} {golden_file} grad_noise"), &ev.input_grad, want, 1e-3, 1e-4 * max_abs(want));
         // Gradient with respect to the images: the classifier alone.
-        let cls: Vec<_> = classifier.stages.iter().collect();
-        let ev = evaluate(backend.as_mut(), &cls, &g["images"].1, target).unwrap();
+        let ev = evaluate(backend.as_mut(), &classifier.graph, &g["images"].1, target).unwrap();
         let want = &g["grad_images"].1;
         assert_close(&format!("{name} {golden_file} grad_images"), &ev.input_grad, want, 1e-3, 1e-4 * max_abs(want));
     }
@@ -98,8 +97,7 @@ fn half_precision_classifiers_load_and_match_pytorch() {
     ] {
         let (g, _) = golden(golden_file);
         let classifier = classifier(&fixture(file));
-        let stages: Vec<_> = classifier.stages.iter().collect();
-        let ev = evaluate(&mut CpuBackend::new(), &stages, &g["images"].1, 20).unwrap();
+        let ev = evaluate(&mut CpuBackend::new(), &classifier.graph, &g["images"].1, 20).unwrap();
         let want = &g["logits"].1;
         assert_close(file, ev.outputs.last().unwrap(), want, 1e-4, 1e-4 * max_abs(want));
     }

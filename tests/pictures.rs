@@ -3,7 +3,6 @@
 
 use crate::common::{assert_close, fixture};
 use gan_bias::backend::cpu::CpuBackend;
-use gan_bias::model::Stage;
 use gan_bias::ops::noise_update::UpdateRule;
 use gan_bias::pictures::{self, BACKGROUND, Column, RgbImage, image_grid, probe_columns, to_byte};
 use gan_bias::probe::{self, Keep, ProbeSettings, evaluate, run_probe, run_probe_with};
@@ -115,16 +114,16 @@ fn generate_matches_the_forward_pass_of_evaluate_across_batches() {
     let c = crate::common::classifier(&fixture("tiny_classifier.safetensors"));
     let rows = probe::GENERATE_BATCH + 6; // two programs' worth: one full, one padded
     let z = torch_randn(3, rows * g.input[0]);
-    let stages: Vec<&Stage> = g.stages.iter().collect();
-    let images = probe::generate(&mut CpuBackend::new(), &stages, &z).unwrap();
+    let stages = &g.graph;
+    let images = probe::generate(&mut CpuBackend::new(), stages, &z).unwrap();
     let chained = gan_bias::program::lower::chain(&g, &c).unwrap();
     let ev = evaluate(&mut CpuBackend::new(), &chained, &z, 0).unwrap();
-    assert_close("generated images", &images, &ev.outputs[g.stages.len() - 1], 1e-5, 1e-6);
-    let again = probe::generate(&mut CpuBackend::fast(), &stages, &z[..5 * g.input[0]]).unwrap();
+    assert_close("generated images", &images, &ev.outputs[g.graph.nodes.len() - 1], 1e-5, 1e-6);
+    let again = probe::generate(&mut CpuBackend::fast(), stages, &z[..5 * g.input[0]]).unwrap();
     assert_close("fast backend, 5 rows", &again, &images[..5 * g.output.iter().product::<usize>()], 1e-4, 1e-5);
-    assert!(probe::generate(&mut CpuBackend::new(), &stages, &z[..7]).is_err());
-    assert!(probe::generate(&mut CpuBackend::new(), &stages, &[]).is_err());
-    assert!(probe::generate(&mut CpuBackend::new(), &[], &z).is_err());
+    assert!(probe::generate(&mut CpuBackend::new(), stages, &z[..7]).is_err());
+    assert!(probe::generate(&mut CpuBackend::new(), stages, &[]).is_err());
+    assert!(probe::generate(&mut CpuBackend::new(), &gan_bias::graph::Graph::default(), &z).is_err());
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod golden;
 mod import_pth;
 mod import_pth_fuzz;
 mod limits;
+mod lowering;
 mod ops;
 mod pictures;
 mod plots;

@@ -273,13 +273,14 @@ pub fn bench_with(
 ) -> Result<BenchRun, ProbeError> {
     crate::host::reset_peak_rss();
     let BenchSettings { images, warmup, repeats } = settings;
-    let stages = chain(generator, classifier)?;
+    let graph = chain(generator, classifier)?;
     let rows = 2 * images;
-    let capacity = plan_capacity(backend, &stages, rows, 1, images, 1, None)?;
+    let build = |capacity| probe_program(&graph, ProbeShape { capacity, images, steps: 1, slots: 1 }, UpdateRule::Notebook);
+    let capacity = plan_capacity(backend, &|c| Ok(build(c)?.0), rows, None)?;
     let target = 20.min(classifier.output[0].saturating_sub(1));
-    let (program, layout) = probe_program(&stages, ProbeShape { capacity, images, steps: 1, slots: 1 }, UpdateRule::Notebook);
+    let (program, layout) = build(capacity)?;
     backend.load(&program)?;
-    let z = crate::rng::torch_randn(0, capacity * stages[0].in_len());
+    let z = crate::rng::torch_randn(0, capacity * graph.input_len());
     backend.write(layout.z, &z)?;
     backend.write(layout.targets, &[target as f32])?;
     let params = StepParams::new(0, 0, capacity, 1);

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 
-use gan_bias::model::Stage;
 use gan_bias::{pictures, probe, rng};
 
 use super::common::{DeviceArgs, GeneratorArgs, PAD, check_channels, check_folder};
@@ -43,8 +42,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let [c, h, w] = check_channels(&generator)?;
     let noise = rng::torch_randn(args.seed, args.n * generator.input[0]);
     let mut backend = args.device.open()?;
-    let stages: Vec<&Stage> = generator.stages.iter().collect();
-    let images = probe::generate(backend.as_mut(), &stages, &noise)?;
+    let images = probe::generate(backend.as_mut(), &generator.graph, &noise)?;
     let grid = pictures::image_grid(&images, args.n, c, h, w, args.nrow, PAD);
     pictures::write_png(&args.output, &grid)?;
     println!(

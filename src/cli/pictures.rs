@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 
 use gan_bias::backend::Backend;
-use gan_bias::model::{Network, Stage};
+use gan_bias::model::Network;
 use gan_bias::pictures::{self, RgbImage};
 use gan_bias::probe::{self, ProbeOutcome};
 
@@ -65,8 +65,7 @@ impl GridArgs {
         let rows = self.grid_images.min(outcome.images);
         let columns = pictures::probe_columns(steps, self.skip);
         let noise = pictures::probe_grid_noise(&outcome.noise_history, &columns, rows, generator.input[0]);
-        let stages: Vec<&Stage> = generator.stages.iter().collect();
-        let images = probe::generate(backend, &stages, &noise)?;
+        let images = probe::generate(backend, &generator.graph, &noise)?;
         log::info!("grid: {rows} images x {} columns", columns.len());
         Ok(Some(pictures::image_grid(&images, rows * columns.len(), c, h, w, columns.len(), PAD)))
     }

@@ -1,12 +1,16 @@
-//! The architectures users have, as layer lists with PyTorch state-dict names.
+//! The architectures users have, as graphs whose tensors keep their PyTorch state-dict names.
 //!
 //! Channel counts are read from the weight shapes, so the same preset describes the
 //! notebook's full-size model and a tiny test model; kernel sizes, strides and paddings are
 //! fixed by the preset and checked against the file when the network is built.
 //!
-//! Owns: the architectures as layer lists, arch recognition, feature names. Must not touch: building stages, programs.
+//! Owns: the architectures as graphs, arch recognition, feature names. Must not touch: passes, programs.
 
-use super::{ConvLayer, Layer, ModelError};
+use std::sync::Arc;
+
+use super::ModelError;
+use crate::graph::{ConvAttrs, Graph, NodeOp, ValueId};
+use crate::ops::act::Act;
 use crate::weights::TensorFile;
 
 /// Metadata key naming the architecture of a safetensors file.
@@ -133,58 +137,87 @@ impl ArchKind {
     }
 }
 
-/// The layer list of `arch`, with channel counts read from `file`'s weight shapes.
-pub fn layers(arch: ArchKind, file: &TensorFile) -> Result<Vec<Layer>, ModelError> {
-    // (cin, cout) of a conv weight: Conv2d stores (cout, cin, ..), ConvTranspose2d (cin, cout, ..).
-    let channels = |name: &str, transpose: bool| -> Result<(usize, usize), ModelError> {
+/// The graph of `arch` for rows of shape `input`, with channel counts read from `file`'s
+/// weight shapes and every tensor's shape checked against the preset.
+pub fn graph(arch: ArchKind, file: &TensorFile, input: [usize; 3]) -> Result<Graph, ModelError> {
+    let path = file.path.display().to_string();
+    let graph_err = |source| ModelError::Graph { path: path.clone(), source };
+    let mut g = Graph::default();
+    let mut x = g.input(
+        match arch.role() {
+            Role::Generator => "noise",
+            Role::Classifier => "images",
+        },
+        input.to_vec(),
+    );
+    // A convolution `{name}.weight` (Conv2d: (cout, cin, k, k); ConvTranspose2d: (cin, cout,
+    // k, k)), with its bias `{name}.bias` when `bias`; returns (output, cout).
+    let conv = |g: &mut Graph, x, name: &str, transpose: bool, attrs: ConvAttrs, bias: bool| -> Result<(ValueId, usize), ModelError> {
         let s = file.shape_with_rank(&format!("{name}.weight"), 4)?;
-        Ok(if transpose { (s[0], s[1]) } else { (s[1], s[0]) })
+        let [k0, k1] = attrs.kernel;
+        let shape = [s[0], s[1], k0, k1];
+        let cout = if transpose { s[1] } else { s[0] };
+        let w = g.constant(format!("{name}.weight"), shape.to_vec(), Arc::new(file.get(&format!("{name}.weight"), &shape)?.data.clone()));
+        let mut inputs = vec![x, w];
+        if bias {
+            inputs.push(g.constant(format!("{name}.bias"), vec![cout], Arc::new(file.get(&format!("{name}.bias"), &[cout])?.data.clone())));
+        }
+        let op = if transpose { NodeOp::ConvTranspose(attrs) } else { NodeOp::Conv(attrs) };
+        Ok((g.node(name, op, inputs).map_err(graph_err)?, cout))
     };
-    let bn = |name: String, channels: usize| Layer::BatchNorm2d { name, channels, eps: 1e-5 };
-    let mut layers = Vec::new();
+    // An eval-mode `nn.BatchNorm2d` of `channels` named `name`.
+    let batch_norm = |g: &mut Graph, x, name: &str, channels: usize| -> Result<ValueId, ModelError> {
+        let mut inputs = vec![x];
+        for p in ["weight", "bias", "running_mean", "running_var"] {
+            let t = format!("{name}.{p}");
+            let data = Arc::new(file.get(&t, &[channels])?.data.clone());
+            inputs.push(g.constant(t, vec![channels], data));
+        }
+        g.node(name, NodeOp::BatchNorm { eps: 1e-5 }, inputs).map_err(|source| ModelError::Graph { path: path.clone(), source })
+    };
+    let act = |g: &mut Graph, x, name: String, a: Act| {
+        g.node(name, NodeOp::Act(a), vec![x]).map_err(|source| ModelError::Graph { path: path.clone(), source })
+    };
     match arch {
         ArchKind::Coursera => {
             for i in 0..5 {
-                let name = format!("gen.{i}.0");
-                let (cin, cout) = channels(&name, true)?;
                 let last = i == 4;
                 let k = if last { 4 } else { 3 };
-                layers.push(Layer::ConvTranspose2d(ConvLayer { name, cin, cout, k, stride: 2, pad: 0, bias: true }));
-                if last {
-                    layers.push(Layer::Tanh);
+                let (y, cout) = conv(&mut g, x, &format!("gen.{i}.0"), true, ConvAttrs::square(k, 2, 0), true)?;
+                x = if last {
+                    act(&mut g, y, format!("gen.{i}.1"), Act::Tanh)?
                 } else {
-                    layers.push(bn(format!("gen.{i}.1"), cout));
-                    layers.push(Layer::Relu);
-                }
+                    let y = batch_norm(&mut g, y, &format!("gen.{i}.1"), cout)?;
+                    act(&mut g, y, format!("gen.{i}.2"), Act::Relu)?
+                };
             }
         }
         ArchKind::Dcgan => {
             for (j, i) in [0, 3, 6, 9, 12].into_iter().enumerate() {
-                let name = format!("main.{i}");
-                let (cin, cout) = channels(&name, true)?;
                 let (stride, pad) = if j == 0 { (1, 0) } else { (2, 1) };
-                layers.push(Layer::ConvTranspose2d(ConvLayer { name, cin, cout, k: 4, stride, pad, bias: false }));
-                if i == 12 {
-                    layers.push(Layer::Tanh);
+                let (y, cout) = conv(&mut g, x, &format!("main.{i}"), true, ConvAttrs::square(4, stride, pad), false)?;
+                x = if i == 12 {
+                    act(&mut g, y, format!("main.{}", i + 1), Act::Tanh)?
                 } else {
-                    layers.push(bn(format!("main.{}", i + 1), cout));
-                    layers.push(Layer::Relu);
-                }
+                    let y = batch_norm(&mut g, y, &format!("main.{}", i + 1), cout)?;
+                    act(&mut g, y, format!("main.{}", i + 2), Act::Relu)?
+                };
             }
         }
         ArchKind::Classifier => {
             for (i, stride) in [2, 2, 3, 2].into_iter().enumerate() {
-                let name = format!("classifier.{i}.0");
-                let (cin, cout) = channels(&name, false)?;
-                layers.push(Layer::Conv2d(ConvLayer { name, cin, cout, k: 4, stride, pad: 0, bias: true }));
-                if i < 3 {
-                    layers.push(bn(format!("classifier.{i}.1"), cout));
-                    layers.push(Layer::LeakyRelu(0.2));
-                }
+                let (y, cout) = conv(&mut g, x, &format!("classifier.{i}.0"), false, ConvAttrs::square(4, stride, 0), true)?;
+                x = if i < 3 {
+                    let y = batch_norm(&mut g, y, &format!("classifier.{i}.1"), cout)?;
+                    act(&mut g, y, format!("classifier.{i}.2"), Act::LeakyRelu(0.2))?
+                } else {
+                    y
+                };
             }
         }
     }
-    Ok(layers)
+    g.outputs.push(x);
+    Ok(g)
 }
 
 /// The generator's noise size: the input channels of its first layer.

@@ -5,10 +5,10 @@
 
 use super::{ProbeError, check_target};
 use crate::backend::Backend;
-use crate::model::Stage;
+use crate::graph::Graph;
 use crate::ops::StepParams;
 use crate::program::Phase;
-use crate::program::lower::{check_chain, forward_program, gradient_program};
+use crate::program::lower::{check_logits, forward_program, gradient_program};
 
 /// Most rows one [`generate`] program holds.
 pub const GENERATE_BATCH: usize = 64;
@@ -29,21 +29,21 @@ pub(crate) fn check_rows(what: &str, input: &[f32], in_len: usize) -> Result<usi
     Ok(input.len() / in_len)
 }
 
-/// The output of the last of `stages` (a generator: its images, NCHW) for every row of
-/// `input`, forward only, at most [`GENERATE_BATCH`] rows at a time.
-pub fn generate(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32]) -> Result<Vec<f32>, ProbeError> {
-    forward_rows(backend, stages, input, GENERATE_BATCH)
+/// The output of `graph` (a generator: its images, NCHW) for every row of `input`, forward
+/// only, at most [`GENERATE_BATCH`] rows at a time.
+pub fn generate(backend: &mut dyn Backend, graph: &Graph, input: &[f32]) -> Result<Vec<f32>, ProbeError> {
+    forward_rows(backend, graph, input, GENERATE_BATCH)
 }
 
-/// The output of the last of `stages` for every row of `input`, at most `batch` rows at a time.
-fn forward_rows(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32], batch: usize) -> Result<Vec<f32>, ProbeError> {
-    let (Some(first), Some(last)) = (stages.first(), stages.last()) else {
+/// The output of `graph` for every row of `input`, at most `batch` rows at a time.
+fn forward_rows(backend: &mut dyn Backend, graph: &Graph, input: &[f32], batch: usize) -> Result<Vec<f32>, ProbeError> {
+    if graph.nodes.is_empty() {
         return Err(ProbeError::Input("the network has no layers".into()));
-    };
-    let (in_len, out_len) = (first.in_len(), last.out_len());
+    }
+    let (in_len, out_len) = (graph.input_len(), graph.output_len());
     let rows = check_rows("the input", input, in_len)?;
     let capacity = rows.min(batch.max(1));
-    let (program, z, out) = forward_program(stages, capacity);
+    let (program, z, out) = forward_program(graph, capacity)?;
     backend.load(&program)?;
     let mut images = Vec::with_capacity(rows * out_len);
     for row0 in (0..rows).step_by(capacity) {
@@ -57,24 +57,24 @@ fn forward_rows(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32], bat
     Ok(images)
 }
 
-/// Outputs of every stage and the input-gradient of `mean(logits[:, target])`, for `rows`
-/// inputs through `stages` (a network, or a generator and classifier chained).
+/// Outputs of every node and the input-gradient of `mean(logits[:, target])`, for `rows`
+/// inputs through `graph` (a network, or a generator and classifier chained).
 pub struct Evaluation {
     pub outputs: Vec<Vec<f32>>,
     pub input_grad: Vec<f32>,
 }
 
 /// One forward and one backward pass (the first step of a probe, without chunking).
-pub fn evaluate(backend: &mut dyn Backend, stages: &[&Stage], input: &[f32], target: usize) -> Result<Evaluation, ProbeError> {
-    check_chain(stages)?;
-    let in_len = stages[0].in_len();
+pub fn evaluate(backend: &mut dyn Backend, graph: &Graph, input: &[f32], target: usize) -> Result<Evaluation, ProbeError> {
+    check_logits(graph)?;
+    let in_len = graph.input_len();
     if input.is_empty() || !input.len().is_multiple_of(in_len) {
         return Err(ProbeError::Input(format!("input holds {} values, not a whole number of {in_len}-long rows", input.len())));
     }
     let rows = input.len() / in_len;
-    let features = stages.last().map_or(0, |s| s.out_len());
+    let features = graph.output_len();
     check_target(target, features)?;
-    let (program, layout) = gradient_program(stages, rows, rows, 1, 1.0 / rows as f32);
+    let (program, layout) = gradient_program(graph, rows, rows, 1, 1.0 / rows as f32)?;
     backend.load(&program)?;
     backend.write(layout.z, input)?;
     backend.write(layout.targets, &[target as f32])?;
@@ -93,6 +93,5 @@ pub fn classify(
     images: &[f32],
     batch: usize,
 ) -> Result<Vec<f32>, ProbeError> {
-    let stages: Vec<&Stage> = classifier.stages.iter().collect();
-    forward_rows(backend, &stages, images, batch)
+    forward_rows(backend, &classifier.graph, images, batch)
 }

@@ -56,10 +56,11 @@ impl<'b> LoadedProbe<'b> {
         if images == 0 || steps == 0 {
             return Err(ProbeError::Input("a probe needs at least 1 image and 1 step".into()));
         }
-        let stages = chain(generator, classifier)?;
-        let slots = plan_slots(backend, &stages, images, steps, targets.max(1));
-        let capacity = plan_capacity(backend, &stages, slots * 2 * images, steps, images, slots, max_batch)?;
-        let (program, layout) = probe_program(&stages, ProbeShape { capacity, images, steps, slots }, update);
+        let graph = chain(generator, classifier)?;
+        let slots = plan_slots(backend, &graph, images, steps, targets.max(1));
+        let build = |capacity| probe_program(&graph, ProbeShape { capacity, images, steps, slots }, update);
+        let capacity = plan_capacity(backend, &|c| Ok(build(c)?.0), slots * 2 * images, max_batch)?;
+        let (program, layout) = build(capacity)?;
         backend.load(&program)?;
         log::info!("probe loaded: {slots} target(s) at once, batches of {capacity} rows");
         Ok(LoadedProbe { backend, layout, names: classifier.features.clone() })

@@ -135,7 +135,7 @@ pub fn run_probe_with(
     progress: Option<Progress<'_>>,
 ) -> Result<ProbeOutcome, ProbeError> {
     let started = std::time::Instant::now();
-    let zdim = generator.stages.first().map_or(0, |s| s.in_len());
+    let zdim = generator.graph.input_len();
     let n = forward::check_rows("the noise", z0, zdim)?;
     if settings.steps == 0 {
         return Err(ProbeError::Input("steps must be at least 1".into()));

@@ -1,55 +1,80 @@
 //! How many targets' histories one load holds (slots), and how many rows run together: as
 //! many as the backend's buffer limits and memory budget allow, cut into even batches.
+//! Rows are planned from the lowered program itself: built for one row and for two, the
+//! difference of every buffer is what a row costs, the rest is fixed (weights, histories).
 //!
-//! Owns: batch sizing. Must not touch: programs, running.
+//! Owns: batch sizing. Must not touch: lowering (it asks for programs), running.
 
 use super::ProbeError;
 use crate::backend::Backend;
-use crate::model::Stage;
+use crate::graph::Graph;
+use crate::program::Program;
+use crate::program::lower::LowerError;
 
 /// Bytes of one slot's history: `2 x steps x n x features` f32 values.
-fn slot_history(stages: &[&Stage], steps: usize, n: usize) -> u64 {
-    let features = stages.last().map_or(0, |s| s.out_len());
-    (2 * steps * n * features) as u64 * 4
+fn slot_history(graph: &Graph, steps: usize, n: usize) -> u64 {
+    (2 * steps * n * graph.output_len()) as u64 * 4
 }
 
 /// Targets one load can run together, at most `wanted` and at least 1: as many histories as
 /// fit one buffer and half the memory budget (the other half is for the batch rows).
-pub fn plan_slots(backend: &dyn Backend, stages: &[&Stage], images: usize, steps: usize, wanted: usize) -> usize {
+pub fn plan_slots(backend: &dyn Backend, graph: &Graph, images: usize, steps: usize, wanted: usize) -> usize {
     let limits = backend.limits();
-    let one = slot_history(stages, steps, images).max(1);
+    let one = slot_history(graph, steps, images).max(1);
     let fit = (limits.max_buffer_bytes / one).min(limits.budget_bytes / 2 / one);
     (wanted as u64).min(fit).max(1) as usize
 }
 
-/// Rows per batch of a probe of `slots` targets of `n` images each way (`rows` = `slots x 2n`
-/// in all): as many as the backend's buffer limits and memory budget allow.
+/// What a program's buffers cost: bytes per row of the batch, fixed bytes, and the bytes per
+/// row of its widest batch buffer, from `build` (the program for a given row count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowCost {
+    pub per_row: u64,
+    pub fixed: u64,
+    pub widest_row: u64,
+    /// The largest part of one buffer that does not grow with the rows: (buffer, bytes).
+    pub largest_fixed: (usize, u64),
+}
+
+impl RowCost {
+    /// Builds the program for one row and for two and compares every buffer.
+    pub fn of(build: &dyn Fn(usize) -> Result<Program, LowerError>) -> Result<(RowCost, Program), LowerError> {
+        let (one, two) = (build(1)?, build(2)?);
+        let mut cost = RowCost { per_row: 0, fixed: 0, widest_row: 0, largest_fixed: (0, 0) };
+        for (i, (a, b)) in one.buffers.iter().zip(&two.buffers).enumerate() {
+            let row = (b.len - a.len) as u64 * 4;
+            let fixed = a.len as u64 * 4 - row;
+            cost.per_row += row;
+            cost.fixed += fixed;
+            cost.widest_row = cost.widest_row.max(row);
+            if fixed > cost.largest_fixed.1 {
+                cost.largest_fixed = (i, fixed);
+            }
+        }
+        Ok((cost, one))
+    }
+}
+
+/// Rows per batch of the program `build` makes for a row count, for `rows` rows in all: as
+/// many as the backend's buffer limits and memory budget allow, at most `max_batch`.
 pub fn plan_capacity(
     backend: &dyn Backend,
-    stages: &[&Stage],
+    build: &dyn Fn(usize) -> Result<Program, LowerError>,
     rows: usize,
-    steps: usize,
-    n: usize,
-    slots: usize,
     max_batch: Option<usize>,
 ) -> Result<usize, ProbeError> {
     let limits = backend.limits();
-    let features = stages.last().map_or(0, |s| s.out_len());
-    let zdim = stages[0].in_len();
-    let max_in = stages.iter().skip(1).map(|s| s.in_len()).max().unwrap_or(1);
-    let per_row: u64 = (3 * zdim + 2 * features + 2 * max_in + stages.iter().map(|s| s.out_len()).sum::<usize>()) as u64 * 4;
-    let widest = (stages.iter().map(|s| s.out_len()).max().unwrap_or(1).max(max_in).max(zdim)) as u64 * 4;
-    let history = slots as u64 * slot_history(stages, steps, n);
-    let weights: u64 = stages.iter().map(|s| (s.weight.len() + s.cout) as u64 * 4).sum();
-    if history > limits.max_buffer_bytes {
+    let (cost, one) = RowCost::of(build)?;
+    // A buffer that does not grow with the rows (the histories) must fit on its own.
+    let (i, bytes) = cost.largest_fixed;
+    if bytes > limits.max_buffer_bytes {
         return Err(ProbeError::Input(format!(
-            "the history of {slots} target(s) x {n} images x {steps} steps needs {history} bytes, more than this backend's buffer limit of {}; use fewer images or steps",
-            limits.max_buffer_bytes
+            "the {} needs {bytes} bytes, more than this backend's buffer limit of {}; use fewer images or steps",
+            one.buffers[i].label, limits.max_buffer_bytes
         )));
     }
-    let fixed = history + weights;
-    let by_memory = limits.budget_bytes.saturating_sub(fixed) / per_row;
-    let by_binding = limits.max_buffer_bytes / widest;
+    let by_memory = limits.budget_bytes.saturating_sub(cost.fixed) / cost.per_row.max(1);
+    let by_binding = limits.max_buffer_bytes / cost.widest_row.max(1);
     let cap = (rows as u64).min(by_memory).min(by_binding).min(max_batch.unwrap_or(usize::MAX) as u64) as usize;
     if cap == 0 {
         return Err(ProbeError::Input("not even one image fits in this backend's memory limits".into()));

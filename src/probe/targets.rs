@@ -46,7 +46,7 @@ pub fn probe_targets<E: From<ProbeError>>(
     mut sink: impl FnMut(ProbeOutcome) -> Result<(), E>,
 ) -> Result<TargetsRun, E> {
     let started = Instant::now();
-    let zdim = generator.stages.first().map_or(0, |s| s.in_len());
+    let zdim = generator.graph.input_len();
     let n = check_rows("the noise", z0, zdim)?;
     if targets.is_empty() {
         return Err(ProbeError::Input("no targets to probe".into()).into());
@@ -104,16 +104,17 @@ pub fn jacobians(
     mut progress: Option<Progress<'_>>,
 ) -> Result<Jacobians, ProbeError> {
     let started = Instant::now();
-    let stages = chain(generator, classifier)?;
-    let zdim = stages[0].in_len();
+    let graph = chain(generator, classifier)?;
+    let zdim = graph.input_len();
     let n = check_rows("the noise", z0, zdim)?;
     let features = classifier.output[0];
     let rows = features * n;
-    let capacity = plan_capacity(backend, &stages, rows, 1, n, 0, max_batch)?;
-    let (program, layout) = gradient_program(&stages, capacity, n, features, 1.0);
+    let build = |capacity| gradient_program(&graph, capacity, n, features, 1.0);
+    let capacity = plan_capacity(backend, &|c| Ok(build(c)?.0), rows, max_batch)?;
+    let (program, layout) = build(capacity)?;
     backend.load(&program)?;
     backend.write(layout.targets, &(0..features).map(|i| i as f32).collect::<Vec<_>>())?;
-    let logits = *layout.acts.last().expect("a network has stages");
+    let logits = layout.output;
     let mut grads = vec![0.0f32; rows * zdim];
     let mut start_logits = vec![0.0f32; n * features];
     let mut batches = 0;

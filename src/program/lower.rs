@@ -1,51 +1,73 @@
-//! Lowering: a model's stages to ops. The probe's program runs, per step, every stage forward,
-//! records the logits, runs every stage's input-gradient backward (each the adjoint
-//! convolution with the same weights) and moves the noise; a gradient program the forward and
-//! the input-gradient once; a forward program only the first.
+//! Lowering: a graph (after the passes) to programs of ops. The probe's program runs, per
+//! step, every node forward, records the logits, runs every node's input-gradient backward
+//! ([`super::rules`], in the order [`super::reverse`] plans) and moves the noise; a gradient
+//! program the forward and the input-gradient once; a forward program only the first.
 //!
 //! Rows come in slots, one per target run together: a slot of the probe is `2 n` rows (every
 //! image up, then every image down), a slot of the gradient program `rows_per_target` rows.
 //! The targets are a buffer of one entry per slot, written before a run.
-//! Weights are shared with the model ([`Program::shared`]), never copied.
+//! Weights are shared with the graph ([`Program::shared`]), never copied.
 //!
-//! Owns: stages -> ops, the probe's buffer layout. Must not touch: backends, batching.
+//! Owns: graphs -> programs, the probe's buffer layout. Must not touch: backends, batching.
 
-use super::{Phase, Program};
-use crate::model::{ConvKind, Network, Stage};
-use crate::ops::act::{Act, Epilogue};
-use crate::ops::conv_transpose2d::ConvTranspose;
-use crate::ops::conv2d::{Conv, ConvArgs, ConvDims};
+use std::collections::HashMap;
+
+use super::reverse::{self, Grad};
+use super::{Phase, Program, rules};
+use crate::graph::{Graph, ValueId};
+use crate::model::Network;
+use crate::ops::act::Act;
 use crate::ops::covariance::{ColumnMean, CovArgs, Covariance};
 use crate::ops::noise_update::{NoiseUpdate, UpdateRule};
 use crate::ops::record::Record;
 use crate::ops::seed_grad::SeedGrad;
 use crate::ops::{BufId, Op};
 
-/// Stages that do not fit together as a generator followed by a classifier of logits.
+/// A graph the lowering cannot run, or a generator and classifier that do not fit together
+/// as a generator followed by a classifier of logits.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct LowerError(pub String);
 
-/// The generator's stages followed by the classifier's, checked to fit together.
-pub fn chain<'a>(generator: &'a Network, classifier: &'a Network) -> Result<Vec<&'a Stage>, LowerError> {
-    let stages: Vec<&Stage> = generator.stages.iter().chain(&classifier.stages).collect();
-    check_chain(&stages)?;
-    Ok(stages)
+/// The generator's graph followed by the classifier's, checked to end in logits.
+pub fn chain(generator: &Network, classifier: &Network) -> Result<Graph, LowerError> {
+    let graph = generator.graph.then(&classifier.graph).map_err(|e| LowerError(e.to_string()))?;
+    check_logits(&graph)?;
+    Ok(graph)
 }
 
-/// Fails unless the last of `stages` outputs 1x1 logits with no activation.
-pub fn check_chain(stages: &[&Stage]) -> Result<(), LowerError> {
-    let last = stages.last().ok_or_else(|| LowerError("the network has no layers".into()))?;
-    if last.act != Act::Identity {
-        return Err(LowerError(format!("the classifier's last layer {} must output logits (no activation)", last.label)));
+/// Fails unless `graph` outputs logits: one value per feature, 1x1, with no activation.
+pub fn check_logits(graph: &Graph) -> Result<(), LowerError> {
+    let (Some(&out), Some(last)) = (graph.outputs.first(), graph.nodes.last()) else {
+        return Err(LowerError("the network has no layers".into()));
+    };
+    let producer = &graph.nodes[graph.producer(out).ok_or_else(|| LowerError("the network's output is not computed".into()))?];
+    if rules::output_act(producer) != Act::Identity {
+        return Err(LowerError(format!("the classifier's last layer {} must output logits (no activation)", producer.name)));
     }
-    if last.hout * last.wout != 1 {
+    let shape = &graph.value(out).shape;
+    if shape.len() == 3 && shape[1] * shape[2] != 1 {
         return Err(LowerError(format!(
             "the classifier's last layer {} outputs {}x{} maps, expected 1x1 logits",
-            last.label, last.hout, last.wout
+            last.name, shape[1], shape[2]
         )));
     }
     Ok(())
+}
+
+/// Checks every node has a rule, and the graph one input and one output.
+fn check(graph: &Graph) -> Result<(), LowerError> {
+    if graph.inputs.len() != 1 || graph.outputs.len() != 1 {
+        return Err(LowerError(format!(
+            "the graph has {} inputs and {} outputs; one of each is supported",
+            graph.inputs.len(),
+            graph.outputs.len()
+        )));
+    }
+    if graph.nodes.is_empty() {
+        return Err(LowerError("the network has no layers".into()));
+    }
+    graph.nodes.iter().try_for_each(|n| rules::check(graph, n))
 }
 
 /// Buffers of a probe program.
@@ -64,8 +86,10 @@ pub struct ProbeLayout {
     pub z: BufId,
     /// `(slots)`: each slot's target, a feature index held as an f32.
     pub targets: BufId,
-    /// Output of each stage; the last one holds the logits.
+    /// Output of each node, in order.
     pub acts: Vec<BufId>,
+    /// The graph's output: the logits.
+    pub output: BufId,
     pub start: BufId,
     pub history: BufId,
     pub dz: BufId,
@@ -75,20 +99,8 @@ pub struct ProbeLayout {
 
 impl ProbeLayout {
     pub fn logits(&self) -> BufId {
-        *self.acts.last().expect("a network has stages")
+        self.output
     }
-}
-
-/// The weight and bias buffers of every stage.
-fn weights(p: &mut Program, stages: &[&Stage]) -> Vec<(BufId, Option<BufId>)> {
-    stages
-        .iter()
-        .map(|s| {
-            let w = p.shared(format!("{} weight", s.label), s.weight.clone());
-            let b = s.bias.as_ref().map(|b| p.shared(format!("{} bias", s.label), b.clone()));
-            (w, b)
-        })
-        .collect()
 }
 
 /// The sizes of a probe program: batches of `capacity` rows, `images` images per direction,
@@ -102,84 +114,116 @@ pub struct ProbeShape {
 }
 
 /// The buffers of one forward and input-gradient pass, shared by the probe's program and the
-/// gradient program.
-struct Passes {
+/// gradient program: a buffer per graph value that the ops read or write.
+struct Passes<'g> {
+    graph: &'g Graph,
+    capacity: usize,
     z: BufId,
     targets: BufId,
-    params: Vec<(BufId, Option<BufId>)>,
+    /// Activations and constants.
+    bufs: HashMap<ValueId, BufId>,
     acts: Vec<BufId>,
-    seed: BufId,
-    grads: [BufId; 2],
-    dz: BufId,
+    output: BufId,
 }
 
-impl Passes {
-    /// The buffers for batches of `capacity` rows and `slots` targets.
-    fn new(p: &mut Program, stages: &[&Stage], capacity: usize, slots: usize) -> Passes {
-        let zdim = stages[0].in_len();
-        let features = stages.last().map_or(0, |s| s.out_len());
-        let z = p.buffer("noise", capacity * zdim);
-        let targets = p.buffer("targets", slots);
-        let params = weights(p, stages);
-        let acts = stages.iter().map(|s| p.buffer(format!("{} output", s.label), capacity * s.out_len())).collect();
-        let seed = p.buffer("seed gradient", capacity * features);
-        let max_in = stages.iter().skip(1).map(|s| s.in_len()).max().unwrap_or(1);
-        let grads = [p.buffer("gradient a", capacity * max_in), p.buffer("gradient b", capacity * max_in)];
-        let dz = p.buffer("noise gradient", capacity * zdim);
-        Passes { z, targets, params, acts, seed, grads, dz }
+impl<'g> Passes<'g> {
+    /// The input, the targets (`slots` entries; none without a backward pass), every node's
+    /// constants, then every node's output, for batches of `capacity` rows.
+    fn new(p: &mut Program, graph: &'g Graph, capacity: usize, slots: Option<usize>) -> Result<Passes<'g>, LowerError> {
+        check(graph)?;
+        let z = p.buffer("noise", capacity * graph.input_len());
+        let targets = slots.map(|s| p.buffer("targets", s));
+        let mut bufs = HashMap::from([(graph.inputs[0], z)]);
+        for node in &graph.nodes {
+            let names = rules::param_names(node);
+            for (k, &v) in node.inputs.iter().enumerate().skip(1) {
+                if let Some(data) = graph.data(v) {
+                    let role = names.get(k - 1).copied().unwrap_or("constant");
+                    bufs.entry(v).or_insert_with(|| p.shared(format!("{} {role}", node.name), data.clone()));
+                }
+            }
+        }
+        let mut acts = Vec::new();
+        for node in &graph.nodes {
+            let out = node.outputs[0];
+            let b = p.buffer(format!("{} output", node.name), capacity * graph.value(out).len());
+            bufs.insert(out, b);
+            acts.push(b);
+        }
+        let output = bufs[&graph.outputs[0]];
+        Ok(Passes { graph, capacity, z, targets: targets.unwrap_or(BufId(usize::MAX)), bufs, acts, output })
     }
 
-    /// Every stage forward, from the noise to the logits.
-    fn push_forward(&self, p: &mut Program, stages: &[&Stage], capacity: usize) {
-        for (i, s) in stages.iter().enumerate() {
-            let input = if i == 0 { self.z } else { self.acts[i - 1] };
-            p.push(Phase::Step, forward_op(s, capacity, input, self.params[i], self.acts[i]));
+    fn params(&self, node: &crate::graph::Node) -> Vec<BufId> {
+        node.inputs[1..].iter().map(|v| self.bufs[v]).collect()
+    }
+
+    /// Every node forward, from the input to the output.
+    fn push_forward(&self, p: &mut Program) {
+        for node in &self.graph.nodes {
+            let (input, output) = (self.bufs[&node.inputs[0]], self.bufs[&node.outputs[0]]);
+            p.push(Phase::Step, rules::forward(self.graph, node, self.capacity, input, &self.params(node), output));
         }
     }
 
-    /// The input-gradient passes of every stage, last first, from the logits' gradient (the
-    /// seed) to the noise's, alternating between the two scratch buffers.
-    fn push_backward(&self, p: &mut Program, stages: &[&Stage], capacity: usize) {
-        let mut grad = self.seed;
-        for (i, s) in stages.iter().enumerate().rev() {
-            let out = if i == 0 { self.dz } else { self.grads[(stages.len() - 1 - i) % 2] };
-            let (epilogue, aux) = if i == 0 {
-                (Epilogue::Forward(Act::Identity), None)
-            } else {
-                (Epilogue::GradMask(stages[i - 1].act), Some(self.acts[i - 1]))
-            };
-            p.push(Phase::Step, backward_op(s, capacity, grad, self.params[i].0, aux, out, epilogue));
-            grad = out;
-        }
+    /// The input-gradient of every node, last first, from the seed to `dz`: (seed, dz, the
+    /// ops). The seed's buffer, then the scratch slots' and `dz`'s are made here.
+    fn backward(&self, p: &mut Program) -> Result<(BufId, BufId, Vec<Op>), LowerError> {
+        let plan = reverse::plan(self.graph)?;
+        let features = self.graph.output_len();
+        let seed = p.buffer("seed gradient", self.capacity * features);
+        let names = ["gradient a", "gradient b"];
+        let scratch: Vec<BufId> = (0..plan.slots)
+            .map(|k| p.buffer(names.get(k).map_or_else(|| format!("gradient {k}"), |s| s.to_string()), self.capacity * plan.slot_len))
+            .collect();
+        let dz = p.buffer("noise gradient", self.capacity * self.graph.input_len());
+        let buf = |g: Grad| match g {
+            Grad::Seed => seed,
+            Grad::Scratch(k) => scratch[k],
+            Grad::Input => dz,
+        };
+        let ops = plan
+            .steps
+            .iter()
+            .map(|step| {
+                let node = &self.graph.nodes[step.node];
+                let aux = step.aux.map(|v| self.bufs[&v]);
+                rules::input_gradient(self.graph, node, self.capacity, buf(step.from), &self.params(node), aux, buf(step.to), step.epilogue)
+            })
+            .collect();
+        Ok((seed, dz, ops))
     }
 }
 
 /// The probe program of `shape`. The targets are a buffer, the run's step count a step parameter.
-pub fn probe_program(stages: &[&Stage], shape: ProbeShape, update: UpdateRule) -> (Program, ProbeLayout) {
+pub fn probe_program(graph: &Graph, shape: ProbeShape, update: UpdateRule) -> Result<(Program, ProbeLayout), LowerError> {
     let ProbeShape { capacity, images: n, steps, slots } = shape;
     let mut p = Program::default();
-    let zdim = stages[0].in_len();
-    let features = stages.last().map_or(0, |s| s.out_len());
-    let io = Passes::new(&mut p, stages, capacity, slots);
+    let zdim = graph.input_len();
+    let features = graph.output_len();
+    let io = Passes::new(&mut p, graph, capacity, Some(slots))?;
+    let logits = io.output;
+    let (seed, dz, backward) = io.backward(&mut p)?;
     let start = p.buffer("start logits", capacity * features);
     let history = p.buffer("history", slots * 2 * steps * n * features);
     let acc = p.buffer("noise gradient sum", capacity * zdim);
     let mean = p.buffer("change mean", features);
     let cov = p.buffer("covariance", features * features);
 
-    let seed_op = SeedGrad { rows: capacity, features, scale: 1.0 / n as f32, rows_per_target: 2 * n, targets: io.targets, out: io.seed };
+    let seed_op = SeedGrad { rows: capacity, features, scale: 1.0 / n as f32, rows_per_target: 2 * n, targets: io.targets, out: seed };
     p.push(Phase::Setup, Op::SeedGrad(seed_op));
-    io.push_forward(&mut p, stages, capacity);
-    let logits = io.acts[io.acts.len() - 1];
+    io.push_forward(&mut p);
     p.push(Phase::Step, Op::Record(Record { n, steps, slots, features, capacity, logits, start, history }));
-    io.push_backward(&mut p, stages, capacity);
-    p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n, zdim, capacity, rule: update, grad: io.dz, acc, z: io.z }));
+    for op in backward {
+        p.push(Phase::Step, op);
+    }
+    p.push(Phase::Step, Op::NoiseUpdate(NoiseUpdate { n, zdim, capacity, rule: update, grad: dz, acc, z: io.z }));
     let cov_args = CovArgs { rows_per_step: 2 * n, steps, slots, features, x: history, mean, cov };
     p.push(Phase::Finish, Op::ColumnMean(ColumnMean(cov_args.clone())));
     p.push(Phase::Finish, Op::Covariance(Covariance(cov_args)));
-    let Passes { z, targets, acts, dz, .. } = io;
-    let layout = ProbeLayout { capacity, images: n, steps, slots, zdim, features, z, targets, acts, start, history, dz, acc, cov };
-    (p, layout)
+    let Passes { z, targets, acts, output, .. } = io;
+    let layout = ProbeLayout { capacity, images: n, steps, slots, zdim, features, z, targets, acts, output, start, history, dz, acc, cov };
+    Ok((p, layout))
 }
 
 /// Buffers of a gradient program.
@@ -191,8 +235,9 @@ pub struct GradientLayout {
     pub z: BufId,
     /// `(slots)`: each slot's target.
     pub targets: BufId,
-    /// Output of each stage; the last one holds the logits.
+    /// Output of each node; [`GradientLayout::output`] holds the logits.
     pub acts: Vec<BufId>,
+    pub output: BufId,
     /// The input-gradient of `scale` times each row's target logit.
     pub dz: BufId,
 }
@@ -202,59 +247,31 @@ pub struct GradientLayout {
 /// of `rows_per_target` rows, each slot's target read from a buffer of `slots` entries. With
 /// `scale` 1 the rows of slot k hold the gradients of logit `targets[k]`, one per input: a
 /// Jacobian's rows, one target at a time.
-pub fn gradient_program(stages: &[&Stage], capacity: usize, rows_per_target: usize, slots: usize, scale: f32) -> (Program, GradientLayout) {
+pub fn gradient_program(
+    graph: &Graph,
+    capacity: usize,
+    rows_per_target: usize,
+    slots: usize,
+    scale: f32,
+) -> Result<(Program, GradientLayout), LowerError> {
     let mut p = Program::default();
-    let zdim = stages[0].in_len();
-    let features = stages.last().map_or(0, |s| s.out_len());
-    let io = Passes::new(&mut p, stages, capacity, slots);
-    p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: capacity, features, scale, rows_per_target, targets: io.targets, out: io.seed }));
-    io.push_forward(&mut p, stages, capacity);
-    io.push_backward(&mut p, stages, capacity);
-    let Passes { z, targets, acts, dz, .. } = io;
-    (p, GradientLayout { capacity, zdim, features, z, targets, acts, dz })
+    let zdim = graph.input_len();
+    let features = graph.output_len();
+    let io = Passes::new(&mut p, graph, capacity, Some(slots))?;
+    let (seed, dz, backward) = io.backward(&mut p)?;
+    p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: capacity, features, scale, rows_per_target, targets: io.targets, out: seed }));
+    io.push_forward(&mut p);
+    for op in backward {
+        p.push(Phase::Step, op);
+    }
+    let Passes { z, targets, acts, output, .. } = io;
+    Ok((p, GradientLayout { capacity, zdim, features, z, targets, acts, output, dz }))
 }
 
-/// A forward-only program of `stages` for batches of `capacity` rows: (program, input, output).
-pub fn forward_program(stages: &[&Stage], capacity: usize) -> (Program, BufId, BufId) {
+/// A forward-only program of `graph` for batches of `capacity` rows: (program, input, output).
+pub fn forward_program(graph: &Graph, capacity: usize) -> Result<(Program, BufId, BufId), LowerError> {
     let mut p = Program::default();
-    let z = p.buffer("noise", capacity * stages[0].in_len());
-    let params = weights(&mut p, stages);
-    let mut x = z;
-    for (s, w) in stages.iter().zip(params) {
-        let out = p.buffer(format!("{} output", s.label), capacity * s.out_len());
-        p.push(Phase::Step, forward_op(s, capacity, x, w, out));
-        x = out;
-    }
-    (p, z, x)
-}
-
-fn forward_op(s: &Stage, n: usize, input: BufId, (weight, bias): (BufId, Option<BufId>), output: BufId) -> Op {
-    let dims =
-        ConvDims { n, cin: s.cin, hin: s.hin, win: s.win, cout: s.cout, hout: s.hout, wout: s.wout, k: s.k, stride: s.stride, pad: s.pad };
-    let args = ConvArgs {
-        label: format!("{} forward", s.label),
-        dims,
-        input,
-        weight,
-        bias,
-        aux: None,
-        output,
-        epilogue: Epilogue::Forward(s.act),
-    };
-    match s.kind {
-        ConvKind::Conv => Op::Conv2d(Conv(args)),
-        ConvKind::Transpose => Op::ConvTranspose2d(ConvTranspose(args)),
-    }
-}
-
-/// The input-gradient of stage `s`: the adjoint convolution with the same weights, from the
-/// stage's output size back to its input size.
-fn backward_op(s: &Stage, n: usize, input: BufId, weight: BufId, aux: Option<BufId>, output: BufId, epilogue: Epilogue) -> Op {
-    let dims =
-        ConvDims { n, cin: s.cout, hin: s.hout, win: s.wout, cout: s.cin, hout: s.hin, wout: s.win, k: s.k, stride: s.stride, pad: s.pad };
-    let args = ConvArgs { label: format!("{} input-gradient", s.label), dims, input, weight, bias: None, aux, output, epilogue };
-    match s.kind {
-        ConvKind::Conv => Op::ConvTranspose2d(ConvTranspose(args)),
-        ConvKind::Transpose => Op::Conv2d(Conv(args)),
-    }
+    let io = Passes::new(&mut p, graph, capacity, None)?;
+    io.push_forward(&mut p);
+    Ok((p, io.z, io.output))
 }

@@ -1,11 +1,14 @@
-//! Stage 3 of the pipeline: programs. A [`Program`] is numbered f32 buffers and, per
-//! [`Phase`], a list of ops over them; [`lower`] turns a model's stages into one (the probe's
-//! step, a forward pass). Programs are data: any backend runs them.
+//! Stage 4 of the pipeline: programs. A [`Program`] is numbered f32 buffers and, per
+//! [`Phase`], a list of ops over them; [`lower`] turns a graph into one (the probe's step, a
+//! forward pass), each node by its [`rules`], the reverse pass in the order [`reverse`]
+//! plans. Programs are data: any backend runs them.
 //!
-//! Owns: buffer specs, phases, the lowering of stages to ops. Must not touch: backends,
+//! Owns: buffer specs, phases, the lowering of graphs to ops. Must not touch: backends,
 //! wgpu, the probe's batching and statistics.
 
 pub mod lower;
+pub mod reverse;
+pub mod rules;
 
 use std::sync::Arc;
 

@@ -28,7 +28,7 @@ fn tiny_images(z: &[f32]) -> Vec<f32> {
     let g = crate::common::generator(&fixture("tiny_coursera_gen.safetensors"));
     let c = crate::common::classifier(&fixture("tiny_classifier.safetensors"));
     let stages = gan_bias::program::lower::chain(&g, &c).unwrap();
-    gan_bias::probe::evaluate(&mut CpuBackend::new(), &stages, z, 0).unwrap().outputs.swap_remove(g.stages.len() - 1)
+    gan_bias::probe::evaluate(&mut CpuBackend::new(), &stages, z, 0).unwrap().outputs.swap_remove(g.graph.nodes.len() - 1)
 }
 
 /// Asserts tile `(col, row)` of a grid of 64x64 tiles with 2 px padding shows `image` (3x64x64).

@@ -67,6 +67,85 @@ pub fn golden(name: &str) -> (Tensors, BTreeMap<String, String>) {
     (out, meta.metadata().clone().unwrap_or_default().into_iter().collect())
 }
 
+/// Whether a fused convolution node is a correlation or its adjoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvKind {
+    Conv,
+    Transpose,
+}
+
+/// A fused convolution node of a lowered graph, with its sizes and weights, for the tests'
+/// own f64 references.
+#[derive(Debug, Clone)]
+pub struct ConvView {
+    pub kind: ConvKind,
+    pub cin: usize,
+    pub cout: usize,
+    pub k: usize,
+    pub stride: usize,
+    pub pad: usize,
+    pub hin: usize,
+    pub win: usize,
+    pub hout: usize,
+    pub wout: usize,
+    pub weight: Vec<f32>,
+    pub bias: Option<Vec<f32>>,
+    pub act: gan_bias::ops::act::Act,
+}
+
+impl ConvView {
+    pub fn in_len(&self) -> usize {
+        self.cin * self.hin * self.win
+    }
+    pub fn out_len(&self) -> usize {
+        self.cout * self.hout * self.wout
+    }
+}
+
+/// Every node of `graph`, each a square convolution (what the passes make of the presets).
+pub fn conv_nodes(graph: &gan_bias::graph::Graph) -> Vec<ConvView> {
+    use gan_bias::graph::NodeOp;
+    graph
+        .nodes
+        .iter()
+        .map(|n| {
+            let (kind, a) = match &n.op {
+                NodeOp::Conv(a) => (ConvKind::Conv, a),
+                NodeOp::ConvTranspose(a) => (ConvKind::Transpose, a),
+                other => panic!("node {} is {other:?}, not a convolution", n.name),
+            };
+            assert!(a.kernel[0] == a.kernel[1] && a.pads.iter().all(|&p| p == a.pads[0]) && a.strides[0] == a.strides[1]);
+            let (x, y) = (&graph.value(n.inputs[0]).shape, &graph.value(n.outputs[0]).shape);
+            ConvView {
+                kind,
+                cin: x[0],
+                cout: y[0],
+                k: a.kernel[0],
+                stride: a.strides[0],
+                pad: a.pads[0],
+                hin: x[1],
+                win: x[2],
+                hout: y[1],
+                wout: y[2],
+                weight: graph.data(n.inputs[1]).unwrap().to_vec(),
+                bias: n.inputs.get(2).map(|&b| graph.data(b).unwrap().to_vec()),
+                act: a.act,
+            }
+        })
+        .collect()
+}
+
+/// `net` with every convolution weight replaced by `f` of it (BatchNorm already folded in).
+pub fn map_weights(net: &Network, f: impl Fn(&[f32]) -> Vec<f32>) -> Network {
+    let mut net = net.clone();
+    let weights: Vec<_> = net.graph.nodes.iter().map(|n| n.inputs[1]).collect();
+    for w in weights {
+        let v = &mut net.graph.values[w.0];
+        v.data = Some(std::sync::Arc::new(f(v.data.as_ref().unwrap())));
+    }
+    net
+}
+
 /// The generator at `path`, as the command loads it.
 pub fn generator(path: &Path) -> Network {
     load::generator(Some(path), None).unwrap_or_else(|e| panic!("{e}"))

@@ -8,7 +8,6 @@ pub use super::*;
 use gan_bias::backend::Backend;
 pub use gan_bias::backend::BackendError;
 use gan_bias::backend::gpu::{BackendChoice, GpuBackend};
-pub use gan_bias::model::{ConvKind, Stage};
 pub use gan_bias::ops::act::{Act, Epilogue};
 pub use gan_bias::ops::conv_transpose2d::ConvTranspose;
 pub use gan_bias::ops::conv2d::{Conv, ConvArgs, ConvDims};

@@ -26,7 +26,6 @@ use std::time::Instant;
 use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::dataset::Dataset;
 use gan_bias::load::bundled;
-use gan_bias::model::Stage;
 use gan_bias::probe::generate;
 
 use crate::common::classifier;
@@ -106,9 +105,9 @@ fn the_bundled_evaluation_set_gives_the_aucs_the_readme_states() {
     assert_eq!(d.len(), 2000);
     let c = classifier(&bundled("demo_classifier.safetensors").unwrap());
     let columns = d.columns_for(&c.features).unwrap();
-    let stages: Vec<&Stage> = c.stages.iter().collect();
+    let stages = &c.graph;
     let t1 = Instant::now();
-    let logits = generate(&mut CpuBackend::fast(), &stages, &d.images).unwrap();
+    let logits = generate(&mut CpuBackend::fast(), stages, &d.images).unwrap();
     let forward = t1.elapsed().as_secs_f64();
     let f = c.features.len();
     assert_eq!(logits.len(), d.len() * f);

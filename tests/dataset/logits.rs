@@ -26,7 +26,6 @@ use gan_bias::backend::cpu::CpuBackend;
 use gan_bias::dataset::Dataset;
 use gan_bias::dataset::transform::{SIDE, normalize};
 use gan_bias::load::bundled;
-use gan_bias::model::Stage;
 use gan_bias::probe::generate;
 use safetensors::SafeTensors;
 
@@ -77,11 +76,11 @@ fn the_audit_images_give_pytorchs_logits_on_cpu_and_gpu() {
     let pillow_images: Vec<f32> = d.files.iter().flat_map(|f| pillow[f].iter().copied()).collect();
     let c = classifier(&bundled("demo_classifier.safetensors").unwrap());
     let f = c.features.len();
-    let stages: Vec<&Stage> = c.stages.iter().collect();
+    let stages = &c.graph;
     let backends: [(&str, Box<dyn Backend>); 2] = [("cpu", Box::new(CpuBackend::fast())), ("gpu", Box::new(gpu()))];
     for (name, mut backend) in backends {
-        let ours = generate(backend.as_mut(), &stages, &d.images).unwrap();
-        let from_pillow = generate(backend.as_mut(), &stages, &pillow_images).unwrap();
+        let ours = generate(backend.as_mut(), stages, &d.images).unwrap();
+        let from_pillow = generate(backend.as_mut(), stages, &pillow_images).unwrap();
         for (i, file) in d.files.iter().enumerate() {
             let want = &golden[file];
             let (got, again) = (&ours[i * f..(i + 1) * f], &from_pillow[i * f..(i + 1) * f]);

@@ -7,7 +7,7 @@ use gan_bias::backend::cpu::CpuBackend;
 /// An independent forward pass in f64, straight from PyTorch's definitions (a transposed
 /// convolution scatters each input pixel; here it is gathered from the same relation
 /// `oy = iy * stride + ky - pad`). Returns the last stage's output.
-fn forward64(stages: &[&Stage], input: &[f64]) -> Vec<f64> {
+fn forward64(stages: &[ConvView], input: &[f64]) -> Vec<f64> {
     let rows = input.len() / stages[0].in_len();
     let mut x = input.to_vec();
     for s in stages {
@@ -68,7 +68,7 @@ fn forward64(stages: &[&Stage], input: &[f64]) -> Vec<f64> {
 }
 
 /// mean over rows of logits[:, target], in f64.
-fn objective64(stages: &[&Stage], z: &[f64], target: usize) -> f64 {
+fn objective64(stages: &[ConvView], z: &[f64], target: usize) -> f64 {
     let logits = forward64(stages, z);
     let features = stages.last().unwrap().out_len();
     let rows = logits.len() / features;
@@ -86,7 +86,8 @@ fn objective64(stages: &[&Stage], z: &[f64], target: usize) -> f64 {
 fn finite_differences(b: &mut dyn Backend, name: &str, gen_file: &str) -> f64 {
     let generator = generator(&fixture(gen_file));
     let classifier = classifier(&fixture("tiny_classifier.safetensors"));
-    let stages = chain(&generator, &classifier).unwrap();
+    let graph = chain(&generator, &classifier).unwrap();
+    let stages = conv_nodes(&graph);
     let acts: Vec<Act> = stages.iter().map(|s| s.act).collect();
     for want in [Act::Relu, Act::LeakyRelu(0.2), Act::Tanh] {
         assert!(acts.contains(&want), "{gen_file}: the chain has no {want:?} stage to check the gradient through");
@@ -101,7 +102,7 @@ fn finite_differences(b: &mut dyn Backend, name: &str, gen_file: &str) -> f64 {
     let eps = 1e-6;
     let mut worst = 0.0f64;
     for target in [0, features - 1] {
-        let ev = evaluate(b, &stages, &z, target).unwrap();
+        let ev = evaluate(b, &graph, &z, target).unwrap();
         let logits = ev.outputs.last().unwrap();
         assert_close(&format!("{name} {gen_file}: logits vs f64 forward"), logits, &logits64, 1e-4, 1e-5 * max_abs(&logits64));
         let grad = ev.input_grad;

@@ -1,0 +1,247 @@
+//! The ops a graph node can compute, with their attributes and shape inference.
+//!
+//! Attributes follow ONNX's: a convolution's `pads` are `[top, left, bottom, right]`, its
+//! weight `(cout, cin / group, kh, kw)` (Conv) or `(cin, cout / group, kh, kw)`
+//! (ConvTranspose). An activation fused into a convolution by a pass is its `act`.
+//!
+//! Owns: op attributes, output shapes, multiply-add counts. Must not touch: lowering.
+
+use super::{Graph, GraphError, Node, Value};
+use crate::ops::act::Act;
+
+/// The attributes of a Conv or ConvTranspose node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvAttrs {
+    pub kernel: [usize; 2],
+    pub strides: [usize; 2],
+    /// `[top, left, bottom, right]`.
+    pub pads: [usize; 4],
+    pub dilations: [usize; 2],
+    /// ConvTranspose only: extra rows and columns at the bottom and right.
+    pub output_padding: [usize; 2],
+    pub group: usize,
+    /// The activation applied to the result (bias added), fused by a pass; `Identity` as read.
+    pub act: Act,
+}
+
+impl ConvAttrs {
+    /// A square kernel `k` with stride `stride` and padding `pad` on every side.
+    pub fn square(k: usize, stride: usize, pad: usize) -> ConvAttrs {
+        ConvAttrs {
+            kernel: [k, k],
+            strides: [stride, stride],
+            pads: [pad; 4],
+            dilations: [1, 1],
+            output_padding: [0, 0],
+            group: 1,
+            act: Act::Identity,
+        }
+    }
+
+    /// `Some((k, stride, pad))` when the kernel is square, one group, undilated, with the
+    /// same stride on both axes and the same padding on every side.
+    pub fn as_square(&self) -> Option<(usize, usize, usize)> {
+        let [k, kw] = self.kernel;
+        let [s, sw] = self.strides;
+        let p = self.pads[0];
+        (k == kw
+            && s == sw
+            && self.pads.iter().all(|&q| q == p)
+            && self.dilations == [1, 1]
+            && self.output_padding == [0, 0]
+            && self.group == 1)
+            .then_some((k, s, p))
+    }
+}
+
+/// What a node computes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeOp {
+    /// `nn.Conv2d`: inputs x `(cin, h, w)`, weight, optional bias `(cout)`.
+    Conv(ConvAttrs),
+    /// `nn.ConvTranspose2d`: inputs x `(cin, h, w)`, weight, optional bias `(cout)`.
+    ConvTranspose(ConvAttrs),
+    /// Eval-mode BatchNorm over axis 0 of a row: inputs x, scale, bias, mean, var, each `(c)`.
+    BatchNorm { eps: f32 },
+    /// An elementwise activation.
+    Act(Act),
+}
+
+impl NodeOp {
+    /// The op's name, as ONNX spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NodeOp::Conv(_) => "Conv",
+            NodeOp::ConvTranspose(_) => "ConvTranspose",
+            NodeOp::BatchNorm { .. } => "BatchNormalization",
+            NodeOp::Act(a) => match a {
+                Act::Identity => "Identity",
+                Act::Relu => "Relu",
+                Act::LeakyRelu(_) => "LeakyRelu",
+                Act::Tanh => "Tanh",
+            },
+        }
+    }
+
+    /// The op with its attributes, on one line.
+    pub fn describe(&self) -> String {
+        match self {
+            NodeOp::Conv(a) | NodeOp::ConvTranspose(a) => {
+                let mut s = format!("{} kernel {}x{} strides {:?} pads {:?}", self.name(), a.kernel[0], a.kernel[1], a.strides, a.pads);
+                if a.dilations != [1, 1] {
+                    s += &format!(" dilations {:?}", a.dilations);
+                }
+                if a.output_padding != [0, 0] {
+                    s += &format!(" output_padding {:?}", a.output_padding);
+                }
+                if a.group != 1 {
+                    s += &format!(" group {}", a.group);
+                }
+                if a.act != Act::Identity {
+                    s += &format!(" + {}", NodeOp::Act(a.act).name());
+                }
+                s
+            }
+            NodeOp::BatchNorm { eps } => format!("{} eps {eps}", self.name()),
+            NodeOp::Act(Act::LeakyRelu(s)) => format!("LeakyRelu alpha {s}"),
+            NodeOp::Act(_) => self.name().to_string(),
+        }
+    }
+
+    /// The shape of one row of the node's output, from its inputs' shapes.
+    pub fn infer(&self, node: &str, inputs: &[&Value]) -> Result<Vec<usize>, GraphError> {
+        let op = self.name();
+        let arity = |range: std::ops::RangeInclusive<usize>, expected: &'static str| {
+            if range.contains(&inputs.len()) {
+                Ok(())
+            } else {
+                Err(GraphError::Arity { node: node.into(), op, expected, found: inputs.len() })
+            }
+        };
+        let shape_err = |detail: String| GraphError::Shape { node: node.into(), op, detail };
+        let constant = |i: usize| {
+            if inputs[i].is_constant() {
+                Ok(())
+            } else {
+                Err(GraphError::NotConstant { node: node.into(), op, input: inputs[i].name.clone() })
+            }
+        };
+        match self {
+            NodeOp::Conv(a) | NodeOp::ConvTranspose(a) => {
+                arity(2..=3, "2 or 3")?;
+                constant(1)?;
+                let transpose = matches!(self, NodeOp::ConvTranspose(_));
+                let x = &inputs[0].shape;
+                let w = &inputs[1].shape;
+                if x.len() != 3 || w.len() != 4 {
+                    return Err(shape_err(format!("input {:?} and weight {:?} must be (c, h, w) and 4-D", x, w)));
+                }
+                if a.group == 0 || a.strides.contains(&0) || a.dilations.contains(&0) || a.kernel.contains(&0) {
+                    return Err(shape_err("zero kernel, stride, dilation or group".into()));
+                }
+                let (cin, cout) = if transpose { (w[0], w[1] * a.group) } else { (w[1] * a.group, w[0]) };
+                if cin != x[0] || [w[2], w[3]] != a.kernel || cout % a.group != 0 {
+                    return Err(shape_err(format!(
+                        "weight {:?} does not fit input channels {}, kernel {:?} and group {}",
+                        w, x[0], a.kernel, a.group
+                    )));
+                }
+                if inputs.len() == 3 {
+                    constant(2)?;
+                    if inputs[2].shape != [cout] {
+                        return Err(shape_err(format!("bias {:?} should be [{cout}]", inputs[2].shape)));
+                    }
+                }
+                let mut out = vec![cout, 0, 0];
+                for axis in 0..2 {
+                    let span = a.dilations[axis] * (a.kernel[axis] - 1) + 1;
+                    let (pad, size) = (a.pads[axis] + a.pads[axis + 2], x[axis + 1]);
+                    let o = if transpose {
+                        ((size - 1) * a.strides[axis] + span + a.output_padding[axis]).checked_sub(pad)
+                    } else {
+                        (size + pad).checked_sub(span).map(|d| d / a.strides[axis] + 1)
+                    };
+                    out[axis + 1] = match o {
+                        Some(o) if o > 0 && size > 0 => o,
+                        _ => {
+                            return Err(shape_err(format!(
+                                "input of {}x{} is too small for kernel {:?} with pads {:?}",
+                                x[1], x[2], a.kernel, a.pads
+                            )));
+                        }
+                    };
+                }
+                Ok(out)
+            }
+            NodeOp::BatchNorm { .. } => {
+                arity(5..=5, "5")?;
+                let c = inputs[0].shape.first().copied().unwrap_or(0);
+                for i in 1..5 {
+                    constant(i)?;
+                    if inputs[i].shape != [c] {
+                        return Err(shape_err(format!("{} has shape {:?}, expected [{c}]", inputs[i].name, inputs[i].shape)));
+                    }
+                }
+                Ok(inputs[0].shape.clone())
+            }
+            NodeOp::Act(_) => {
+                arity(1..=1, "1")?;
+                Ok(inputs[0].shape.clone())
+            }
+        }
+    }
+
+    /// Multiply-adds of node `n` for one row.
+    pub fn macs(&self, g: &Graph, n: &Node) -> u64 {
+        match self {
+            NodeOp::Conv(_) => g.value(n.outputs[0]).len() as u64 * g.value(n.inputs[1]).shape[1..].iter().product::<usize>() as u64,
+            NodeOp::ConvTranspose(_) => {
+                g.value(n.inputs[0]).len() as u64 * g.value(n.inputs[1]).shape[1..].iter().product::<usize>() as u64
+            }
+            NodeOp::BatchNorm { .. } | NodeOp::Act(_) => 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn conv_out(transpose: bool, x: [usize; 3], w: [usize; 4], attrs: ConvAttrs) -> Result<Vec<usize>, GraphError> {
+        let mut g = Graph::default();
+        let i = g.input("x", x.to_vec());
+        let wv = g.constant("w", w.to_vec(), Arc::new(vec![0.0; w.iter().product()]));
+        let op = if transpose { NodeOp::ConvTranspose(attrs) } else { NodeOp::Conv(attrs) };
+        let y = g.node("n", op, vec![i, wv])?;
+        Ok(g.value(y).shape.clone())
+    }
+
+    /// Output sizes as `torch.nn.Conv2d` / `ConvTranspose2d` document them (worked by hand).
+    #[test]
+    fn convolution_shapes_follow_pytorch() {
+        let mut a = ConvAttrs::square(3, 2, 1);
+        assert_eq!(conv_out(false, [3, 7, 10], [5, 3, 3, 3], a.clone()).unwrap(), [5, 4, 5]);
+        // kernel 3x2, strides (2, 3), pads top 1 left 0 bottom 2 right 1, dilation (2, 1):
+        // h: (7 + 3 - 2*2 - 1) / 2 + 1 = 3; w: (10 + 1 - 1 - 1) / 3 + 1 = 4.
+        a = ConvAttrs { kernel: [3, 2], strides: [2, 3], pads: [1, 0, 2, 1], dilations: [2, 1], ..a };
+        assert_eq!(conv_out(false, [3, 7, 10], [5, 3, 3, 2], a.clone()).unwrap(), [5, 3, 4]);
+        // Transposed: h (7-1)*2 - 3 + 2*(3-1) + 1 + 1 = 15; w (10-1)*3 - 1 + 1*(2-1) + 0 + 1 = 28.
+        a.output_padding = [1, 0];
+        assert_eq!(conv_out(true, [3, 7, 10], [3, 5, 3, 2], a).unwrap(), [5, 15, 28]);
+        // Groups: weight (cout, cin / group, k, k).
+        let g2 = ConvAttrs { group: 3, ..ConvAttrs::square(1, 1, 0) };
+        assert_eq!(conv_out(false, [6, 4, 4], [9, 2, 1, 1], g2).unwrap(), [9, 4, 4]);
+    }
+
+    #[test]
+    fn misfit_convolutions_are_refused_naming_the_node() {
+        let e = conv_out(false, [4, 7, 7], [5, 3, 3, 3], ConvAttrs::square(3, 1, 0)).unwrap_err().to_string();
+        assert!(e.contains("node n (Conv)") && e.contains("input channels 4"), "{e}");
+        let e = conv_out(false, [3, 2, 2], [5, 3, 3, 3], ConvAttrs::square(3, 1, 0)).unwrap_err().to_string();
+        assert!(e.contains("too small"), "{e}");
+        let e = conv_out(false, [3, 7, 7], [5, 3, 4, 4], ConvAttrs::square(3, 1, 0)).unwrap_err().to_string();
+        assert!(e.contains("kernel [3, 3]"), "{e}");
+    }
+}

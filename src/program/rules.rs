@@ -1,0 +1,128 @@
+//! The per-op rules of the lowering, one table: how each node of a graph (after the passes)
+//! runs forward, and its input-gradient (vector-Jacobian product) with respect to its
+//! activation input, each as ops over buffers.
+//!
+//! A rule's input-gradient writes the gradient of the node's input through an
+//! [`Epilogue`]: `GradMask(act)` multiplies it by the derivative of the activation the
+//! input's producer applied (read from the stored input), so the producer's own rule starts
+//! from the gradient of its pre-activation result; `Forward(Identity)` leaves it as it is
+//! (the graph's input).
+//!
+//! Owns: node -> ops. Must not touch: buffer allocation, the walk's order, backends.
+
+use super::lower::LowerError;
+use crate::graph::{Graph, Node, NodeOp};
+use crate::ops::BufId;
+use crate::ops::Op;
+use crate::ops::act::{Act, Epilogue};
+use crate::ops::conv_transpose2d::ConvTranspose;
+use crate::ops::conv2d::{Conv, ConvArgs, ConvDims};
+
+/// What the lowering runs.
+pub const SUPPORTED: &str = "Conv and ConvTranspose (square kernel, same stride and padding on both axes, no dilation or groups), each with BatchNormalization folded in and Relu, LeakyRelu or Tanh fused";
+
+/// Fails, naming the node and what is supported, unless a rule runs node `node`.
+pub fn check(graph: &Graph, node: &Node) -> Result<(), LowerError> {
+    let refuse = |why: &str| Err(LowerError(format!("node {} ({}): {why}; supported: {SUPPORTED}", node.name, node.op.describe())));
+    match &node.op {
+        NodeOp::Conv(a) | NodeOp::ConvTranspose(a) => {
+            if a.as_square().is_none() {
+                return refuse("this convolution's shape is not supported yet");
+            }
+            if graph.value(node.inputs[0]).is_constant() {
+                return refuse("its input is a constant");
+            }
+            Ok(())
+        }
+        NodeOp::BatchNorm { .. } => refuse("a BatchNormalization that does not directly follow a convolution cannot run on its own yet"),
+        NodeOp::Act(_) => refuse("an activation that does not directly follow a convolution cannot run on its own yet"),
+    }
+}
+
+/// The activation node `node` applies to its result: what the input-gradient of a node
+/// reading that result must multiply by.
+pub fn output_act(node: &Node) -> Act {
+    match &node.op {
+        NodeOp::Conv(a) | NodeOp::ConvTranspose(a) => a.act,
+        NodeOp::BatchNorm { .. } => Act::Identity,
+        NodeOp::Act(a) => *a,
+    }
+}
+
+/// The names of a node's constant inputs, in order (the buffers' labels).
+pub fn param_names(node: &Node) -> &'static [&'static str] {
+    match node.op {
+        NodeOp::Conv(_) | NodeOp::ConvTranspose(_) => &["weight", "bias"],
+        NodeOp::BatchNorm { .. } => &["scale", "bias", "mean", "var"],
+        NodeOp::Act(_) => &[],
+    }
+}
+
+/// The convolution sizes of node `node` for `n` rows, forward.
+fn conv_dims(graph: &Graph, node: &Node, n: usize) -> ConvDims {
+    let (k, stride, pad) = match &node.op {
+        NodeOp::Conv(a) | NodeOp::ConvTranspose(a) => a.as_square().expect("check refused other convolutions"),
+        _ => unreachable!("only convolutions have convolution sizes"),
+    };
+    let (x, y) = (&graph.value(node.inputs[0]).shape, &graph.value(node.outputs[0]).shape);
+    ConvDims { n, cin: x[0], hin: x[1], win: x[2], cout: y[0], hout: y[1], wout: y[2], k, stride, pad }
+}
+
+/// Node `node` forward for `n` rows: `input` to `output`, with its constants `params`.
+pub fn forward(graph: &Graph, node: &Node, n: usize, input: BufId, params: &[BufId], output: BufId) -> Op {
+    match &node.op {
+        NodeOp::Conv(a) | NodeOp::ConvTranspose(a) => {
+            let args = ConvArgs {
+                label: format!("{} forward", node.name),
+                dims: conv_dims(graph, node, n),
+                input,
+                weight: params[0],
+                bias: params.get(1).copied(),
+                aux: None,
+                output,
+                epilogue: Epilogue::Forward(a.act),
+            };
+            match node.op {
+                NodeOp::Conv(_) => Op::Conv2d(Conv(args)),
+                _ => Op::ConvTranspose2d(ConvTranspose(args)),
+            }
+        }
+        _ => unreachable!("check refused node {}", node.name),
+    }
+}
+
+/// The input-gradient of node `node` for `n` rows: from `grad` (the gradient of its
+/// pre-activation result) to `output` (its input's), finished by `epilogue` reading `aux`.
+/// A convolution's is the adjoint convolution with the same weights.
+pub fn input_gradient(
+    graph: &Graph,
+    node: &Node,
+    n: usize,
+    grad: BufId,
+    params: &[BufId],
+    aux: Option<BufId>,
+    output: BufId,
+    epilogue: Epilogue,
+) -> Op {
+    match &node.op {
+        NodeOp::Conv(_) | NodeOp::ConvTranspose(_) => {
+            let f = conv_dims(graph, node, n);
+            let dims = ConvDims { cin: f.cout, hin: f.hout, win: f.wout, cout: f.cin, hout: f.hin, wout: f.win, ..f };
+            let args = ConvArgs {
+                label: format!("{} input-gradient", node.name),
+                dims,
+                input: grad,
+                weight: params[0],
+                bias: None,
+                aux,
+                output,
+                epilogue,
+            };
+            match node.op {
+                NodeOp::Conv(_) => Op::ConvTranspose2d(ConvTranspose(args)),
+                _ => Op::Conv2d(Conv(args)),
+            }
+        }
+        _ => unreachable!("check refused node {}", node.name),
+    }
+}
