@@ -28,7 +28,7 @@ fn models() -> (Network, Network, usize) {
         (common::fixture("tiny_dcgan_gen.safetensors"), common::fixture("tiny_classifier.safetensors"), 256)
     };
     let generator = load::generator(Some(&g), None).unwrap_or_else(|e| panic!("{e}"));
-    let classifier = load::classifier(Some(&c), None, Some(&generator)).unwrap_or_else(|e| panic!("{e}"));
+    let classifier = load::classifier(Some(&c), None, Some(&generator), None).unwrap_or_else(|e| panic!("{e}"));
     (generator, classifier, images)
 }
 

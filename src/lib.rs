@@ -23,6 +23,7 @@ pub mod host;
 pub mod import;
 pub mod load;
 pub mod model;
+pub mod onnx;
 pub mod ops;
 pub mod output;
 pub mod passes;

@@ -8,10 +8,14 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::graph::Graph;
 use crate::import::{RawDtype, RawTensor};
 use crate::model::presets::{self, ArchKind, Role};
 use crate::model::{ModelError, Network};
+use crate::onnx::{self, OnnxError, OnnxModel};
+use crate::passes;
 use crate::planted::{PlantedError, PlantedWorld};
+use crate::program::lower::LowerError;
 use crate::weights::{TensorFile, WeightsError, decode, float_tensors};
 
 /// Entries of a `.pth` holding several state dicts that hold the generator / the classifier.
@@ -48,6 +52,16 @@ pub enum LoadError {
     Serialise { path: String, detail: String },
     #[error(transparent)]
     Planted(#[from] PlantedError),
+    #[error(transparent)]
+    Onnx(#[from] OnnxError),
+    #[error("{path}")]
+    Lower { path: String, source: LowerError },
+    #[error("{path}: {flag} applies to .pth and .safetensors files; an ONNX model carries its own architecture")]
+    ArchForOnnx { path: String, flag: &'static str },
+    #[error("{path}: {detail}")]
+    FeatureNames { path: String, detail: String },
+    #[error("{path}: {detail}")]
+    ForwardInput { path: String, detail: String },
     #[error("cannot read {path} to identify it")]
     Identify {
         path: String,
@@ -97,17 +111,163 @@ pub fn weights_path(given: Option<&Path>, role: Role) -> Result<PathBuf, LoadErr
 /// from the file's metadata or tensor names; built for `(z_dim, 1, 1)` noise.
 pub fn generator(path: Option<&Path>, arch: Option<ArchKind>) -> Result<Network, LoadError> {
     let path = weights_path(path, Role::Generator)?;
+    if is_onnx(&path) {
+        refuse_arch(&path, arch, "--generator-arch")?;
+        return Ok(onnx_network(&path, Role::Generator)?.0);
+    }
     let file = TensorFile::load_preferring(&path, &GENERATOR_KEYS)?;
     let arch = ArchKind::resolve(&file, arch, Role::Generator)?;
     let z = presets::z_dim(arch, &file)?;
     Ok(Network::build(arch, &file, [z, 1, 1])?)
 }
 
+/// Whether `path` names an ONNX model (by its extension).
+pub fn is_onnx(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+}
+
+/// An ONNX model names its own architecture: an override is refused.
+fn refuse_arch(path: &Path, arch: Option<ArchKind>, flag: &'static str) -> Result<(), LoadError> {
+    match arch {
+        Some(_) => Err(LoadError::ArchForOnnx { path: path.display().to_string(), flag }),
+        None => Ok(()),
+    }
+}
+
+/// The network of the ONNX model at `path` in `role`, checked to run on the backends, and the
+/// model as read.
+pub fn onnx_network(path: &Path, role: Role) -> Result<(Network, OnnxModel), LoadError> {
+    let model = onnx::read(path)?;
+    let net = Network::from_graph(model.graph.clone(), &path.display().to_string(), role)?;
+    crate::program::lower::lowerable(&net.graph).map_err(|source| LoadError::Lower { path: path.display().to_string(), source })?;
+    Ok((net, model))
+}
+
+/// The graph of any model file, as the backends run it (after the passes), whatever its role:
+/// an ONNX model, or a checkpoint of a preset (`arch`, else recognised from the file).
+pub fn model_graph(path: &Path, arch: Option<ArchKind>) -> Result<Graph, LoadError> {
+    let graph = if is_onnx(path) {
+        refuse_arch(path, arch, "--arch")?;
+        passes::optimise(onnx::read(path)?.graph)
+    } else {
+        let file = TensorFile::load_preferring(path, &GENERATOR_KEYS)?;
+        let arch = match arch {
+            Some(a) => a,
+            None => ArchKind::resolve(&file, None, Role::Generator).or_else(|_| ArchKind::resolve(&file, None, Role::Classifier))?,
+        };
+        network(&file, arch)?.graph
+    };
+    crate::program::lower::lowerable(&graph).map_err(|source| LoadError::Lower { path: path.display().to_string(), source })?;
+    Ok(graph)
+}
+
+/// The rows of a `forward` input file for `graph`: its one tensor (named like the graph's
+/// input, or the file's only tensor), of shape `(batch, ...)` with the input's row shape,
+/// widened or narrowed to f32. Returns (rows, values).
+pub fn forward_input(path: &Path, graph: &Graph) -> Result<(usize, Vec<f32>), LoadError> {
+    let p = path.display().to_string();
+    let bad = |detail: String| LoadError::ForwardInput { path: p.clone(), detail };
+    let bytes = std::fs::read(path).map_err(|source| WeightsError::Io { path: path.to_path_buf(), source })?;
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+    let input = graph.value(graph.inputs[0]);
+    let names = st.names();
+    let name = if names.len() == 1 {
+        names[0].to_string()
+    } else if names.iter().any(|n| *n == input.name) {
+        input.name.clone()
+    } else {
+        return Err(bad(format!("holds {} tensors and none is named {}, the model's input", names.len(), input.name)));
+    };
+    let view = st.tensor(&name).map_err(|e| bad(e.to_string()))?;
+    let Some(dtype) = RawDtype::from_safetensors(view.dtype()).filter(|d| d.is_float()) else {
+        return Err(bad(format!("tensor {name} has dtype {:?}, expected a float", view.dtype())));
+    };
+    let shape = view.shape();
+    if shape.len() != input.shape.len() + 1 || shape[1..] != input.shape[..] || shape[0] == 0 {
+        let want: Vec<String> = input.shape.iter().map(|d| d.to_string()).collect();
+        return Err(bad(format!("tensor {name} has shape {shape:?}, expected (batch, {}) with batch >= 1", want.join(", "))));
+    }
+    let data = decode(dtype, view.data()).expect("a float dtype decodes");
+    if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+        return Err(bad(format!("tensor {name} holds a non-finite value ({}) at element {i}", data[i])));
+    }
+    Ok((shape[0], data))
+}
+
+/// Feature names from `file` (`--feature-names`): one per line, blank lines skipped, as many
+/// as the classifier has outputs.
+pub fn feature_names_file(file: &Path, count: usize) -> Result<Vec<String>, LoadError> {
+    let p = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|source| LoadError::Identify { path: p.clone(), source })?;
+    let names: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+    if names.len() != count {
+        return Err(LoadError::FeatureNames {
+            path: p,
+            detail: format!("lists {} names but the classifier has {count} outputs", names.len()),
+        });
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
+        return Err(LoadError::FeatureNames { path: p, detail: format!("lists {dup} twice") });
+    }
+    Ok(names)
+}
+
+/// The names of an ONNX classifier's `count` outputs: `names` (a `--feature-names` file), else
+/// the model's metadata property `feature_names` (comma-separated), else CelebA's 40.
+fn onnx_feature_names(model: &OnnxModel, count: usize, names: Option<&Path>) -> Result<Vec<String>, LoadError> {
+    if let Some(f) = names {
+        return feature_names_file(f, count);
+    }
+    let path = model.path.display().to_string();
+    if let Some(list) = model.property("feature_names") {
+        let names: Vec<String> = list.split(',').map(|s| s.trim().to_string()).collect();
+        if names.len() != count || names.iter().any(String::is_empty) {
+            return Err(LoadError::FeatureNames {
+                path,
+                detail: format!("metadata feature_names lists {} names but the classifier has {count} outputs", names.len()),
+            });
+        }
+        return Ok(names);
+    }
+    if count == presets::CELEBA_FEATURES.len() {
+        return Ok(presets::CELEBA_FEATURES.iter().map(|s| s.to_string()).collect());
+    }
+    Err(LoadError::FeatureNames {
+        path,
+        detail: format!("has {count} outputs and no metadata property feature_names; name them with --feature-names FILE (one per line)"),
+    })
+}
+
 /// The classifier at `path` (default: the bundled one), built for the generator's images
 /// when there is a generator (refusing one that takes other images), else for 64x64 images
-/// of its input channels; its outputs must be 1x1 logits, named by the file or CelebA's 40.
-pub fn classifier(path: Option<&Path>, arch: Option<ArchKind>, generator: Option<&Network>) -> Result<Network, LoadError> {
+/// of its input channels; its outputs must be 1x1 logits, named by `names` (a
+/// `--feature-names` file), else by the file, else CelebA's 40.
+pub fn classifier(
+    path: Option<&Path>,
+    arch: Option<ArchKind>,
+    generator: Option<&Network>,
+    names: Option<&Path>,
+) -> Result<Network, LoadError> {
     let path = weights_path(path, Role::Classifier)?;
+    if is_onnx(&path) {
+        refuse_arch(&path, arch, "--classifier-arch")?;
+        let (mut net, model) = onnx_network(&path, Role::Classifier)?;
+        if let Some(g) = generator
+            && g.output != net.input
+        {
+            let fmt = |s: [usize; 3]| format!("{}x{}x{}", s[0], s[1], s[2]);
+            return Err(ModelError::Mismatch {
+                classifier: path.display().to_string(),
+                generator: g.source.clone(),
+                expected: fmt(net.input),
+                found: fmt(g.output),
+            }
+            .into());
+        }
+        net.features = onnx_feature_names(&model, net.output[0], names)?;
+        return Ok(net);
+    }
     let file = TensorFile::load_preferring(&path, &CLASSIFIER_KEYS)?;
     let arch = ArchKind::resolve(&file, arch, Role::Classifier)?;
     let cin = presets::z_dim(arch, &file)?;
@@ -128,7 +288,10 @@ pub fn classifier(path: Option<&Path>, arch: Option<ArchKind>, generator: Option
     if net.output[1] * net.output[2] != 1 {
         return Err(LoadError::NotLogits { path: path.display().to_string(), h: net.output[1], w: net.output[2] });
     }
-    net.features = presets::feature_names(&file, net.output[0])?;
+    net.features = match names {
+        Some(f) => feature_names_file(f, net.output[0])?,
+        None => presets::feature_names(&file, net.output[0])?,
+    };
     Ok(net)
 }
 
@@ -248,14 +411,32 @@ mod tests {
     #[test]
     fn the_classifier_must_take_the_generator_images() {
         let g = generator(Some(&tiny("tiny_coursera_gen.safetensors")), None).unwrap();
-        let c = classifier(Some(&tiny("tiny_classifier.safetensors")), None, Some(&g)).unwrap();
+        let c = classifier(Some(&tiny("tiny_classifier.safetensors")), None, Some(&g), None).unwrap();
         assert_eq!(c.input, g.output);
         assert_eq!(c.features.len(), 40);
         // Built without a generator, the same classifier takes 64x64 images of its channels.
-        assert_eq!(classifier(Some(&tiny("tiny_classifier.safetensors")), None, None).unwrap().input, [3, 64, 64]);
+        assert_eq!(classifier(Some(&tiny("tiny_classifier.safetensors")), None, None, None).unwrap().input, [3, 64, 64]);
         // A generator in the classifier's place is refused by role.
-        let e = classifier(Some(&tiny("tiny_coursera_gen.safetensors")), None, None).unwrap_err().to_string();
+        let e = classifier(Some(&tiny("tiny_coursera_gen.safetensors")), None, None, None).unwrap_err().to_string();
         assert!(e.contains("generator") && e.contains("classifier"), "{e}");
+    }
+
+    #[test]
+    fn feature_names_files_name_every_output_once() {
+        let dir = std::env::temp_dir().join(format!("gan_bias_names_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("names.txt");
+        std::fs::write(&file, "Smiling\n\n  Young  \nMale\n").unwrap();
+        assert_eq!(feature_names_file(&file, 3).unwrap(), ["Smiling", "Young", "Male"]);
+        let e = feature_names_file(&file, 4).unwrap_err().to_string();
+        assert!(e.contains("lists 3 names but the classifier has 4 outputs"), "{e}");
+        std::fs::write(&file, "A\nB\nA\n").unwrap();
+        assert!(feature_names_file(&file, 3).unwrap_err().to_string().contains("lists A twice"));
+        // The file's names replace the checkpoint's own.
+        std::fs::write(&file, (0..40).map(|i| format!("attr{i}\n")).collect::<String>()).unwrap();
+        let c = classifier(Some(&tiny("tiny_classifier.safetensors")), None, None, Some(&file)).unwrap();
+        assert_eq!((c.features[0].as_str(), c.features[39].as_str()), ("attr0", "attr39"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

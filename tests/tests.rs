@@ -18,6 +18,8 @@ mod import_pth;
 mod import_pth_fuzz;
 mod limits;
 mod lowering;
+mod onnx;
+mod onnx_fuzz;
 mod ops;
 mod pictures;
 mod plots;

@@ -100,7 +100,7 @@ impl ModelInfo {
     pub fn of(net: &Network) -> ModelInfo {
         let path = Path::new(&net.source);
         ModelInfo {
-            arch: net.arch.name().into(),
+            arch: net.arch.into(),
             file: path.file_name().map_or_else(|| net.source.clone(), |f| f.to_string_lossy().into_owned()),
             input: net.input,
             output: net.output,

@@ -327,7 +327,7 @@ pub fn run(args: AuditArgs, quiet: bool) -> Result<()> {
                 .fact("data", format!("{} ({} images)", report.settings.data, report.settings.images))
                 .fact("classifier file", classifier.source.clone())
                 .fact("classifier sha256", report.settings.classifier_sha256.clone())
-                .fact("classifier architecture", classifier.arch.name());
+                .fact("classifier architecture", classifier.arch);
             if let (Some(g), Some(row)) = (&generator, report.probe.first()) {
                 provenance = provenance
                     .fact("generator file", g.source.clone())

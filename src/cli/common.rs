@@ -66,7 +66,7 @@ impl From<BackendArg> for BackendChoice {
 /// Where the generator's weights come from.
 #[derive(clap::Args, Debug)]
 pub struct GeneratorArgs {
-    /// Generator weights (.safetensors or .pth); default: the bundled weights.
+    /// Generator weights (.safetensors, .pth or .onnx); default: the bundled weights.
     #[arg(long)]
     pub generator: Option<PathBuf>,
     /// The generator's architecture, when neither its metadata nor its tensor names tell.
@@ -83,9 +83,12 @@ impl GeneratorArgs {
 /// Where the classifier's weights come from.
 #[derive(clap::Args, Debug)]
 pub struct ClassifierArgs {
-    /// Classifier weights (.safetensors or .pth); default: the bundled weights.
+    /// Classifier weights (.safetensors, .pth or .onnx); default: the bundled weights.
     #[arg(long)]
     pub classifier: Option<PathBuf>,
+    /// The classifier's feature names, one per line (instead of the file's own, or CelebA's 40).
+    #[arg(long)]
+    pub feature_names: Option<PathBuf>,
     /// The classifier's architecture, when neither its metadata nor its tensor names tell.
     #[arg(long, value_enum)]
     pub classifier_arch: Option<ArchArg>,
@@ -94,7 +97,7 @@ pub struct ClassifierArgs {
 impl ClassifierArgs {
     /// The classifier, checked against the generator's images when there is a generator.
     pub fn load(&self, generator: Option<&Network>) -> Result<Network> {
-        Ok(load::classifier(self.classifier.as_deref(), self.classifier_arch.map(Into::into), generator)?)
+        Ok(load::classifier(self.classifier.as_deref(), self.classifier_arch.map(Into::into), generator, self.feature_names.as_deref())?)
     }
 }
 
@@ -186,12 +189,7 @@ pub fn model_facts(provenance: Provenance, generator: &Network, classifier: &Net
         let [c, h, w] = net.output;
         Ok(p.fact(&format!("{role} file"), net.source.clone()).fact(&format!("{role} sha256"), load::file_sha256(&net.source)?).fact(
             &format!("{role} architecture"),
-            format!(
-                "{} ({} -> {c}x{h}x{w}, {} multiply-adds per image)",
-                net.arch.name(),
-                net.input.map(|d| d.to_string()).join("x"),
-                net.macs()
-            ),
+            format!("{} ({} -> {c}x{h}x{w}, {} multiply-adds per image)", net.arch, net.input.map(|d| d.to_string()).join("x"), net.macs()),
         ))
     };
     with(with(provenance, "generator", generator)?, "classifier", classifier)

@@ -3,13 +3,14 @@
 //! writes its outputs.
 //!
 //! Module arrows, no cycles: `mod.rs` -> each command (`probe`, `bench`, `import`,
-//! `generate`, `features`, `info`, `merge`, `audit`) -> the probe's matrix mode (`matrix`) and argument
+//! `generate`, `forward`, `features`, `info`, `merge`, `audit`) -> the probe's matrix mode (`matrix`) and argument
 //! groups (`pictures`, `plots`) -> `common` -> the library. Must not touch: anything the library computes.
 
 mod audit;
 mod bench;
 mod common;
 mod features;
+mod forward;
 mod generate;
 mod import;
 mod info;
@@ -51,6 +52,9 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Write a grid of the generator's images as PNG.
     Generate(generate::GenerateArgs),
+    /// Run one model forward (ONNX or a checkpoint) from a safetensors file of inputs to one
+    /// of outputs, to compare with PyTorch or onnxruntime.
+    Forward(Box<forward::ForwardArgs>),
     /// The classifier's own bias by group: accuracy, TPR, FPR, ... per group with intervals,
     /// their disparities, and how each group attribute leaks into its errors, beside the
     /// probe's dependency row.
@@ -68,6 +72,7 @@ pub fn run(args: Args) -> Result<()> {
         Command::Bench(a) => bench::run(a, args.quiet),
         Command::Import(a) => import::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Forward(a) => forward::run(*a),
         Command::Merge(a) => merge::run(a),
         Command::Audit(a) => audit::run(*a, args.quiet),
     }

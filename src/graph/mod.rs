@@ -18,6 +18,14 @@ use std::sync::Arc;
 
 pub use node::{ConvAttrs, NodeOp};
 
+/// Most values one row of a graph's value may hold (the kernels index with 32-bit offsets).
+pub const MAX_ROW: usize = i32::MAX as usize;
+
+/// The product of `shape`, if it does not overflow.
+pub fn checked_len(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
+}
+
 /// Index of a value of a graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ValueId(pub usize);
@@ -105,6 +113,13 @@ impl Graph {
     pub fn node(&mut self, name: impl Into<String>, op: NodeOp, inputs: Vec<ValueId>) -> Result<ValueId, GraphError> {
         let name = name.into();
         let shape = op.infer(&name, &inputs.iter().map(|&i| self.value(i)).collect::<Vec<_>>())?;
+        if checked_len(&shape).is_none_or(|l| l > MAX_ROW) {
+            return Err(GraphError::Shape {
+                node: name,
+                op: op.name(),
+                detail: format!("a row of shape {shape:?} holds more than 2^31 - 1 values"),
+            });
+        }
         let out = self.add_value(name.clone(), shape, None);
         self.nodes.push(Node { name, op, inputs, outputs: vec![out] });
         Ok(out)

@@ -65,6 +65,9 @@ pub enum NodeOp {
     BatchNorm { eps: f32 },
     /// An elementwise activation.
     Act(Act),
+    /// The same values, one row seen with another shape (Reshape, Flatten, Squeeze,
+    /// Unsqueeze): an alias of its input's buffer.
+    Reshape(Vec<usize>),
 }
 
 impl NodeOp {
@@ -74,6 +77,7 @@ impl NodeOp {
             NodeOp::Conv(_) => "Conv",
             NodeOp::ConvTranspose(_) => "ConvTranspose",
             NodeOp::BatchNorm { .. } => "BatchNormalization",
+            NodeOp::Reshape(_) => "Reshape",
             NodeOp::Act(a) => match a {
                 Act::Identity => "Identity",
                 Act::Relu => "Relu",
@@ -103,6 +107,7 @@ impl NodeOp {
                 s
             }
             NodeOp::BatchNorm { eps } => format!("{} eps {eps}", self.name()),
+            NodeOp::Reshape(shape) => format!("Reshape to (N, {})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
             NodeOp::Act(Act::LeakyRelu(s)) => format!("LeakyRelu alpha {s}"),
             NodeOp::Act(_) => self.name().to_string(),
         }
@@ -140,7 +145,7 @@ impl NodeOp {
                     return Err(shape_err("zero kernel, stride, dilation or group".into()));
                 }
                 let (cin, cout) = if transpose { (w[0], w[1] * a.group) } else { (w[1] * a.group, w[0]) };
-                if cin != x[0] || [w[2], w[3]] != a.kernel || cout % a.group != 0 {
+                if cin != x[0] || [w[2], w[3]] != a.kernel || cout % a.group != 0 || cin % a.group != 0 {
                     return Err(shape_err(format!(
                         "weight {:?} does not fit input channels {}, kernel {:?} and group {}",
                         w, x[0], a.kernel, a.group
@@ -173,7 +178,7 @@ impl NodeOp {
                 }
                 Ok(out)
             }
-            NodeOp::BatchNorm { .. } => {
+            NodeOp::BatchNorm { eps } => {
                 arity(5..=5, "5")?;
                 let c = inputs[0].shape.first().copied().unwrap_or(0);
                 for i in 1..5 {
@@ -182,11 +187,25 @@ impl NodeOp {
                         return Err(shape_err(format!("{} has shape {:?}, expected [{c}]", inputs[i].name, inputs[i].shape)));
                     }
                 }
+                let var = inputs[4].data.as_ref().expect("checked constant");
+                if !eps.is_finite() || var.iter().any(|&v| !(v as f64 + *eps as f64 > 0.0)) {
+                    return Err(shape_err(format!("running variance + epsilon ({eps}) must be positive")));
+                }
                 Ok(inputs[0].shape.clone())
             }
-            NodeOp::Act(_) => {
+            NodeOp::Act(a) => {
                 arity(1..=1, "1")?;
+                if !a.slope().is_finite() {
+                    return Err(shape_err(format!("slope {} is not finite", a.slope())));
+                }
                 Ok(inputs[0].shape.clone())
+            }
+            NodeOp::Reshape(shape) => {
+                arity(1..=1, "1")?;
+                if super::checked_len(shape) != Some(inputs[0].len()) {
+                    return Err(shape_err(format!("cannot view a row of shape {:?} as {:?}", inputs[0].shape, shape)));
+                }
+                Ok(shape.clone())
             }
         }
     }
@@ -198,7 +217,7 @@ impl NodeOp {
             NodeOp::ConvTranspose(_) => {
                 g.value(n.inputs[0]).len() as u64 * g.value(n.inputs[1]).shape[1..].iter().product::<usize>() as u64
             }
-            NodeOp::BatchNorm { .. } | NodeOp::Act(_) => 0,
+            NodeOp::BatchNorm { .. } | NodeOp::Act(_) | NodeOp::Reshape(_) => 0,
         }
     }
 }

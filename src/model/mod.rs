@@ -28,7 +28,7 @@ pub enum ModelError {
     BadArchName { name: String, source_of: String },
     #[error("{path}: architecture '{arch}' is a {found}, but a {wanted} is needed here")]
     WrongRole { path: String, arch: &'static str, found: &'static str, wanted: &'static str },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Graph { path: String, source: GraphError },
     #[error("{path}: {detail}")]
     Structure { path: String, detail: String },
@@ -36,10 +36,16 @@ pub enum ModelError {
     Mismatch { classifier: String, generator: String, expected: String, found: String },
 }
 
+/// `a, b, c`.
+fn dims(shape: &[usize]) -> String {
+    shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+}
+
 /// A built network: its graph after the passes, and its input/output shapes (channels, h, w).
 #[derive(Debug, Clone)]
 pub struct Network {
-    pub arch: ArchKind,
+    /// The architecture's name: a preset's ([`ArchKind::name`]) or `onnx`.
+    pub arch: &'static str,
     pub source: String,
     pub input: [usize; 3],
     pub output: [usize; 3],
@@ -59,7 +65,60 @@ impl Network {
             &[c, h, w] => [c, h, w],
             other => return Err(ModelError::Structure { path, detail: format!("the output has shape {other:?}, expected (c, h, w)") }),
         };
-        Ok(Network { arch, source: path, input, output, graph, features: Vec::new() })
+        Ok(Network { arch: arch.name(), source: path, input, output, graph, features: Vec::new() })
+    }
+
+    /// The network of a graph read from `source` (an ONNX model), in `role`: a generator takes
+    /// noise `(z)` or `(z, 1, 1)` and outputs images `(c, h, w)`; a classifier takes images
+    /// `(c, h, w)` and outputs logits `(F)` or `(F, 1, 1)`. The passes run over it.
+    pub fn from_graph(graph: Graph, source: &str, role: Role) -> Result<Network, ModelError> {
+        let structure = |detail: String| ModelError::Structure { path: source.to_string(), detail };
+        let (Some(&x), Some(&y)) = (graph.inputs.first(), graph.outputs.first()) else {
+            return Err(structure("the model has no input or no output".into()));
+        };
+        let (xs, ys) = (graph.value(x).shape.clone(), graph.value(y).shape.clone());
+        let (input, output) = match role {
+            Role::Generator => {
+                let input = match xs.as_slice() {
+                    &[z] | &[z, 1, 1] => [z, 1, 1],
+                    other => {
+                        return Err(structure(format!(
+                            "a generator's input must be noise (batch, z) or (batch, z, 1, 1), not (batch, {})",
+                            dims(other)
+                        )));
+                    }
+                };
+                let output = match ys.as_slice() {
+                    &[c, h, w] => [c, h, w],
+                    other => {
+                        return Err(structure(format!(
+                            "a generator's output must be images (batch, c, h, w), not (batch, {})",
+                            dims(other)
+                        )));
+                    }
+                };
+                (input, output)
+            }
+            Role::Classifier => {
+                let input = match xs.as_slice() {
+                    &[c, h, w] => [c, h, w],
+                    other => {
+                        return Err(structure(format!(
+                            "a classifier's input must be images (batch, c, h, w), not (batch, {})",
+                            dims(other)
+                        )));
+                    }
+                };
+                let output = match ys.as_slice() {
+                    &[f] | &[f, 1, 1] => [f, 1, 1],
+                    other => {
+                        return Err(structure(format!("a classifier's output must be logits (batch, F), not (batch, {})", dims(other))));
+                    }
+                };
+                (input, output)
+            }
+        };
+        Ok(Network { arch: "onnx", source: source.to_string(), input, output, graph: passes::optimise(graph), features: Vec::new() })
     }
 
     /// Multiply-adds of one forward pass for one image.

@@ -42,7 +42,7 @@ pub fn check_logits(graph: &Graph) -> Result<(), LowerError> {
         return Err(LowerError("the network has no layers".into()));
     };
     let producer = &graph.nodes[graph.producer(out).ok_or_else(|| LowerError("the network's output is not computed".into()))?];
-    if rules::output_act(producer) != Act::Identity {
+    if rules::output_act(graph, producer) != Act::Identity {
         return Err(LowerError(format!("the classifier's last layer {} must output logits (no activation)", producer.name)));
     }
     let shape = &graph.value(out).shape;
@@ -55,8 +55,9 @@ pub fn check_logits(graph: &Graph) -> Result<(), LowerError> {
     Ok(())
 }
 
-/// Checks every node has a rule, and the graph one input and one output.
-fn check(graph: &Graph) -> Result<(), LowerError> {
+/// Checks every node has a rule, and the graph one input and one output: what every program
+/// of `graph` needs, before anything is built.
+pub fn lowerable(graph: &Graph) -> Result<(), LowerError> {
     if graph.inputs.len() != 1 || graph.outputs.len() != 1 {
         return Err(LowerError(format!(
             "the graph has {} inputs and {} outputs; one of each is supported",
@@ -130,7 +131,7 @@ impl<'g> Passes<'g> {
     /// The input, the targets (`slots` entries; none without a backward pass), every node's
     /// constants, then every node's output, for batches of `capacity` rows.
     fn new(p: &mut Program, graph: &'g Graph, capacity: usize, slots: Option<usize>) -> Result<Passes<'g>, LowerError> {
-        check(graph)?;
+        lowerable(graph)?;
         let z = p.buffer("noise", capacity * graph.input_len());
         let targets = slots.map(|s| p.buffer("targets", s));
         let mut bufs = HashMap::from([(graph.inputs[0], z)]);
@@ -146,7 +147,11 @@ impl<'g> Passes<'g> {
         let mut acts = Vec::new();
         for node in &graph.nodes {
             let out = node.outputs[0];
-            let b = p.buffer(format!("{} output", node.name), capacity * graph.value(out).len());
+            let b = if rules::is_alias(node) {
+                bufs[&node.inputs[0]]
+            } else {
+                p.buffer(format!("{} output", node.name), capacity * graph.value(out).len())
+            };
             bufs.insert(out, b);
             acts.push(b);
         }
@@ -160,7 +165,7 @@ impl<'g> Passes<'g> {
 
     /// Every node forward, from the input to the output.
     fn push_forward(&self, p: &mut Program) {
-        for node in &self.graph.nodes {
+        for node in self.graph.nodes.iter().filter(|n| !rules::is_alias(n)) {
             let (input, output) = (self.bufs[&node.inputs[0]], self.bufs[&node.outputs[0]]);
             p.push(Phase::Step, rules::forward(self.graph, node, self.capacity, input, &self.params(node), output));
         }

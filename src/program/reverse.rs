@@ -52,6 +52,7 @@ pub struct Reverse {
 pub fn plan(graph: &Graph) -> Result<Reverse, LowerError> {
     let input = graph.inputs[0];
     let out = graph.outputs[0];
+    let out = rules::source(graph, out);
     let last = graph.producer(out).ok_or_else(|| LowerError("the graph's output is not computed by any node".into()))?;
     let mut pending: HashMap<usize, Grad> = HashMap::from([(last, Grad::Seed)]);
     let mut free: Vec<usize> = Vec::new();
@@ -59,13 +60,22 @@ pub fn plan(graph: &Graph) -> Result<Reverse, LowerError> {
     let mut steps = Vec::new();
     for (i, node) in graph.nodes.iter().enumerate().rev() {
         let Some(from) = pending.remove(&i) else { continue };
-        let x = node.inputs[0];
-        if graph.consumers(x).len() != 1 {
-            return Err(LowerError(format!(
-                "value {} feeds {} nodes: summing gradients where a value fans out is not supported yet",
-                graph.value(x).name,
-                graph.consumers(x).len()
-            )));
+        // The value read, and the one whose buffer it is (through reshapes, which alias).
+        let read = node.inputs[0];
+        let x = rules::source(graph, read);
+        let mut v = read;
+        loop {
+            if graph.consumers(v).len() != 1 {
+                return Err(LowerError(format!(
+                    "value {} feeds {} nodes: summing gradients where a value fans out is not supported yet",
+                    graph.value(v).name,
+                    graph.consumers(v).len()
+                )));
+            }
+            if v == x {
+                break;
+            }
+            v = graph.nodes[graph.producer(v).expect("an alias has a producer")].inputs[0];
         }
         let step = if x == input {
             Step { node: i, from, to: Grad::Input, epilogue: Epilogue::Forward(Act::Identity), aux: None }
@@ -78,7 +88,7 @@ pub fn plan(graph: &Graph) -> Result<Reverse, LowerError> {
             });
             slot_len = slot_len.max(graph.value(x).len());
             pending.insert(producer, Grad::Scratch(slot));
-            let epilogue = Epilogue::GradMask(rules::output_act(&graph.nodes[producer]));
+            let epilogue = Epilogue::GradMask(rules::output_act(graph, &graph.nodes[producer]));
             Step { node: i, from, to: Grad::Scratch(slot), epilogue, aux: Some(x) }
         };
         if let Grad::Scratch(k) = from {

@@ -19,7 +19,7 @@ use crate::ops::conv_transpose2d::ConvTranspose;
 use crate::ops::conv2d::{Conv, ConvArgs, ConvDims};
 
 /// What the lowering runs.
-pub const SUPPORTED: &str = "Conv and ConvTranspose (square kernel, same stride and padding on both axes, no dilation or groups), each with BatchNormalization folded in and Relu, LeakyRelu or Tanh fused";
+pub const SUPPORTED: &str = "Conv and ConvTranspose (square kernel, same stride and padding on both axes, no dilation or groups), each with BatchNormalization folded in and Relu, LeakyRelu or Tanh fused; reshapes";
 
 /// Fails, naming the node and what is supported, unless a rule runs node `node`.
 pub fn check(graph: &Graph, node: &Node) -> Result<(), LowerError> {
@@ -34,19 +34,34 @@ pub fn check(graph: &Graph, node: &Node) -> Result<(), LowerError> {
             }
             Ok(())
         }
+        NodeOp::Reshape(_) => Ok(()),
         NodeOp::BatchNorm { .. } => refuse("a BatchNormalization that does not directly follow a convolution cannot run on its own yet"),
         NodeOp::Act(_) => refuse("an activation that does not directly follow a convolution cannot run on its own yet"),
     }
 }
 
 /// The activation node `node` applies to its result: what the input-gradient of a node
-/// reading that result must multiply by.
-pub fn output_act(node: &Node) -> Act {
+/// reading that result must multiply by. A reshape applies what its input's producer applied.
+pub fn output_act(graph: &Graph, node: &Node) -> Act {
     match &node.op {
         NodeOp::Conv(a) | NodeOp::ConvTranspose(a) => a.act,
         NodeOp::BatchNorm { .. } => Act::Identity,
         NodeOp::Act(a) => *a,
+        NodeOp::Reshape(_) => graph.producer(node.inputs[0]).map_or(Act::Identity, |p| output_act(graph, &graph.nodes[p])),
     }
+}
+
+/// Whether node `node`'s output is its input's buffer (no op runs it).
+pub fn is_alias(node: &Node) -> bool {
+    matches!(node.op, NodeOp::Reshape(_))
+}
+
+/// The value whose buffer `v` is: `v` itself, or, through reshapes, the value they view.
+pub fn source(graph: &Graph, mut v: crate::graph::ValueId) -> crate::graph::ValueId {
+    while let Some(p) = graph.producer(v).filter(|&p| is_alias(&graph.nodes[p])) {
+        v = graph.nodes[p].inputs[0];
+    }
+    v
 }
 
 /// The names of a node's constant inputs, in order (the buffers' labels).
@@ -54,7 +69,7 @@ pub fn param_names(node: &Node) -> &'static [&'static str] {
     match node.op {
         NodeOp::Conv(_) | NodeOp::ConvTranspose(_) => &["weight", "bias"],
         NodeOp::BatchNorm { .. } => &["scale", "bias", "mean", "var"],
-        NodeOp::Act(_) => &[],
+        NodeOp::Act(_) | NodeOp::Reshape(_) => &[],
     }
 }
 

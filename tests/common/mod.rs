@@ -7,6 +7,7 @@
 // The tests and the benches each use part of it.
 #![allow(dead_code, unused_imports)]
 
+pub mod fuzz;
 pub mod ops;
 pub mod pth;
 pub mod run;
@@ -153,7 +154,7 @@ pub fn generator(path: &Path) -> Network {
 
 /// The classifier at `path`, as the command loads it (for 64x64 images of its channels).
 pub fn classifier(path: &Path) -> Network {
-    load::classifier(Some(path), None, None).unwrap_or_else(|e| panic!("{e}"))
+    load::classifier(Some(path), None, None, None).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The GPU backend on the adapter `auto` picks. A missing adapter fails the test: on CI the

@@ -40,7 +40,7 @@ pub struct ModelId {
 
 impl ModelId {
     pub fn of(network: &Network, sha256: String) -> ModelId {
-        ModelId { path: network.source.clone(), arch: network.arch.name().into(), sha256 }
+        ModelId { path: network.source.clone(), arch: network.arch.into(), sha256 }
     }
 }
 

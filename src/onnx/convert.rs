@@ -1,0 +1,517 @@
+//! ONNX nodes -> graph nodes. Each supported op's attributes are read with ONNX's defaults
+//! and checked; a node that cannot be read is listed with the reason, and so is every node
+//! after it that depends on it, so a user sees every problem of a model at once.
+//!
+//! Owns: ONNX op names and attributes -> [`NodeOp`]s, inputs and outputs. Must not touch:
+//! protobuf decoding, tensor bytes, passes.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use rten_onnx::onnx::{AttributeProto, DataType, ModelProto, NodeProto, ValueInfoProto};
+
+use super::tensor::{self, Tensor};
+use super::{OnnxError, OnnxModel, Row};
+use crate::graph::{ConvAttrs, Graph, NodeOp, ValueId};
+use crate::ops::act::Act;
+
+/// The ONNX ops read.
+pub const SUPPORTED_OPS: &[&str] = &[
+    "BatchNormalization",
+    "Cast",
+    "Concat",
+    "Constant",
+    "Conv",
+    "ConvTranspose",
+    "Dropout",
+    "Flatten",
+    "Gather",
+    "Identity",
+    "LeakyRelu",
+    "Relu",
+    "Reshape",
+    "Shape",
+    "Squeeze",
+    "Tanh",
+    "Unsqueeze",
+];
+
+/// The batch, in a shape folded from `Shape` nodes: symbolic, so it may only be moved around,
+/// never computed with.
+const BATCH: i64 = i64::MIN;
+
+/// How to export a model whose input is `input` with a symbolic batch, for refusals of a fixed one.
+fn dynamic_batch(input: &str) -> String {
+    format!(
+        "export with a dynamic batch: dynamic_axes={{\"{input}\": {{0: \"batch\"}}}} (dynamo=False) or dynamic_shapes=({{0: torch.export.Dim(\"batch\")}},) (dynamo=True)"
+    )
+}
+
+/// What every node's reading needs from the model.
+struct Ctx<'a> {
+    path: &'a Path,
+    /// The graph input's name.
+    input: String,
+    fixed_batch: Option<usize>,
+}
+
+/// A value by its ONNX name.
+#[derive(Debug, Clone)]
+enum Slot {
+    Value(ValueId),
+    Constant(Arc<Tensor>),
+    /// Computed by a node that could not be read.
+    Unknown,
+}
+
+/// `[N, d1, d2, ...]`: one row's shape with the batch in front.
+pub fn shape_text(shape: &[usize]) -> String {
+    let mut s = String::from("[N");
+    for d in shape {
+        s += &format!(", {d}");
+    }
+    s + "]"
+}
+
+pub fn model(proto: ModelProto, path: &Path) -> Result<OnnxModel, OnnxError> {
+    let p = path.display().to_string();
+    let structure = |detail: String| OnnxError::Structure { path: p.clone(), detail };
+    let opset = proto
+        .opset_import
+        .iter()
+        .find(|o| matches!(o.domain.as_deref(), None | Some("") | Some("ai.onnx")))
+        .and_then(|o| o.version)
+        .ok_or_else(|| structure("imports no opset of the default ONNX domain".into()))?;
+    let metadata = proto.metadata_props.iter().map(|e| (e.key.clone().unwrap_or_default(), e.value.clone().unwrap_or_default())).collect();
+    let producer =
+        format!("{} {}", proto.producer_name.as_deref().unwrap_or("?"), proto.producer_version.as_deref().unwrap_or("")).trim().to_string();
+    let g = proto.graph.ok_or_else(|| structure("holds no graph".into()))?;
+
+    let mut slots: HashMap<String, Slot> = HashMap::new();
+    for t in &g.initializer {
+        let name = t.name.clone().unwrap_or_default();
+        slots.insert(name, Slot::Constant(Arc::new(tensor::decode(t, path)?)));
+    }
+    let mut graph = Graph::default();
+    let inputs: Vec<&ValueInfoProto> = g.input.iter().filter(|i| !slots.contains_key(i.name.as_deref().unwrap_or(""))).collect();
+    let names = |vs: &[&ValueInfoProto]| vs.iter().map(|v| v.name.clone().unwrap_or_default()).collect::<Vec<_>>().join(", ");
+    if inputs.len() != 1 {
+        return Err(structure(format!("has {} inputs ({}); a model with exactly one input is supported", inputs.len(), names(&inputs))));
+    }
+    let (input_name, shape, fixed_batch) = input_shape(inputs[0]).map_err(&structure)?;
+    let x = graph.input(input_name.clone(), shape);
+    slots.insert(input_name.clone(), Slot::Value(x));
+    let ctx = Ctx { path, input: input_name, fixed_batch };
+
+    let mut rows = Vec::new();
+    for (index, node) in g.node.iter().enumerate() {
+        let op = node.op_type.clone().unwrap_or_default();
+        let name = node.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| format!("{op}_{index}"));
+        let unknown_op = !SUPPORTED_OPS.contains(&op.as_str()) || !matches!(node.domain.as_deref(), None | Some("") | Some("ai.onnx"));
+        let row = |shape: String, problem: Option<String>| Row {
+            node: name.clone(),
+            op: op.clone(),
+            shape,
+            unknown_op: unknown_op && problem.is_some(),
+            problem,
+        };
+        if node.output.is_empty() || node.output[0].is_empty() {
+            rows.push(row("?".into(), Some("has no output".into())));
+            continue;
+        }
+        if node.input.iter().any(|i| matches!(slots.get(i), Some(Slot::Unknown))) {
+            for o in &node.output {
+                slots.insert(o.clone(), Slot::Unknown);
+            }
+            rows.push(row("?".into(), Some("reads the output of a node that is not supported".into())));
+            continue;
+        }
+        match node_op(&mut graph, &slots, node, &name, &op, &ctx) {
+            Ok(Read::Node(out)) => {
+                graph.values[out.0].name = node.output.first().cloned().unwrap_or_default();
+                slots.insert(node.output[0].clone(), Slot::Value(out));
+                rows.push(row(shape_text(&graph.value(out).shape), None));
+            }
+            Ok(Read::Alias(slot)) => {
+                let shape = match &slot {
+                    Slot::Value(v) => shape_text(&graph.value(*v).shape),
+                    Slot::Constant(t) => format!("constant {:?}", t.shape),
+                    Slot::Unknown => "?".into(),
+                };
+                slots.insert(node.output[0].clone(), slot);
+                rows.push(row(shape, None));
+            }
+            Err(problem) => {
+                for o in &node.output {
+                    slots.insert(o.clone(), Slot::Unknown);
+                }
+                rows.push(row("?".into(), Some(problem)));
+            }
+        }
+    }
+    if g.output.len() != 1 {
+        let outs: Vec<&ValueInfoProto> = g.output.iter().collect();
+        return Err(structure(format!("has {} outputs ({}); a model with exactly one output is supported", outs.len(), names(&outs))));
+    }
+    let out_name = g.output[0].name.clone().unwrap_or_default();
+    match slots.get(&out_name) {
+        Some(Slot::Value(v)) if *v != x || !rows.iter().any(|r| r.problem.is_some()) => graph.outputs.push(*v),
+        Some(Slot::Unknown) => {}
+        Some(Slot::Constant(_)) => return Err(structure(format!("its output {out_name} is a constant"))),
+        _ if rows.iter().any(|r| r.problem.is_some()) => {}
+        _ => return Err(structure(format!("its output {out_name} is computed by no node"))),
+    }
+    Ok(OnnxModel { path: path.to_path_buf(), opset, producer, metadata, fixed_batch, rows, graph })
+}
+
+/// (name, one row's shape, the batch when fixed) of the graph's input.
+fn input_shape(v: &ValueInfoProto) -> Result<(String, Vec<usize>, Option<usize>), String> {
+    let name = v.name.clone().unwrap_or_default();
+    let t = v.r#type.as_ref().and_then(|t| t.tensor_type.as_ref()).ok_or_else(|| format!("input {name} is not a tensor"))?;
+    if t.elem_type.is_some_and(|e| e != DataType::FLOAT) {
+        return Err(format!("input {name} has element type {}, expected float", t.elem_type.unwrap_or(DataType::FLOAT)));
+    }
+    let dims = t.shape.as_ref().map(|s| s.dim.as_slice()).unwrap_or(&[]);
+    let too_big = |shape: &[usize]| crate::graph::checked_len(shape).is_none_or(|l| l > crate::graph::MAX_ROW);
+    let Some((batch, rest)) = dims.split_first() else {
+        return Err(format!("input {name} declares no shape; export it with its batch as the first axis"));
+    };
+    let fixed = batch.dim_value.filter(|_| batch.dim_param.is_none()).map(|b| b.max(0) as usize);
+    let mut shape = Vec::new();
+    for (axis, d) in rest.iter().enumerate() {
+        match d.dim_value {
+            Some(v) if v > 0 && d.dim_param.is_none() => shape.push(v as usize),
+            _ => {
+                return Err(format!(
+                    "input {name}: axis {} has no fixed size ({}); only the batch (axis 0) may be symbolic",
+                    axis + 1,
+                    d.dim_param.as_deref().unwrap_or("unknown")
+                ));
+            }
+        }
+    }
+    if too_big(&shape) {
+        return Err(format!("input {name}: a row of shape {shape:?} holds more than 2^31 - 1 values"));
+    }
+    Ok((name, shape, fixed))
+}
+
+/// What a node became.
+enum Read {
+    /// A new graph node, with this output.
+    Node(ValueId),
+    /// Its output is another name for this value.
+    Alias(Slot),
+}
+
+/// A node's attributes by name.
+struct Attrs<'a>(&'a [AttributeProto]);
+
+impl Attrs<'_> {
+    fn get(&self, name: &str) -> Option<&AttributeProto> {
+        self.0.iter().find(|a| a.name.as_deref() == Some(name))
+    }
+    fn int(&self, name: &str, default: i64) -> i64 {
+        self.get(name).and_then(|a| a.i).unwrap_or(default)
+    }
+    fn float(&self, name: &str, default: f32) -> f32 {
+        self.get(name).and_then(|a| a.f).unwrap_or(default)
+    }
+    fn ints(&self, name: &str) -> Option<Vec<i64>> {
+        self.get(name).map(|a| a.ints.clone())
+    }
+    fn string(&self, name: &str) -> Option<String> {
+        self.get(name).and_then(|a| a.s.clone())
+    }
+}
+
+/// `n` non-negative sizes of attribute `name` (default `default` each), as usize.
+fn sizes(a: &Attrs, name: &str, n: usize, default: usize, min: usize) -> Result<Vec<usize>, String> {
+    match a.ints(name) {
+        None => Ok(vec![default; n]),
+        Some(v) if v.len() == n && v.iter().all(|&x| x >= min as i64 && x < 1 << 20) => Ok(v.iter().map(|&x| x as usize).collect()),
+        Some(v) => Err(format!("attribute {name} {v:?} should be {n} values of at least {min}")),
+    }
+}
+
+/// An integer constant's values, if `slot` is one.
+fn ints(slot: Option<&Slot>) -> Option<(Vec<usize>, Vec<i64>)> {
+    match slot {
+        Some(Slot::Constant(t)) => t.ints().map(|v| (t.shape.clone(), v.to_vec())),
+        _ => None,
+    }
+}
+
+fn int_slot(shape: Vec<usize>, values: Vec<i64>) -> Read {
+    Read::Alias(Slot::Constant(Arc::new(Tensor { shape, values: tensor::Values::Int(values) })))
+}
+
+/// Axis `a` of a tensor of rank `rank`, negative counting from the end.
+fn axis(a: i64, rank: usize) -> Result<usize, String> {
+    let r = rank as i64;
+    if a < -r || a >= r {
+        return Err(format!("axis {a} is out of range for rank {rank}"));
+    }
+    Ok(if a < 0 { (a + r) as usize } else { a as usize })
+}
+
+/// The row shape a Reshape to `target` gives a row of shape `row`: the target's first entry
+/// must be the batch (folded from Shape, 0 to copy it, -1 inferred, or the fixed batch the
+/// model was exported with); 0 copies the input's size, one -1 is inferred.
+fn reshape(target: &[i64], row: &[usize], ctx: &Ctx) -> Result<Vec<usize>, String> {
+    let len: usize = row.iter().product();
+    let fixed = |why: &str| format!("reshapes to {target:?}, which {why}; {}", dynamic_batch(&ctx.input));
+    let Some((&first, rest)) = target.split_first() else {
+        return Err("reshapes to a scalar".into());
+    };
+    let mut out = Vec::with_capacity(rest.len());
+    let mut infer = None;
+    for (i, &t) in rest.iter().enumerate() {
+        match t {
+            0 => out.push(*row.get(i).ok_or_else(|| format!("copies axis {} of a row of rank {}", i + 1, row.len() + 1))?),
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                out.push(1);
+            }
+            t if t > 0 => out.push(t as usize),
+            BATCH => return Err(fixed("moves the batch off the first axis")),
+            t => return Err(format!("reshapes to {target:?}: size {t} is not allowed")),
+        }
+    }
+    let known = crate::graph::checked_len(&out).ok_or_else(|| format!("reshapes to {target:?}, more values than fit"))?;
+    if let Some(i) = infer {
+        if known == 0 || len % known != 0 {
+            return Err(format!("cannot view a row of {len} values as {target:?}"));
+        }
+        out[i] = len / known;
+    }
+    let fits = crate::graph::checked_len(&out) == Some(len);
+    match first {
+        BATCH | 0 if fits => Ok(out),
+        -1 if fits && infer.is_none() => Ok(out),
+        // A number where the batch belongs: the export traced `len(x)` or the fixed batch as a
+        // constant. Each row is still viewed whole, so the number stands for the batch.
+        n if n > 0 && fits => Ok(out),
+        _ if ctx.fixed_batch.is_some() => Err(fixed("mixes the rows of the batch the model was exported with")),
+        _ => Err(format!("reshapes to {target:?}, which does not keep each row of shape {row:?} whole with the batch first")),
+    }
+}
+
+fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, name: &str, op: &str, ctx: &Ctx) -> Result<Read, String> {
+    if !matches!(node.domain.as_deref(), None | Some("") | Some("ai.onnx")) {
+        return Err(format!("op {op} of domain {} is not supported", node.domain.as_deref().unwrap_or("")));
+    }
+    let a = Attrs(&node.attribute);
+    // Input `i` (an empty name is a missing optional input).
+    let input = |i: usize| -> Result<Option<&Slot>, String> {
+        match node.input.get(i).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(n) => slots
+                .get(n)
+                .map(Some)
+                .ok_or_else(|| format!("reads {n}, which no earlier node computes (nodes must be in topological order)")),
+        }
+    };
+    let value = |i: usize| -> Result<ValueId, String> {
+        match input(i)? {
+            Some(Slot::Value(v)) => Ok(*v),
+            Some(_) => Err(format!("input {} is a constant; a computed tensor is expected", node.input[i])),
+            None => Err(format!("input {i} is missing")),
+        }
+    };
+    let constant = |graph: &mut Graph, i: usize| -> Result<Option<ValueId>, String> {
+        match input(i)? {
+            Some(Slot::Constant(t)) => Ok(Some(graph.constant(node.input[i].clone(), t.shape.clone(), Arc::new(t.floats())))),
+            Some(_) => Err(format!("input {} must be a constant (an initializer)", node.input[i])),
+            None => Ok(None),
+        }
+    };
+    let add = |graph: &mut Graph, op: NodeOp, inputs: Vec<ValueId>| graph.node(name, op, inputs).map(Read::Node).map_err(|e| e.to_string());
+    match op {
+        "Conv" | "ConvTranspose" => {
+            let x = value(0)?;
+            let w = constant(graph, 1)?.ok_or("has no weight")?;
+            let wshape = graph.value(w).shape.clone();
+            if wshape.len() != 4 {
+                return Err(format!("weight {:?} is not 4-D: only 2-D convolutions are supported", wshape));
+            }
+            let auto_pad = a.string("auto_pad").unwrap_or_else(|| "NOTSET".into());
+            if !matches!(auto_pad.as_str(), "NOTSET" | "VALID") {
+                return Err(format!("auto_pad {auto_pad} is not supported; export with explicit padding"));
+            }
+            if a.get("output_shape").is_some() {
+                return Err("attribute output_shape is not supported; export with pads and output_padding".into());
+            }
+            let kernel = sizes(&a, "kernel_shape", 2, 0, 1).map(|k| if k == [0, 0] { vec![wshape[2], wshape[3]] } else { k })?;
+            let strides = sizes(&a, "strides", 2, 1, 1)?;
+            let pads = sizes(&a, "pads", 4, 0, 0)?;
+            let dilations = sizes(&a, "dilations", 2, 1, 1)?;
+            let output_padding = sizes(&a, "output_padding", 2, 0, 0)?;
+            if op == "Conv" && output_padding != [0, 0] {
+                return Err("attribute output_padding belongs to ConvTranspose".into());
+            }
+            let group = a.int("group", 1);
+            if !(1..1 << 20).contains(&group) {
+                return Err(format!("group {group} is not positive"));
+            }
+            let attrs = ConvAttrs {
+                kernel: [kernel[0], kernel[1]],
+                strides: [strides[0], strides[1]],
+                pads: [pads[0], pads[1], pads[2], pads[3]],
+                dilations: [dilations[0], dilations[1]],
+                output_padding: [output_padding[0], output_padding[1]],
+                group: group as usize,
+                act: Act::Identity,
+            };
+            let mut inputs = vec![x, w];
+            inputs.extend(constant(graph, 2)?);
+            add(graph, if op == "Conv" { NodeOp::Conv(attrs) } else { NodeOp::ConvTranspose(attrs) }, inputs)
+        }
+        "BatchNormalization" => {
+            if a.int("training_mode", 0) != 0 || node.output.iter().skip(1).any(|o| !o.is_empty()) {
+                return Err("BatchNormalization in training mode is not supported; export the model in eval mode (model.eval())".into());
+            }
+            let x = value(0)?;
+            let mut inputs = vec![x];
+            for i in 1..5 {
+                inputs.push(constant(graph, i)?.ok_or_else(|| format!("input {i} is missing"))?);
+            }
+            add(graph, NodeOp::BatchNorm { eps: a.float("epsilon", 1e-5) }, inputs)
+        }
+        "Relu" | "Tanh" | "LeakyRelu" => {
+            let act = match op {
+                "Relu" => Act::Relu,
+                "Tanh" => Act::Tanh,
+                _ => Act::LeakyRelu(a.float("alpha", 0.01)),
+            };
+            let x = value(0)?;
+            add(graph, NodeOp::Act(act), vec![x])
+        }
+        "Identity" | "Dropout" => {
+            if node.output.iter().skip(1).any(|o| !o.is_empty()) {
+                return Err("Dropout's mask output is read: only inference is supported".into());
+            }
+            Ok(Read::Alias(input(0)?.ok_or("input 0 is missing")?.clone()))
+        }
+        // Shape arithmetic, folded: the batch stays symbolic.
+        "Shape" => {
+            let row = graph.value(value(0)?).shape.clone();
+            let mut dims: Vec<i64> = std::iter::once(BATCH).chain(row.iter().map(|&d| d as i64)).collect();
+            let rank = dims.len() as i64;
+            let clamp = |v: i64| (if v < 0 { v.saturating_add(rank) } else { v }).clamp(0, rank) as usize;
+            let (start, end) = (clamp(a.int("start", 0)), clamp(a.int("end", rank)));
+            dims = dims[start..end.max(start)].to_vec();
+            Ok(int_slot(vec![dims.len()], dims))
+        }
+        "Gather" => {
+            let (dshape, data) = ints(input(0)?).ok_or("only Gather of a folded shape (integer constants) is supported")?;
+            let (ishape, indices) = ints(input(1)?).ok_or("Gather's indices must be integer constants")?;
+            if dshape.len() != 1 || axis(a.int("axis", 0), 1)? != 0 {
+                return Err("only Gather along the one axis of a 1-D shape is supported".into());
+            }
+            let picked = indices.iter().map(|&i| axis(i, data.len()).map(|k| data[k])).collect::<Result<Vec<_>, _>>()?;
+            Ok(int_slot(ishape, picked))
+        }
+        "Concat" => {
+            let mut all = Vec::new();
+            for i in 0..node.input.len() {
+                let (shape, v) = ints(input(i)?).ok_or("only Concat of folded shapes (integer constants) is supported")?;
+                if shape.len() != 1 {
+                    return Err("only Concat of 1-D shapes is supported".into());
+                }
+                all.extend(v);
+            }
+            Ok(int_slot(vec![all.len()], all))
+        }
+        "Cast" => match input(0)? {
+            Some(Slot::Constant(t)) => {
+                let to = a.int("to", 1);
+                let values = if to == 1 || to == 10 || to == 11 || to == 16 {
+                    tensor::Values::Float(t.floats())
+                } else {
+                    tensor::Values::Int(t.ints().map_or_else(|| t.floats().iter().map(|&f| f as i64).collect(), |v| v.to_vec()))
+                };
+                Ok(Read::Alias(Slot::Constant(Arc::new(Tensor { shape: t.shape.clone(), values }))))
+            }
+            Some(v) if a.int("to", 1) == 1 => Ok(Read::Alias(v.clone())),
+            _ => Err("only a Cast of a constant, or to float, is supported".into()),
+        },
+        "Unsqueeze" | "Squeeze" => {
+            let axes = match a.ints("axes") {
+                Some(v) => Some(v),
+                None => ints(input(1)?).map(|(_, v)| v),
+            };
+            match input(0)? {
+                Some(Slot::Constant(t)) => {
+                    let mut shape = t.shape.clone();
+                    if op == "Unsqueeze" {
+                        let axes = axes.ok_or("Unsqueeze needs axes")?;
+                        let rank = shape.len() + axes.len();
+                        let mut ax = axes.iter().map(|&x| axis(x, rank)).collect::<Result<Vec<_>, _>>()?;
+                        ax.sort_unstable();
+                        for x in ax {
+                            shape.insert(x, 1);
+                        }
+                    } else {
+                        shape.retain(|&d| d != 1);
+                    }
+                    Ok(Read::Alias(Slot::Constant(Arc::new(Tensor { shape, values: t.values.clone() }))))
+                }
+                _ => {
+                    let x = value(0)?;
+                    let mut full: Vec<usize> = std::iter::once(0).chain(graph.value(x).shape.iter().copied()).collect();
+                    if op == "Unsqueeze" {
+                        let axes = axes.ok_or("Unsqueeze needs axes")?;
+                        let rank = full.len() + axes.len();
+                        let mut ax = axes.iter().map(|&v| axis(v, rank)).collect::<Result<Vec<_>, _>>()?;
+                        ax.sort_unstable();
+                        for v in ax {
+                            if v == 0 {
+                                return Err(format!("unsqueezes the batch axis; {}", dynamic_batch(&ctx.input)));
+                            }
+                            full.insert(v, 1);
+                        }
+                    } else {
+                        let rank = full.len();
+                        let ax = match axes {
+                            Some(v) => v.iter().map(|&x| axis(x, rank)).collect::<Result<Vec<_>, _>>()?,
+                            None => (1..rank).filter(|&i| full[i] == 1).collect(),
+                        };
+                        if ax.contains(&0) || ax.iter().any(|&i| full[i] != 1) {
+                            return Err(format!("squeezes an axis that is not 1, or the batch; {}", dynamic_batch(&ctx.input)));
+                        }
+                        full = full.iter().enumerate().filter(|(i, _)| !ax.contains(i)).map(|(_, &d)| d).collect();
+                    }
+                    add(graph, NodeOp::Reshape(full[1..].to_vec()), vec![x])
+                }
+            }
+        }
+        "Reshape" => {
+            let x = value(0)?;
+            let (_, target) = ints(input(1)?).ok_or("Reshape's shape must be a constant or folded from Shape")?;
+            if a.int("allowzero", 0) != 0 && target.contains(&0) {
+                return Err("Reshape to a size 0 with allowzero is not supported".into());
+            }
+            let row = graph.value(x).shape.clone();
+            let out = reshape(&target, &row, ctx)?;
+            add(graph, NodeOp::Reshape(out), vec![x])
+        }
+        "Flatten" => {
+            let x = value(0)?;
+            let row = graph.value(x).shape.clone();
+            let k = axis(a.int("axis", 1), row.len() + 1)?;
+            if k == 0 {
+                return Err(format!("flattens the batch into the rows; {}", dynamic_batch(&ctx.input)));
+            }
+            let out = vec![row[..k - 1].iter().product::<usize>(), row[k - 1..].iter().product()];
+            let out = if k == 1 { vec![out[1]] } else { out };
+            add(graph, NodeOp::Reshape(out), vec![x])
+        }
+        "Constant" => {
+            let t = a.get("value").and_then(|v| v.t.as_ref()).ok_or("only a Constant with a tensor value is supported")?;
+            Ok(Read::Alias(Slot::Constant(Arc::new(tensor::decode(t, ctx.path).map_err(|e| e.to_string())?))))
+        }
+        _ => Err(format!("op {op} is not supported")),
+    }
+}

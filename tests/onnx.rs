@@ -1,0 +1,191 @@
+//! ONNX models as both PyTorch exporters write them (tools/onnx/make_fixtures.py): read,
+//! listed, run forward against PyTorch's output on every backend, probed as their
+//! safetensors twins are, and hostile files refused in one line before anything is read.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+use gan_bias::backend::Backend;
+use gan_bias::backend::cpu::CpuBackend;
+use gan_bias::model::Network;
+use gan_bias::ops::noise_update::UpdateRule;
+use gan_bias::probe::{ProbeOutcome, ProbeSettings, run_probe};
+use safetensors::SafeTensors;
+
+fn onnx(name: &str) -> PathBuf {
+    fixture(&format!("onnx/{name}"))
+}
+
+/// The one tensor of a safetensors file: (name, shape, values).
+fn only_tensor(path: &Path) -> (String, Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let (name, view) = st.tensors().into_iter().next().unwrap();
+    (name, view.shape().to_vec(), bytemuck::pod_collect_to_vec(view.data()))
+}
+
+#[test]
+fn both_exporters_forward_as_pytorch_on_every_backend() {
+    let (io, _) = golden("onnx/tiny_gen_io.safetensors");
+    let want = &io["image"].1;
+    let dir = tempfile::tempdir().unwrap();
+    // One row too: any batch runs.
+    let one = dir.path().join("one.safetensors");
+    let z = &io["z"].1[..8];
+    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![1, 8, 1, 1], bytemuck::cast_slice(z)).unwrap();
+    std::fs::write(&one, safetensors::serialize([("noise", view)], None).unwrap()).unwrap();
+    for (model, out_name) in [("tiny_gen_ts.onnx", "image"), ("tiny_gen_dynamo.onnx", "tanh")] {
+        for backend in ["cpu", "vulkan", "gl"] {
+            let out = dir.path().join(format!("{model}.{backend}.safetensors"));
+            let args = strs(&[
+                "forward",
+                &p(&onnx(model)),
+                "--input",
+                &p(&fixture("onnx/tiny_gen_io.safetensors")),
+                "-o",
+                &p(&out),
+                "--backend",
+                backend,
+            ]);
+            // The file holds z and image: the input is found by the graph input's name.
+            succeeds(&args);
+            let (name, shape, got) = only_tensor(&out);
+            assert_eq!((name.as_str(), shape.as_slice()), (out_name, &[5, 3, 8, 8][..]), "{model} {backend}");
+            assert_close(&format!("{model} on {backend}"), &got, want, 1e-5, 1e-5);
+            let args = strs(&["forward", &p(&onnx(model)), "--input", &p(&one), "-o", &p(&out), "--backend", backend]);
+            succeeds(&args);
+            let (_, shape, got) = only_tensor(&out);
+            assert_eq!(shape, [1, 3, 8, 8]);
+            assert_close(&format!("{model} on {backend}, one row"), &got, &want[..192], 1e-5, 1e-5);
+        }
+    }
+}
+
+fn probe(backend: &mut dyn Backend, g: &Network, c: &Network) -> ProbeOutcome {
+    let noise = gan_bias::rng::torch_randn(0, 4 * g.input[0]);
+    let settings = ProbeSettings { target: 20, steps: 3, update: UpdateRule::Notebook, max_batch: None };
+    run_probe(backend, g, c, &noise, &settings).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The tiny notebook presets exported by each exporter give their safetensors twins' probe,
+/// to 1e-5 of the covariance's scale (the exporters fold the classifier's BatchNorms
+/// themselves, rounding differently); the generators exported by the TorchScript exporter
+/// (whose BatchNorms are folded here, as for the twins) draw the same images bit for bit. The
+/// export with a fixed batch of 1 runs at batch 4.
+#[test]
+fn exported_presets_probe_as_their_safetensors_twins() {
+    let (g0, c0) = (generator(&fixture("tiny_coursera_gen.safetensors")), classifier(&fixture("tiny_classifier.safetensors")));
+    let mut backends: Vec<(&str, Box<dyn Backend>)> = vec![("cpu", Box::new(CpuBackend::new())), ("gpu", Box::new(gpu()))];
+    let noise = gan_bias::rng::torch_randn(1, 5 * g0.input[0]);
+    for (name, backend) in backends.iter_mut() {
+        let want = probe(backend.as_mut(), &g0, &c0);
+        let images = gan_bias::probe::generate(backend.as_mut(), &g0.graph, &noise).unwrap();
+        for (gen_file, cls, exact_images) in [
+            ("tiny_coursera_ts.onnx", "tiny_classifier_ts.onnx", true),
+            ("tiny_coursera_fixed1.onnx", "tiny_classifier_ts.onnx", true),
+            ("tiny_coursera_dynamo.onnx", "tiny_classifier_dynamo.onnx", false),
+        ] {
+            let g = generator(&onnx(gen_file));
+            let c = classifier(&onnx(cls));
+            assert_eq!((g.arch, c.features.len(), c.features[20].as_str()), ("onnx", 40, "Male"));
+            let got = gan_bias::probe::generate(backend.as_mut(), &g.graph, &noise).unwrap();
+            if exact_images {
+                assert!(got == images, "{name}: {gen_file} draws other images than its twin");
+            } else {
+                assert_close(&format!("{name}: {gen_file} images"), &got, &images, 1e-4, 1e-5);
+            }
+            let got = probe(backend.as_mut(), &g, &c);
+            let scale = max_abs(&want.cov);
+            assert_close(&format!("{name}: {gen_file} + {cls}"), &got.cov, &want.cov, 1e-4, 1e-5 * scale);
+            assert_close(&format!("{name}: {gen_file} + {cls} logits"), &got.start_logits, &want.start_logits, 1e-4, 1e-5);
+        }
+    }
+}
+
+#[test]
+fn import_list_shows_every_node_and_marks_what_is_not_supported() {
+    let out = succeeds(&strs(&["import", "--list", &p(&onnx("tiny_gen_ts.onnx"))]));
+    for needle in [
+        "opset 17",
+        "input z [N, 8, 1, 1]",
+        "/main/main.0/ConvTranspose",
+        "[N, 12, 4, 4]",
+        "BatchNormalization",
+        "[N, 3, 8, 8]",
+        "all 5 nodes are supported",
+        "runs as 2 fused node(s)",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+    let out = succeeds(&strs(&["import", "--list", &p(&onnx("hostile_op.onnx"))]));
+    assert!(out.contains("Softsign            ?  UNSUPPORTED: op Softsign is not supported"), "{out}");
+    assert!(out.contains("1 of 5 nodes are not supported; supported ops: BatchNormalization"), "{out}");
+    let out = succeeds(&strs(&["import", "--list", &p(&onnx("tiny_coursera_fixed1.onnx"))]));
+    assert!(out.contains("exported with a fixed batch of 1"), "{out}");
+}
+
+/// `probe` with `flag model`, which must fail in one line holding every needle, writing no
+/// JSON report.
+fn refused(flag: &str, model: &Path, needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("out.json");
+    let mut args = strs(&["probe", "--backend", "cpu", "--images", "2", "--steps", "2", "--feature", "Male", "--json", &p(&json)]);
+    args.extend(strs(&[flag, &p(model)]));
+    fails(&args, needles);
+    assert!(!json.exists(), "{}: a refused run wrote its report", model.display());
+}
+
+#[test]
+fn hostile_models_are_refused_in_one_line_naming_the_problem() {
+    refused(
+        "--generator",
+        &onnx("hostile_absolute.onnx"),
+        &["hostile_absolute.onnx", "main.0.weight", "\"/etc/passwd\" outside the model's folder"],
+    );
+    refused("--generator", &onnx("hostile_dotdot.onnx"), &["hostile_dotdot.onnx", "\"../outside.bin\" outside the model's folder"]);
+    refused(
+        "--generator",
+        &onnx("hostile_short.onnx"),
+        &["hostile_short.onnx", "main.0.weight", "holds 16 bytes, fewer than offset 0 + length 6144"],
+    );
+    refused(
+        "--generator",
+        &onnx("hostile_op.onnx"),
+        &["node /main/main.4/Tanh (Softsign)", "op Softsign is not supported", "supported ops: BatchNormalization, Cast"],
+    );
+    refused(
+        "--generator",
+        &onnx("hostile_fixed1_mixing.onnx"),
+        &["node /Reshape", "mixes the rows", "dynamic_axes={\"z\": {0: \"batch\"}}"],
+    );
+    refused("--generator", &onnx("tiny_classifier_ts.onnx"), &["a generator's input must be noise", "(batch, 3, 64, 64)"]);
+    refused("--classifier", &onnx("tiny_gen_ts.onnx"), &["a classifier's output must be logits (batch, F), not (batch, 3, 8, 8)"]);
+    refused("--generator", &onnx("missing.onnx"), &["cannot read", "missing.onnx"]);
+    // A symlink from the model's folder to a file outside it, refused before it is read.
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.bin");
+    std::fs::write(&secret, vec![0u8; 8448]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("tiny_gen_dynamo.onnx");
+    std::fs::copy(onnx("tiny_gen_dynamo.onnx"), &model).unwrap();
+    std::os::unix::fs::symlink(&secret, dir.path().join("tiny_gen_dynamo.onnx.data")).unwrap();
+    refused("--generator", &model, &["main.0.weight", "resolves outside the model's folder"]);
+    // The same folder with the real data file instead runs.
+    std::fs::remove_file(dir.path().join("tiny_gen_dynamo.onnx.data")).unwrap();
+    std::fs::copy(onnx("tiny_gen_dynamo.onnx.data"), dir.path().join("tiny_gen_dynamo.onnx.data")).unwrap();
+    assert!(gan_bias::onnx::read(&model).is_ok());
+}
+
+/// Every cut of a model file, at every byte, is refused (never read as a smaller model).
+#[test]
+fn truncated_models_are_refused() {
+    for model in ["tiny_gen_ts.onnx", "tiny_gen_dynamo.onnx"] {
+        let path = onnx(model);
+        let bytes = std::fs::read(&path).unwrap();
+        for cut in 0..bytes.len() {
+            let r = gan_bias::onnx::from_bytes(&bytes[..cut], &path).and_then(|m| m.check().map(|_| m));
+            let m = r.err().unwrap_or_else(|| panic!("{model} cut at {cut} of {} was read", bytes.len()));
+            assert!(!m.to_string().contains('\n'));
+        }
+    }
+}

@@ -1,0 +1,162 @@
+"""Writes the ONNX fixtures of tests/fixtures/onnx/ (dev-time; needs torch, onnx, onnxscript,
+onnxruntime): a tiny DCGAN-shaped generator exported by both PyTorch exporters, its
+onnxruntime forward on seeded noise as the reference, and hostile files built with the onnx
+package that the reader must refuse.
+
+    ../torchenv/bin/python tools/onnx/make_fixtures.py
+"""
+import os
+import shutil
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from gan_models import Classifier, CourseraGenerator  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper
+from safetensors.numpy import save_file
+from safetensors.torch import load_file
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "fixtures", "onnx")
+
+
+class TinyGen(torch.nn.Module):
+    """ConvTranspose2d, BatchNorm2d, ReLU twice, then ConvTranspose2d and Tanh: 8 -> 3x8x8."""
+
+    def __init__(self):
+        super().__init__()
+        self.main = torch.nn.Sequential(
+            torch.nn.ConvTranspose2d(8, 12, 4, 1, 0, bias=False),
+            torch.nn.BatchNorm2d(12),
+            torch.nn.ReLU(True),
+            torch.nn.ConvTranspose2d(12, 3, 4, 2, 1, bias=True),
+            torch.nn.Tanh(),
+        )
+
+    def forward(self, z):
+        return self.main(z)
+
+
+def tiny_gen():
+    torch.manual_seed(7)
+    g = TinyGen()
+    with torch.no_grad():
+        bn = g.main[1]
+        bn.running_mean.copy_(torch.randn(12) * 0.1)
+        bn.running_var.copy_(torch.rand(12) + 0.5)
+        bn.weight.copy_(torch.rand(12) + 0.5)
+        bn.bias.copy_(torch.randn(12) * 0.1)
+    return g.eval()
+
+
+def tiny_preset(cls, file, **kw):
+    """A preset module with the weights of tests/fixtures/`file`, in eval mode."""
+    m = cls(**kw)
+    missing, unexpected = m.load_state_dict({k: v.float() for k, v in load_file(os.path.join(OUT, "..", file)).items()}, strict=False)
+    assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing), (missing, unexpected)
+    return m.eval()
+
+
+def export_both(model, x, name, names=("z", "image")):
+    """`name`_ts.onnx (TorchScript exporter, opset 17, weights inside) and `name`_dynamo.onnx
+    (+ .onnx.data: the dynamo exporter, weights beside it)."""
+    ts = os.path.join(OUT, f"{name}_ts.onnx")
+    i, o = names
+    torch.onnx.export(model, (x,), ts, dynamo=False, opset_version=17, input_names=[i], output_names=[o],
+                      dynamic_axes={i: {0: "batch"}, o: {0: "batch"}})
+    dy = os.path.join(OUT, f"{name}_dynamo.onnx")
+    prog = torch.onnx.export(model, (x,), dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True)
+    prog.save(dy, external_data=True)
+    strip_metadata(dy)
+    return ts, dy
+
+
+def strip_metadata(path):
+    """Drops the dynamo exporter's per-node and per-value metadata (stack traces naming the
+    files of the machine that exported), keeping the weights where they are."""
+    m = onnx.load(path, load_external_data=False)
+    for node in m.graph.node:
+        del node.metadata_props[:]
+    for v in list(m.graph.value_info) + list(m.graph.input) + list(m.graph.output):
+        del v.metadata_props[:]
+    for t in m.graph.initializer:
+        del t.metadata_props[:]
+    del m.metadata_props[:]
+    onnx.save(m, path)
+
+
+def hostile(base_model_path):
+    """Files the reader must refuse, each derived from the TorchScript export."""
+    m = onnx.load(base_model_path)
+    weight = m.graph.initializer[0]
+
+    def external(location, length=None):
+        mm = onnx.load(base_model_path)
+        t = mm.graph.initializer[0]
+        n = len(t.raw_data) if t.raw_data else 4 * int(np.prod(t.dims))
+        t.ClearField("raw_data")
+        t.data_location = TensorProto.EXTERNAL
+        del t.external_data[:]
+        for k, v in [("location", location), ("offset", "0"), ("length", str(length or n))]:
+            e = t.external_data.add()
+            e.key, e.value = k, v
+        return mm
+
+    onnx.save(external("/etc/passwd"), os.path.join(OUT, "hostile_absolute.onnx"))
+    onnx.save(external("../outside.bin"), os.path.join(OUT, "hostile_dotdot.onnx"))
+    # A declared length larger than the data file holds.
+    with open(os.path.join(OUT, "hostile_short.bin"), "wb") as f:
+        f.write(b"\0" * 16)
+    onnx.save(external("hostile_short.bin"), os.path.join(OUT, "hostile_short.onnx"))
+    # An op outside the supported set.
+    mm = onnx.load(base_model_path)
+    for node in mm.graph.node:
+        if node.op_type == "Tanh":
+            node.op_type = "Softsign"
+    onnx.save(mm, os.path.join(OUT, "hostile_op.onnx"))
+    del weight
+
+
+def main():
+    if os.path.isdir(OUT):
+        shutil.rmtree(OUT)
+    os.makedirs(OUT)
+    g = tiny_gen()
+    x = torch.randn(5, 8, 1, 1, generator=torch.Generator().manual_seed(3))
+    ts, dy = export_both(g, x, "tiny_gen")
+    with torch.no_grad():
+        want = g(x).numpy()
+    for path in [ts, dy]:
+        got = ort.InferenceSession(path).run(None, {ort.InferenceSession(path).get_inputs()[0].name: x.numpy()})[0]
+        err = np.abs(got - want).max()
+        assert err < 1e-5, (path, err)
+    save_file({"z": x.numpy(), "image": want}, os.path.join(OUT, "tiny_gen_io.safetensors"))
+    hostile(ts)
+    # The tiny notebook presets of tests/fixtures (their forward views (n, z) as (n, z, 1, 1),
+    # and the classifier's logits (n, 40, 1, 1) as (n, 40)): the same probe as their
+    # safetensors files.
+    gen = tiny_preset(CourseraGenerator, "tiny_coursera_gen.safetensors", z_dim=8, hidden_dim=4)
+    clf = tiny_preset(Classifier, "tiny_classifier.safetensors", hidden_dim=4)
+    z = torch.randn(3, 8, generator=torch.Generator().manual_seed(11))
+    export_both(gen, z, "tiny_coursera")
+    with torch.no_grad():
+        images = gen(z)
+    export_both(clf, images, "tiny_classifier", names=("image", "logits"))
+    # Exported with a fixed batch of 1 (no dynamic axes): its reshape keeps each row whole,
+    # so it runs at any batch; and a copy whose reshape mixes rows, which must be refused.
+    fixed = os.path.join(OUT, "tiny_coursera_fixed1.onnx")
+    torch.onnx.export(gen, (z[:1],), fixed, dynamo=False, opset_version=17, input_names=["z"], output_names=["image"])
+    m = onnx.load(fixed)
+    for node in m.graph.node:
+        if node.op_type == "Constant":
+            node.attribute[0].t.CopyFrom(numpy_helper.from_array(np.array([8, 1, 1, 1], dtype=np.int64), node.attribute[0].t.name))
+    onnx.save(m, os.path.join(OUT, "hostile_fixed1_mixing.onnx"))
+    for f in sorted(os.listdir(OUT)):
+        print(f, os.path.getsize(os.path.join(OUT, f)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
