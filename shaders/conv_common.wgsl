@@ -219,24 +219,6 @@ fn conv_tiled(group: u32, lid: u32) {
 // mode 2 (backward): sum * act'(aux), with aux the stored output of the activation
 // act: 0 identity, 1 ReLU, 2 LeakyReLU(slope), 3 Tanh
 
-fn activate(v: f32, act: u32, slope: f32) -> f32 {
-    switch act {
-        case 1u: { return select(0.0, v, v > 0.0); }
-        case 2u: { return select(v * slope, v, v > 0.0); }
-        case 3u: { return tanh(v); }
-        default: { return v; }
-    }
-}
-
-fn activation_grad(v: f32, act: u32, slope: f32) -> f32 {
-    switch act {
-        case 1u: { return select(0.0, 1.0, v > 0.0); }
-        case 2u: { return select(slope, 1.0, v > 0.0); }
-        case 3u: { return 1.0 - v * v; }
-        default: { return 1.0; }
-    }
-}
-
 fn finish(sum: f32, mode: u32, act: u32, slope: f32, stored: f32) -> f32 {
     if mode == 2u {
         return sum * activation_grad(stored, act, slope);

@@ -119,7 +119,7 @@ fn import_list_shows_every_node_and_marks_what_is_not_supported() {
     }
     let out = succeeds(&strs(&["import", "--list", &p(&onnx("hostile_op.onnx"))]));
     assert!(out.contains("Softsign            ?  UNSUPPORTED: op Softsign is not supported"), "{out}");
-    assert!(out.contains("1 of 5 nodes are not supported; supported ops: BatchNormalization"), "{out}");
+    assert!(out.contains("1 of 5 nodes are not supported; supported ops: Add, BatchNormalization"), "{out}");
     let out = succeeds(&strs(&["import", "--list", &p(&onnx("tiny_coursera_fixed1.onnx"))]));
     assert!(out.contains("exported with a fixed batch of 1"), "{out}");
 }
@@ -151,7 +151,7 @@ fn hostile_models_are_refused_in_one_line_naming_the_problem() {
     refused(
         "--generator",
         &onnx("hostile_op.onnx"),
-        &["node /main/main.4/Tanh (Softsign)", "op Softsign is not supported", "supported ops: BatchNormalization, Cast"],
+        &["node /main/main.4/Tanh (Softsign)", "op Softsign is not supported", "supported ops: Add, BatchNormalization, Cast"],
     );
     refused(
         "--generator",
@@ -186,6 +186,98 @@ fn truncated_models_are_refused() {
             let r = gan_bias::onnx::from_bytes(&bytes[..cut], &path).and_then(|m| m.check().map(|_| m));
             let m = r.err().unwrap_or_else(|| panic!("{model} cut at {cut} of {} was read", bytes.len()));
             assert!(!m.to_string().contains('\n'));
+        }
+    }
+}
+
+/// A classifier's forward and input-gradient of mean(logits[:, `target`]) (5 logits) against
+/// PyTorch's float64 autograd (`{prefix}_golden.safetensors`) on every backend, for both
+/// exporters' files, and the input-gradient against central differences of the CPU backend's
+/// own forward pass along seeded directions.
+fn classifier_matches_pytorch_and_finite_differences(prefix: &str, target: usize, check: impl Fn(&gan_bias::graph::Graph)) {
+    let (g, _) = golden(&format!("onnx/{prefix}_golden.safetensors"));
+    let (images, logits, grad) = (&g["images"].1, &g["logits"].1, &g["grad"].1);
+    let mut backends: Vec<(&str, Box<dyn Backend>)> =
+        vec![("cpu", Box::new(CpuBackend::new())), ("cpu-fast", Box::new(CpuBackend::fast())), ("gpu", Box::new(gpu()))];
+    for model in [format!("{prefix}_ts.onnx"), format!("{prefix}_dynamo.onnx")] {
+        let (net, _) = gan_bias::load::onnx_network(&onnx(&model), gan_bias::model::Role::Classifier).unwrap();
+        check(&net.graph);
+        for (name, b) in backends.iter_mut() {
+            let ev = gan_bias::probe::evaluate(b.as_mut(), &net.graph, images, target).unwrap();
+            assert_close(&format!("{model} {name} logits"), ev.outputs.last().unwrap(), logits, 1e-4, 1e-5);
+            assert_close(&format!("{model} {name} input-gradient"), &ev.input_grad, grad, 1e-3, 1e-4 * max_abs(grad));
+        }
+        // Central differences of mean(logits[:, target]) along seeded directions, in f32 on the CPU.
+        let cpu = &mut CpuBackend::new();
+        let rows = images.len() / net.graph.input_len();
+        let objective = |b: &mut CpuBackend, x: &[f32]| -> f64 {
+            let out = gan_bias::probe::evaluate(b, &net.graph, x, target).unwrap().outputs.pop().unwrap();
+            out.chunks(5).map(|r| r[target] as f64).sum::<f64>() / rows as f64
+        };
+        let ev = gan_bias::probe::evaluate(cpu, &net.graph, images, target).unwrap();
+        let mut rng = SimRng(3);
+        for k in 0..4 {
+            let dir: Vec<f32> = (0..images.len()).map(|_| rng.normal() as f32).collect();
+            let eps = 1e-2f32;
+            let shifted = |s: f32| -> Vec<f32> { images.iter().zip(&dir).map(|(x, d)| x + s * eps * d).collect() };
+            let fd = (objective(cpu, &shifted(1.0)) - objective(cpu, &shifted(-1.0))) / (2.0 * eps as f64);
+            let want: f64 = ev.input_grad.iter().zip(&dir).map(|(&g, &d)| g as f64 * d as f64).sum();
+            assert!(
+                (fd - want).abs() <= 2e-2 * want.abs().max(1e-2),
+                "{model} direction {k}: input-gradient {want:.6e}, central differences {fd:.6e}"
+            );
+        }
+    }
+}
+
+/// The per-channel affine kernel's ops: a BatchNorm that follows no convolution, products,
+/// sums and quotients with scalar and per-channel constants, activations on their own.
+#[test]
+fn affine_ops_match_pytorch_and_finite_differences() {
+    classifier_matches_pytorch_and_finite_differences("tiny_affine", 2, |g| {
+        let tanh = gan_bias::ops::act::Act::Tanh;
+        assert!(
+            g.nodes.iter().any(|n| n.op == gan_bias::graph::NodeOp::Affine { axis: 0, scale: true, shift: true, act: tanh }),
+            "{}",
+            g.listing()
+        );
+    });
+}
+
+/// Linear layers (Gemm, and MatMul + Add), a BatchNorm1d between them, Flatten.
+#[test]
+fn linear_layers_match_pytorch_and_finite_differences() {
+    classifier_matches_pytorch_and_finite_differences("tiny_linear", 2, |g| {
+        let convs = g.nodes.iter().filter(|n| matches!(&n.op, gan_bias::graph::NodeOp::Conv(a) if a.kernel == [1, 1])).count();
+        assert_eq!(convs, 3, "{}", g.listing());
+    });
+}
+
+/// A WGAN-GP-style generator (Linear, reshape, BatchNorm, ReLU, nearest upsampling, 3x3
+/// convolutions, Tanh) and a small classifier, exported both ways: their images and the
+/// notebook's probe (6 images, 4 steps each way, target 1) against PyTorch's in float64, the
+/// covariance within 1e-3 of its scale, on the CPU backends and the GPU.
+#[test]
+fn wgan_style_generator_probes_as_pytorch() {
+    let (g, _) = golden("onnx/tiny_wgan_probe.safetensors");
+    let (noise, images, cov) = (&g["noise"].1, &g["images"].1, &g["covariance"].1);
+    let mut backends: Vec<(&str, Box<dyn Backend>)> =
+        vec![("cpu", Box::new(CpuBackend::new())), ("cpu-fast", Box::new(CpuBackend::fast())), ("gpu", Box::new(gpu()))];
+    for exporter in ["ts", "dynamo"] {
+        let gen_net = generator(&onnx(&format!("tiny_wgan_{exporter}.onnx")));
+        let names = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(names.path(), "a\nb\nc\nd\ne\n").unwrap();
+        let judge =
+            gan_bias::load::classifier(Some(&onnx(&format!("tiny_judge_{exporter}.onnx"))), None, Some(&gen_net), Some(names.path()))
+                .unwrap();
+        assert!(gen_net.graph.nodes.iter().any(|n| matches!(n.op, gan_bias::graph::NodeOp::ResizeNearest { .. })));
+        for (name, b) in backends.iter_mut() {
+            let got = gan_bias::probe::generate(b.as_mut(), &gen_net.graph, noise).unwrap();
+            assert_close(&format!("{exporter} {name} images"), &got, images, 1e-4, 1e-5);
+            let settings = ProbeSettings { target: 1, steps: 4, update: UpdateRule::Notebook, max_batch: None };
+            let out = run_probe(b.as_mut(), &gen_net, &judge, noise, &settings).unwrap();
+            let scale = max_abs(cov);
+            assert_close(&format!("{exporter} {name} covariance"), &out.cov, cov, 1e-3, 1e-3 * scale);
         }
     }
 }

@@ -360,5 +360,7 @@ fn op_label(op: &Op) -> String {
         Op::NoiseUpdate(_) => "noise update".into(),
         Op::ColumnMean(_) => "change means".into(),
         Op::Covariance(_) => "covariance".into(),
+        Op::Affine(a) => a.label.clone(),
+        Op::Resize(r) => r.label.clone(),
     }
 }

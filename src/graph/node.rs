@@ -65,6 +65,14 @@ pub enum NodeOp {
     BatchNorm { eps: f32 },
     /// An elementwise activation.
     Act(Act),
+    /// `act(x * scale + shift)` per channel along `axis` of a row (a BatchNorm that follows no
+    /// convolution, products and sums with constants): inputs x, then the scale if `scale`,
+    /// then the shift if `shift`, each `(C)` with C the row's size along `axis`, or `(1)`.
+    Affine { axis: usize, scale: bool, shift: bool, act: Act },
+    /// Nearest-neighbour resizing of `(c, h, w)` to `(c, size[0], size[1])`, ONNX's
+    /// asymmetric coordinates and floor rounding: output `(oy, ox)` copies input
+    /// `(floor(oy * inv[0]), floor(ox * inv[1]))`, `inv` the inverse of the scale.
+    ResizeNearest { size: [usize; 2], inv: [f32; 2] },
     /// The same values, one row seen with another shape (Reshape, Flatten, Squeeze,
     /// Unsqueeze): an alias of its input's buffer.
     Reshape(Vec<usize>),
@@ -78,6 +86,8 @@ impl NodeOp {
             NodeOp::ConvTranspose(_) => "ConvTranspose",
             NodeOp::BatchNorm { .. } => "BatchNormalization",
             NodeOp::Reshape(_) => "Reshape",
+            NodeOp::Affine { .. } => "Affine",
+            NodeOp::ResizeNearest { .. } => "Resize",
             NodeOp::Act(a) => match a {
                 Act::Identity => "Identity",
                 Act::Relu => "Relu",
@@ -107,6 +117,20 @@ impl NodeOp {
                 s
             }
             NodeOp::BatchNorm { eps } => format!("{} eps {eps}", self.name()),
+            NodeOp::ResizeNearest { size, inv } => format!("Resize nearest to {}x{} (source = floor(out * {:?}))", size[0], size[1], inv),
+            NodeOp::Affine { axis, scale, shift, act } => {
+                let mut s = format!("Affine along axis {}", axis + 1);
+                s += match (scale, shift) {
+                    (true, true) => " (scale, shift)",
+                    (true, false) => " (scale)",
+                    (false, true) => " (shift)",
+                    (false, false) => "",
+                };
+                if *act != Act::Identity {
+                    s += &format!(" + {}", NodeOp::Act(*act).name());
+                }
+                s
+            }
             NodeOp::Reshape(shape) => format!("Reshape to (N, {})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
             NodeOp::Act(Act::LeakyRelu(s)) => format!("LeakyRelu alpha {s}"),
             NodeOp::Act(_) => self.name().to_string(),
@@ -200,6 +224,40 @@ impl NodeOp {
                 }
                 Ok(inputs[0].shape.clone())
             }
+            NodeOp::Affine { axis, scale, shift, act } => {
+                let want = 1 + *scale as usize + *shift as usize;
+                if inputs.len() != want {
+                    return Err(GraphError::Arity { node: node.into(), op, expected: "1 to 3", found: inputs.len() });
+                }
+                for i in 1..want {
+                    constant(i)?;
+                    let c = inputs[i].len();
+                    if inputs[i].shape.len() != 1 || (c != 1 && inputs[0].shape.get(*axis) != Some(&c)) {
+                        return Err(shape_err(format!(
+                            "{} of shape {:?} does not fit axis {} of rows of shape {:?}",
+                            inputs[i].name,
+                            inputs[i].shape,
+                            axis + 1,
+                            inputs[0].shape
+                        )));
+                    }
+                }
+                if !act.slope().is_finite() {
+                    return Err(shape_err(format!("slope {} is not finite", act.slope())));
+                }
+                Ok(inputs[0].shape.clone())
+            }
+            NodeOp::ResizeNearest { size, inv } => {
+                arity(1..=1, "1")?;
+                let x = &inputs[0].shape;
+                if x.len() != 3 || size.contains(&0) || !inv.iter().all(|v| v.is_finite() && *v > 0.0) {
+                    return Err(shape_err(format!("resizing rows of shape {x:?} to {size:?} with inverse scales {inv:?}")));
+                }
+                if size[0] > 64 * x[1] || size[1] > 64 * x[2] {
+                    return Err(shape_err("scales above 64 are not supported".into()));
+                }
+                Ok(vec![x[0], size[0], size[1]])
+            }
             NodeOp::Reshape(shape) => {
                 arity(1..=1, "1")?;
                 if super::checked_len(shape) != Some(inputs[0].len()) {
@@ -217,7 +275,7 @@ impl NodeOp {
             NodeOp::ConvTranspose(_) => {
                 g.value(n.inputs[0]).len() as u64 * g.value(n.inputs[1]).shape[1..].iter().product::<usize>() as u64
             }
-            NodeOp::BatchNorm { .. } | NodeOp::Act(_) | NodeOp::Reshape(_) => 0,
+            NodeOp::BatchNorm { .. } | NodeOp::Act(_) | NodeOp::Reshape(_) | NodeOp::Affine { .. } | NodeOp::ResizeNearest { .. } => 0,
         }
     }
 }

@@ -18,23 +18,31 @@ use crate::ops::act::Act;
 
 /// The ONNX ops read.
 pub const SUPPORTED_OPS: &[&str] = &[
+    "Add",
     "BatchNormalization",
     "Cast",
     "Concat",
     "Constant",
     "Conv",
     "ConvTranspose",
+    "Div",
     "Dropout",
     "Flatten",
     "Gather",
+    "Gemm",
     "Identity",
     "LeakyRelu",
+    "MatMul",
+    "Mul",
     "Relu",
     "Reshape",
+    "Resize",
     "Shape",
     "Squeeze",
+    "Sub",
     "Tanh",
     "Unsqueeze",
+    "Upsample",
 ];
 
 /// The batch, in a shape folded from `Shape` nodes: symbolic, so it may only be moved around,
@@ -232,6 +240,29 @@ fn sizes(a: &Attrs, name: &str, n: usize, default: usize, min: usize) -> Result<
         None => Ok(vec![default; n]),
         Some(v) if v.len() == n && v.iter().all(|&x| x >= min as i64 && x < 1 << 20) => Ok(v.iter().map(|&x| x as usize).collect()),
         Some(v) => Err(format!("attribute {name} {v:?} should be {n} values of at least {min}")),
+    }
+}
+
+/// A constant an elementwise op broadcasts over rows of shape `row`, as (axis of the row, one
+/// value per channel along it, in f64): a scalar (one value) or a tensor whose one axis of size
+/// more than 1 is an axis of the row (e.g. `(1, C, 1, 1)` or `(C, 1, 1)` over `(C, H, W)`).
+fn channel_constant(c: &Tensor, row: &[usize]) -> Result<(usize, Vec<f64>), String> {
+    let values: Vec<f64> = c.floats().iter().map(|&v| v as f64).collect();
+    if values.len() == 1 {
+        return Ok((0, values));
+    }
+    let rank = row.len() + 1;
+    let bad =
+        || format!("a constant of shape {:?} over rows of shape {row:?}: only a scalar or one value per channel is supported", c.shape);
+    if c.shape.len() > rank {
+        return Err(bad());
+    }
+    // Right-aligned against (batch, row...).
+    let offset = rank - c.shape.len();
+    let big: Vec<usize> = (0..c.shape.len()).filter(|&i| c.shape[i] != 1).collect();
+    match big.as_slice() {
+        &[i] if offset + i >= 1 && row[offset + i - 1] == c.shape[i] => Ok((offset + i - 1, values)),
+        _ => Err(bad()),
     }
 }
 
@@ -497,6 +528,110 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
             let out = reshape(&target, &row, ctx)?;
             add(graph, NodeOp::Reshape(out), vec![x])
         }
+        "Gemm" | "MatMul" => {
+            // y = x W^T + b over rows (k) -> (m): a 1x1 convolution of (k, 1, 1) to (m, 1, 1),
+            // the row seen through reshapes, so it runs on the convolution kernels.
+            let x = value(0)?;
+            let row = graph.value(x).shape.clone();
+            let Some(Slot::Constant(b)) = input(1)? else {
+                return Err(format!("{op} with a computed second input is not supported (only a constant weight)"));
+            };
+            if row.len() != 1 || b.shape.len() != 2 {
+                return Err(format!(
+                    "{op} of rows of shape {row:?} by a weight of shape {:?}: only (batch, k) x (k, m) is supported",
+                    b.shape
+                ));
+            }
+            let (alpha, beta) = if op == "Gemm" { (a.float("alpha", 1.0) as f64, a.float("beta", 1.0) as f64) } else { (1.0, 1.0) };
+            if op == "Gemm" && a.int("transA", 0) != 0 {
+                return Err("Gemm with transA is not supported".into());
+            }
+            // W as (m, k): Gemm's B is (k, m) unless transB; MatMul's is (k, m).
+            let trans_b = op == "Gemm" && a.int("transB", 0) != 0;
+            let (k, m) = if trans_b { (b.shape[1], b.shape[0]) } else { (b.shape[0], b.shape[1]) };
+            if k != row[0] {
+                return Err(format!("its weight of shape {:?} does not take rows of {}", b.shape, row[0]));
+            }
+            let bv = b.floats();
+            let w: Vec<f32> = (0..m * k)
+                .map(|i| {
+                    let (o, j) = (i / k, i % k);
+                    let v = if trans_b { bv[o * k + j] } else { bv[j * m + o] };
+                    (v as f64 * alpha) as f32
+                })
+                .collect();
+            let bias = match input(2)? {
+                None => None,
+                Some(Slot::Constant(c)) => {
+                    let cv = c.floats();
+                    if cv.len() != 1 && cv.len() != m {
+                        return Err(format!("its bias of shape {:?} is not one value or {m}", c.shape));
+                    }
+                    Some((0..m).map(|o| (cv[if cv.len() == 1 { 0 } else { o }] as f64 * beta) as f32).collect::<Vec<f32>>())
+                }
+                Some(_) => return Err("Gemm with a computed bias is not supported".into()),
+            };
+            let column = graph.node(format!("{name} (as a column)"), NodeOp::Reshape(vec![k, 1, 1]), vec![x]).map_err(|e| e.to_string())?;
+            let wv = graph.constant(format!("{name} weight"), vec![m, k, 1, 1], Arc::new(w));
+            let mut inputs = vec![column, wv];
+            if let Some(b) = bias {
+                inputs.push(graph.constant(format!("{name} bias"), vec![m], Arc::new(b)));
+            }
+            let y = graph.node(name.to_string(), NodeOp::Conv(ConvAttrs::square(1, 1, 0)), inputs).map_err(|e| e.to_string())?;
+            graph.node(format!("{name} (as rows)"), NodeOp::Reshape(vec![m]), vec![y]).map(Read::Node).map_err(|e| e.to_string())
+        }
+        "Resize" | "Upsample" => {
+            let x = value(0)?;
+            let row = graph.value(x).shape.clone();
+            if row.len() != 3 {
+                return Err(format!("resizes rows of shape {row:?}; only images (c, h, w) are resized"));
+            }
+            let mode = a.string("mode").unwrap_or_else(|| "nearest".into());
+            let transform = a.string("coordinate_transformation_mode").unwrap_or_else(|| "half_pixel".into());
+            let rounding = a.string("nearest_mode").unwrap_or_else(|| "round_prefer_floor".into());
+            if mode != "nearest" || (op == "Resize" && (transform != "asymmetric" || rounding != "floor")) {
+                return Err(format!(
+                    "Resize mode {mode}, coordinates {transform}, rounding {rounding} is not supported yet (nearest with asymmetric coordinates and floor rounding is, as F.interpolate(mode=\"nearest\") exports)"
+                ));
+            }
+            // Scales: Upsample's attribute (opset 7) or input 1; Resize's input 2; or Resize's sizes (input 3).
+            let scales: Option<Vec<f32>> = match (op, a.get("scales")) {
+                ("Upsample", Some(s)) => Some(s.floats.clone()),
+                ("Upsample", None) => match input(1)? {
+                    Some(Slot::Constant(t)) => Some(t.floats()),
+                    _ => return Err("Upsample's scales must be a constant".into()),
+                },
+                _ => match input(2)? {
+                    Some(Slot::Constant(t)) if !t.is_empty() => Some(t.floats()),
+                    Some(Slot::Constant(_)) | None => None,
+                    Some(_) => return Err("Resize's scales must be a constant".into()),
+                },
+            };
+            let (size, inv) = match scales {
+                Some(s) => {
+                    if s.len() != 4 || s[0] != 1.0 || s[1] != 1.0 || !s[2..].iter().all(|v| v.is_finite() && *v > 0.0) {
+                        return Err(format!("scales {s:?}: only the height and width may be scaled"));
+                    }
+                    let out = |i: usize| (row[i] as f64 * s[i + 1] as f64).floor() as usize;
+                    ([out(1), out(2)], [(1.0 / s[2] as f64) as f32, (1.0 / s[3] as f64) as f32])
+                }
+                None => {
+                    let (_, sizes) = ints(input(3)?).ok_or("Resize needs constant scales or sizes")?;
+                    if sizes.len() != 4
+                        || sizes[1] != row[0] as i64
+                        || sizes[2] <= 0
+                        || sizes[3] <= 0
+                        || sizes[2] > 1 << 20
+                        || sizes[3] > 1 << 20
+                    {
+                        return Err(format!("sizes {sizes:?}: only the height and width may be resized"));
+                    }
+                    let (h, w) = (sizes[2] as usize, sizes[3] as usize);
+                    ([h, w], [(row[1] as f64 / h as f64) as f32, (row[2] as f64 / w as f64) as f32])
+                }
+            };
+            add(graph, NodeOp::ResizeNearest { size, inv }, vec![x])
+        }
         "Flatten" => {
             let x = value(0)?;
             let row = graph.value(x).shape.clone();
@@ -507,6 +642,43 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
             let out = vec![row[..k - 1].iter().product::<usize>(), row[k - 1..].iter().product()];
             let out = if k == 1 { vec![out[1]] } else { out };
             add(graph, NodeOp::Reshape(out), vec![x])
+        }
+        "Mul" | "Add" | "Sub" | "Div" => {
+            let (a0, a1) = (input(0)?, input(1)?);
+            let (x, c, constant_first) = match (a0, a1) {
+                (Some(Slot::Value(x)), Some(Slot::Constant(c))) => (*x, c.clone(), false),
+                (Some(Slot::Constant(c)), Some(Slot::Value(x))) if op != "Div" => (*x, c.clone(), true),
+                (Some(Slot::Constant(_)), Some(Slot::Constant(_))) => return Err(format!("{op} of two constants is not folded yet")),
+                _ => {
+                    return Err(format!(
+                        "{op} of two computed tensors is not supported yet (only with a constant: a scalar or one value per channel)"
+                    ));
+                }
+            };
+            let row = graph.value(x).shape.clone();
+            let (axis, values) = channel_constant(&c, &row)?;
+            let channels = values.len();
+            let same = |v: f64| vec![v as f32; channels];
+            let (scale, shift): (Option<Vec<f32>>, Option<Vec<f32>>) = match (op, constant_first) {
+                ("Mul", _) => (Some(values.iter().map(|&v| v as f32).collect()), None),
+                ("Add", _) => (None, Some(values.iter().map(|&v| v as f32).collect())),
+                ("Sub", false) => (None, Some(values.iter().map(|&v| -v as f32).collect())),
+                ("Sub", true) => (Some(same(-1.0)), Some(values.iter().map(|&v| v as f32).collect())),
+                _ => {
+                    if values.contains(&0.0) {
+                        return Err("divides by a constant that holds 0".into());
+                    }
+                    (Some(values.iter().map(|&v| (1.0 / v) as f32).collect()), None)
+                }
+            };
+            let mut inputs = vec![x];
+            let node_op = NodeOp::Affine { axis, scale: scale.is_some(), shift: shift.is_some(), act: Act::Identity };
+            for (what, v) in [("scale", scale), ("shift", shift)] {
+                if let Some(v) = v {
+                    inputs.push(graph.constant(format!("{name} {what}"), vec![v.len()], Arc::new(v)));
+                }
+            }
+            add(graph, node_op, inputs)
         }
         "Constant" => {
             let t = a.get("value").and_then(|v| v.t.as_ref()).ok_or("only a Constant with a tensor value is supported")?;

@@ -14,6 +14,7 @@ use super::{Bind, BufId, Cost, CpuMemory, Dispatch, Kernel, OpError, ParamBlock,
 pub static SHADER: Shader = Shader {
     name: "conv2d",
     source: concat!(
+        include_str!("../../shaders/act.wgsl"),
         include_str!("../../shaders/conv_common.wgsl"),
         include_str!("../../shaders/conv_weights_f32.wgsl"),
         include_str!("../../shaders/conv2d.wgsl")
@@ -25,6 +26,7 @@ pub static SHADER: Shader = Shader {
 pub static SHADER_F16: Shader = Shader::new(
     "conv2d_f16_weights",
     concat!(
+        include_str!("../../shaders/act.wgsl"),
         include_str!("../../shaders/conv_common.wgsl"),
         include_str!("../../shaders/conv_weights_f16.wgsl"),
         include_str!("../../shaders/conv2d.wgsl")

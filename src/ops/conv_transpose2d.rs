@@ -13,6 +13,7 @@ use super::{BufId, Cost, CpuMemory, Dispatch, Kernel, OpError, Shader, StepParam
 pub static SHADER: Shader = Shader {
     name: "conv_transpose2d",
     source: concat!(
+        include_str!("../../shaders/act.wgsl"),
         include_str!("../../shaders/conv_common.wgsl"),
         include_str!("../../shaders/conv_weights_f32.wgsl"),
         include_str!("../../shaders/conv_transpose2d.wgsl")
@@ -24,6 +25,7 @@ pub static SHADER: Shader = Shader {
 pub static SHADER_F16: Shader = Shader::new(
     "conv_transpose2d_f16_weights",
     concat!(
+        include_str!("../../shaders/act.wgsl"),
         include_str!("../../shaders/conv_common.wgsl"),
         include_str!("../../shaders/conv_weights_f16.wgsl"),
         include_str!("../../shaders/conv_transpose2d.wgsl")

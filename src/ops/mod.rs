@@ -7,11 +7,13 @@
 //! backends, wgpu (which tile fits which adapter is the GPU backend's policy).
 
 pub mod act;
+pub mod affine;
 pub mod conv2d;
 pub mod conv_transpose2d;
 pub mod covariance;
 pub mod noise_update;
 pub mod record;
+pub mod resize;
 pub mod seed_grad;
 pub mod tiling;
 
@@ -234,6 +236,8 @@ pub enum Op {
     NoiseUpdate(noise_update::NoiseUpdate),
     ColumnMean(covariance::ColumnMean),
     Covariance(covariance::Covariance),
+    Affine(affine::Affine),
+    Resize(resize::Resize),
 }
 
 impl Op {
@@ -246,14 +250,18 @@ impl Op {
             Op::NoiseUpdate(k) => k,
             Op::ColumnMean(k) => k,
             Op::Covariance(k) => k,
+            Op::Affine(k) => k,
+            Op::Resize(k) => k,
         }
     }
 }
 
 /// Every shader, for validation and pipeline warm-up: the f16-weight twins last.
-pub fn all_shaders() -> [&'static Shader; 8] {
+pub fn all_shaders() -> [&'static Shader; 10] {
     [
         &conv2d::SHADER,
+        &affine::SHADER,
+        &resize::SHADER,
         &conv_transpose2d::SHADER,
         &seed_grad::SHADER,
         &record::SHADER,

@@ -1,5 +1,5 @@
-//! Each activation fused into its producer's epilogue: a Conv or ConvTranspose whose result
-//! only an activation reads computes `act(conv(x) + b)` itself, and the activation node goes.
+//! Each activation fused into its producer's epilogue: a Conv, ConvTranspose or Affine whose
+//! result only an activation reads applies the activation itself, and the activation node goes.
 //!
 //! Owns: the fusion. Must not touch: other passes.
 
@@ -18,6 +18,10 @@ pub fn run(mut graph: Graph) -> Graph {
         let fused = candidate.and_then(|(act, p)| match &mut graph.nodes[p].op {
             NodeOp::Conv(a) | NodeOp::ConvTranspose(a) if a.act == Act::Identity => {
                 a.act = act;
+                Some(p)
+            }
+            NodeOp::Affine { act: a, .. } if *a == Act::Identity => {
+                *a = act;
                 Some(p)
             }
             _ => None,

@@ -3,13 +3,15 @@
 //!
 //! [`optimise`] runs them in order: nodes whose results nobody reads removed ([`dead`]), so
 //! they keep nothing from fusing; eval-mode BatchNorm folded into the convolution before it
-//! ([`fold_batch_norm`]); each activation fused into its producer's epilogue
+//! ([`fold_batch_norm`]), and every other one made a per-channel affine map
+//! ([`batch_norm_affine`]); each activation fused into its producer's epilogue
 //! ([`fuse_activation`]). A pass
 //! that cannot apply to a node leaves it as it is; the lowering says which nodes it cannot
 //! run.
 //!
 //! Owns: graph rewrites. Must not touch: programs, backends, files.
 
+pub mod batch_norm_affine;
 pub mod dead;
 pub mod fold_batch_norm;
 pub mod fuse_activation;
@@ -20,6 +22,7 @@ use crate::graph::{Graph, ValueId};
 pub fn optimise(graph: Graph) -> Graph {
     let graph = dead::run(graph);
     let graph = fold_batch_norm::run(graph);
+    let graph = batch_norm_affine::run(graph);
     fuse_activation::run(graph)
 }
 
@@ -98,10 +101,17 @@ mod tests {
     }
 
     #[test]
-    fn a_shared_result_is_neither_folded_nor_fused() {
+    fn a_shared_result_is_not_folded_and_its_batch_norm_becomes_an_affine_map() {
         let g = optimise(conv_bn_relu(false, true));
         let ops: Vec<&str> = g.nodes.iter().map(|n| n.op.name()).collect();
-        assert_eq!(ops, ["Conv", "BatchNormalization", "Relu", "Tanh"], "{}", g.listing());
+        assert_eq!(ops, ["Conv", "Affine", "Tanh"], "{}", g.listing());
+        // The BatchNorm is a per-channel affine map, with the ReLU fused: scale 1, 1, 0.5/sqrt 2
+        // and shift beta - mean * scale.
+        let n = &g.nodes[1];
+        assert_eq!(n.op, NodeOp::Affine { axis: 0, scale: true, shift: true, act: Act::Relu });
+        let s3 = 0.5 / 2f64.sqrt();
+        assert_eq!(**g.data(n.inputs[1]).unwrap(), [1.0, 1.0, s3 as f32]);
+        assert_eq!(**g.data(n.inputs[2]).unwrap(), [(0.1 - 1.0) as f32, (0.2 + 1.0) as f32, 0.3]);
     }
 
     #[test]

@@ -15,11 +15,13 @@ use crate::graph::{Graph, Node, NodeOp};
 use crate::ops::BufId;
 use crate::ops::Op;
 use crate::ops::act::{Act, Epilogue};
+use crate::ops::affine::Affine;
 use crate::ops::conv_transpose2d::ConvTranspose;
 use crate::ops::conv2d::{Conv, ConvArgs, ConvDims};
+use crate::ops::resize::Resize;
 
 /// What the lowering runs.
-pub const SUPPORTED: &str = "Conv and ConvTranspose (square kernel, same stride and padding on both axes, no dilation or groups), each with BatchNormalization folded in and Relu, LeakyRelu or Tanh fused; reshapes";
+pub const SUPPORTED: &str = "Conv and ConvTranspose (square kernel, same stride and padding on both axes, no dilation or groups), with BatchNormalization folded in; BatchNormalization elsewhere, products and sums with constants, Relu, LeakyRelu and Tanh (each fused into the node before it where it can be); reshapes";
 
 /// Fails, naming the node and what is supported, unless a rule runs node `node`.
 pub fn check(graph: &Graph, node: &Node) -> Result<(), LowerError> {
@@ -34,9 +36,8 @@ pub fn check(graph: &Graph, node: &Node) -> Result<(), LowerError> {
             }
             Ok(())
         }
-        NodeOp::Reshape(_) => Ok(()),
-        NodeOp::BatchNorm { .. } => refuse("a BatchNormalization that does not directly follow a convolution cannot run on its own yet"),
-        NodeOp::Act(_) => refuse("an activation that does not directly follow a convolution cannot run on its own yet"),
+        NodeOp::Reshape(_) | NodeOp::Affine { .. } | NodeOp::Act(_) | NodeOp::ResizeNearest { .. } => Ok(()),
+        NodeOp::BatchNorm { .. } => refuse("a BatchNormalization whose statistics are not constants"),
     }
 }
 
@@ -45,8 +46,8 @@ pub fn check(graph: &Graph, node: &Node) -> Result<(), LowerError> {
 pub fn output_act(graph: &Graph, node: &Node) -> Act {
     match &node.op {
         NodeOp::Conv(a) | NodeOp::ConvTranspose(a) => a.act,
-        NodeOp::BatchNorm { .. } => Act::Identity,
-        NodeOp::Act(a) => *a,
+        NodeOp::BatchNorm { .. } | NodeOp::ResizeNearest { .. } => Act::Identity,
+        NodeOp::Act(a) | NodeOp::Affine { act: a, .. } => *a,
         NodeOp::Reshape(_) => graph.producer(node.inputs[0]).map_or(Act::Identity, |p| output_act(graph, &graph.nodes[p])),
     }
 }
@@ -69,7 +70,9 @@ pub fn param_names(node: &Node) -> &'static [&'static str] {
     match node.op {
         NodeOp::Conv(_) | NodeOp::ConvTranspose(_) => &["weight", "bias"],
         NodeOp::BatchNorm { .. } => &["scale", "bias", "mean", "var"],
-        NodeOp::Act(_) | NodeOp::Reshape(_) => &[],
+        NodeOp::Affine { scale: false, .. } => &["shift"],
+        NodeOp::Affine { .. } => &["scale", "shift"],
+        NodeOp::Act(_) | NodeOp::Reshape(_) | NodeOp::ResizeNearest { .. } => &[],
     }
 }
 
@@ -102,8 +105,57 @@ pub fn forward(graph: &Graph, node: &Node, n: usize, input: BufId, params: &[Buf
                 _ => Op::ConvTranspose2d(ConvTranspose(args)),
             }
         }
+        NodeOp::Act(_) | NodeOp::Affine { .. } => {
+            Op::Affine(affine(graph, node, n, input, params, None, output, Epilogue::Forward(output_act(graph, node)), false))
+        }
+        NodeOp::ResizeNearest { .. } => Op::Resize(resize(graph, node, n, input, None, output, None)),
         _ => unreachable!("check refused node {}", node.name),
     }
+}
+
+/// Resize node `node` as the `resize` kernel for `n` rows, forward (`epilogue` `None`), or
+/// its input-gradient finished by `epilogue` reading `aux`.
+fn resize(graph: &Graph, node: &Node, n: usize, input: BufId, aux: Option<BufId>, output: BufId, epilogue: Option<Epilogue>) -> Resize {
+    let NodeOp::ResizeNearest { size, inv } = node.op else { unreachable!("only resize nodes") };
+    let x = &graph.value(node.inputs[0]).shape;
+    let (label, backward, act) = match epilogue {
+        None => (format!("{} forward", node.name), false, Act::Identity),
+        Some(e) => (format!("{} input-gradient", node.name), true, e.act()),
+    };
+    Resize { label, planes: n * x[0], hin: x[1], win: x[2], hout: size[0], wout: size[1], inv, input, aux, output, backward, act }
+}
+
+/// Node `node` (an Affine or an activation) as the `affine` kernel for `n` rows: forward with
+/// its scale and shift, or its input-gradient (`backward`: the scale alone, then `epilogue`
+/// reading `aux`).
+#[allow(clippy::too_many_arguments)]
+fn affine(
+    graph: &Graph,
+    node: &Node,
+    n: usize,
+    input: BufId,
+    params: &[BufId],
+    aux: Option<BufId>,
+    output: BufId,
+    epilogue: Epilogue,
+    backward: bool,
+) -> Affine {
+    let row = &graph.value(node.inputs[0]).shape;
+    let row_len: usize = row.iter().product();
+    let (scale, shift, channels, axis) = match node.op {
+        NodeOp::Affine { axis, scale, shift, .. } => {
+            let scale_buf = scale.then(|| params[0]);
+            let shift_buf = shift.then(|| params[scale as usize]);
+            (scale_buf, shift_buf, graph.value(node.inputs[1]).len(), axis)
+        }
+        _ => (None, None, 1, 0),
+    };
+    let spatial = if channels == 1 { row_len } else { row[axis + 1..].iter().product() };
+    let (label, shift) = match backward {
+        false => (format!("{} forward", node.name), shift),
+        true => (format!("{} input-gradient", node.name), None),
+    };
+    Affine { label, rows: n, row_len, channels, spatial, input, scale, shift, aux, output, epilogue }
 }
 
 /// The input-gradient of node `node` for `n` rows: from `grad` (the gradient of its
@@ -138,6 +190,8 @@ pub fn input_gradient(
                 _ => Op::Conv2d(Conv(args)),
             }
         }
+        NodeOp::Act(_) | NodeOp::Affine { .. } => Op::Affine(affine(graph, node, n, grad, params, aux, output, epilogue, true)),
+        NodeOp::ResizeNearest { .. } => Op::Resize(resize(graph, node, n, grad, aux, output, Some(epilogue))),
         _ => unreachable!("check refused node {}", node.name),
     }
 }

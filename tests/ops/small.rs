@@ -268,3 +268,138 @@ fn column_mean_and_covariance_gpu_match_cpu_and_f64() {
         report("covariance", worst_cov);
     });
 }
+
+/// `affine`, forward and backward, every activation, with and without scale and shift, on
+/// shapes that are multiples of no workgroup: the CPU twin against the definition, the GPU
+/// against the twin.
+#[test]
+fn affine_gpu_matches_cpu_and_its_definition() {
+    use gan_bias::ops::affine::Affine;
+    on_each_gpu(|| {
+        let mut rng = Rng::new(11);
+        let mut worst = Worst::default();
+        // (rows, channels, spatial, repeats of channels x spatial per row)
+        for (rows, channels, spatial, reps) in [(3, 5, 7, 1), (2, 1, 13, 3), (7, 11, 1, 2), (1, 3, 70, 1)] {
+            let row_len = channels * spatial * reps;
+            let n = rows * row_len;
+            for act in [Act::Identity, Act::Relu, Act::LeakyRelu(0.3), Act::Tanh] {
+                for (has_scale, has_shift, backward) in
+                    [(true, true, false), (false, true, false), (true, false, false), (true, false, true), (false, false, true)]
+                {
+                    let mut p = Program::default();
+                    let x = p.buffer("x", n);
+                    let y = p.buffer("y", n + 3);
+                    let scale_v = rng.vec(channels, 2.0);
+                    let shift_v = rng.vec(channels, 1.0);
+                    let aux_v: Vec<f32> = rng.vec(n, 1.0).iter().map(|v| v.tanh()).collect();
+                    let scale = has_scale.then(|| p.constant("scale", scale_v.clone()));
+                    let shift = (has_shift && !backward).then(|| p.constant("shift", shift_v.clone()));
+                    let aux = (backward && act != Act::Identity).then(|| p.constant("aux", aux_v.clone()));
+                    let epilogue = if backward { Epilogue::GradMask(act) } else { Epilogue::Forward(act) };
+                    let op = Affine {
+                        label: "affine".into(),
+                        rows,
+                        row_len,
+                        channels,
+                        spatial,
+                        input: x,
+                        scale,
+                        shift,
+                        aux,
+                        output: y,
+                        epilogue,
+                    };
+                    p.push(Phase::Step, Op::Affine(op));
+                    p.validate().unwrap();
+                    let xv = rng.vec(n, 2.0);
+                    let init = vec![(x, xv.clone()), (y, vec![7.0; n + 3])];
+                    let s = params(0, 0, rows, 1);
+                    let cpu = run_once(&mut CpuBackend::new(), &p, &init, s, &[y]).remove(0);
+                    let mut want = vec![7.0f32; n + 3];
+                    for i in 0..n {
+                        let c = (i / spatial) % channels;
+                        let v = if has_scale { xv[i] * scale_v[c] } else { xv[i] };
+                        want[i] = if backward {
+                            v * if act == Act::Identity { 1.0 } else { act.grad_from_output(aux_v[i]) }
+                        } else {
+                            act.apply(if has_shift { v + shift_v[c] } else { v })
+                        };
+                    }
+                    let what = format!(
+                        "affine {rows}x({channels}x{spatial}x{reps}) {act:?} scale {has_scale} shift {has_shift} backward {backward}"
+                    );
+                    assert_eq!(cpu, want, "cpu {what}");
+                    let gpu = with_gpu(|g| run_once(g, &p, &init, s, &[y])).remove(0);
+                    worst = worst.max(gpu_matches_cpu(&what, &gpu, &cpu));
+                }
+            }
+        }
+        report("affine", worst);
+    });
+}
+
+/// `resize` (nearest, asymmetric, floor), forward and backward, at integer and other scales,
+/// up and down: the CPU twin against the definition (each output copies its source; each
+/// input sums the outputs it was copied to), the GPU against the twin.
+#[test]
+fn resize_gpu_matches_cpu_and_its_definition() {
+    use gan_bias::ops::resize::{Resize, source};
+    on_each_gpu(|| {
+        let mut rng = Rng::new(12);
+        let mut worst = Worst::default();
+        // (planes, hin, win, hout, wout, scale h, scale w)
+        for (planes, hin, win, hout, wout, sh, sw) in [
+            (3, 4, 5, 8, 10, 2.0f64, 2.0f64),
+            (2, 3, 7, 7, 17, 2.5, 2.5),
+            (5, 9, 6, 4, 3, 0.5, 0.5),
+            (1, 5, 5, 15, 5, 3.0, 1.0),
+            (7, 1, 1, 3, 4, 3.0, 4.0),
+        ] {
+            let inv = [(1.0 / sh) as f32, (1.0 / sw) as f32];
+            for (backward, act) in [(false, Act::Identity), (true, Act::Identity), (true, Act::Relu), (true, Act::Tanh)] {
+                let (small, big) = (planes * hin * win, planes * hout * wout);
+                let (n_in, n_out) = if backward { (big, small) } else { (small, big) };
+                let mut p = Program::default();
+                let x = p.buffer("x", n_in);
+                let y = p.buffer("y", n_out);
+                let aux_v: Vec<f32> = rng.vec(small, 1.0).iter().map(|v| v.tanh()).collect();
+                let aux = (backward && act != Act::Identity).then(|| p.constant("aux", aux_v.clone()));
+                let op = Resize { label: "resize".into(), planes, hin, win, hout, wout, inv, input: x, aux, output: y, backward, act };
+                p.push(Phase::Step, Op::Resize(op));
+                p.validate().unwrap();
+                let xv = rng.vec(n_in, 2.0);
+                let init = vec![(x, xv.clone())];
+                let s = params(0, 0, 1, 1);
+                let cpu = run_once(&mut CpuBackend::new(), &p, &init, s, &[y]).remove(0);
+                let mut want = vec![0.0f32; n_out];
+                for pl in 0..planes {
+                    for oy in 0..hout {
+                        for ox in 0..wout {
+                            let (iy, ix) = (source(oy, inv[0], hin), source(ox, inv[1], win));
+                            assert_eq!(
+                                (iy, ix),
+                                (((oy as f64 / sh).floor() as usize).min(hin - 1), ((ox as f64 / sw).floor() as usize).min(win - 1))
+                            );
+                            let (i, o) = ((pl * hin + iy) * win + ix, (pl * hout + oy) * wout + ox);
+                            if backward {
+                                want[i] += xv[o];
+                            } else {
+                                want[o] = xv[i];
+                            }
+                        }
+                    }
+                }
+                if backward && act != Act::Identity {
+                    for (w, a) in want.iter_mut().zip(&aux_v) {
+                        *w *= act.grad_from_output(*a);
+                    }
+                }
+                let what = format!("resize {planes}x{hin}x{win} -> {hout}x{wout} backward {backward} {act:?}");
+                assert_eq!(cpu, want, "cpu {what}");
+                let gpu = with_gpu(|g| run_once(g, &p, &init, s, &[y])).remove(0);
+                worst = worst.max(gpu_matches_cpu(&what, &gpu, &cpu));
+            }
+        }
+        report("resize", worst);
+    });
+}

@@ -15,7 +15,7 @@ import onnxruntime as ort
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from gan_models import Classifier, CourseraGenerator  # noqa: E402
+from gan_models import Classifier, CourseraGenerator, covariance_and_top, probe_notebook  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper
 from safetensors.numpy import save_file
 from safetensors.torch import load_file
@@ -38,6 +38,144 @@ class TinyGen(torch.nn.Module):
 
     def forward(self, z):
         return self.main(z)
+
+
+class TinyAffine(torch.nn.Module):
+    """A classifier of 3x8x8 images whose BatchNorm follows no convolution, then products,
+    sums and quotients with constants (scalars and per-channel), smooth activations, a
+    convolution to 5 logits: every op of the per-channel affine kernel."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn = torch.nn.BatchNorm2d(3)
+        self.w = torch.nn.Parameter(torch.randn(1, 3, 1, 1))
+        self.conv = torch.nn.Conv2d(3, 5, 8)
+
+    def forward(self, x):
+        x = torch.tanh(self.bn(x))
+        x = (x - 0.25) / 1.5 * self.w + torch.tensor([0.1, -0.2, 0.3]).view(3, 1, 1)
+        x = torch.nn.functional.leaky_relu(2.0 - x, 0.1)
+        return self.conv(x).flatten(1)
+
+
+class TinyLinear(torch.nn.Module):
+    """A classifier of 3x8x8 images made of Linear layers: Flatten, Linear, BatchNorm1d,
+    ReLU, Linear to 5 logits, and a product of two Linears' worth of MatMul + Add."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(192, 16)
+        self.bn = torch.nn.BatchNorm1d(16)
+        self.w = torch.nn.Parameter(torch.randn(16, 7) * 0.3)
+        self.b = torch.nn.Parameter(torch.randn(7) * 0.1)
+        self.fc2 = torch.nn.Linear(7, 5, bias=False)
+
+    def forward(self, x):
+        x = torch.relu(self.bn(self.fc1(x.flatten(1))))
+        x = torch.tanh(x @ self.w + self.b)
+        return self.fc2(x)
+
+
+def tiny_linear():
+    torch.manual_seed(6)
+    m = TinyLinear()
+    with torch.no_grad():
+        m.bn.running_mean.copy_(torch.randn(16) * 0.2)
+        m.bn.running_var.copy_(torch.rand(16) + 0.5)
+        m.bn.weight.copy_(torch.rand(16) + 0.5)
+        m.bn.bias.copy_(torch.randn(16) * 0.1)
+    return m.eval()
+
+
+def with_golden(make, name, target):
+    """Exports `make()` both ways and saves PyTorch's forward and input-gradient of
+    mean(logits[:, target]) (float64 autograd) on seeded 3x8x8 images."""
+    images = torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(9))
+    export_both(make(), images, name, names=("image", "logits"))
+    m64 = make().double()
+    x64 = images.double().requires_grad_(True)
+    logits = m64(x64)
+    logits[:, target].mean().backward()
+    save_file({"images": images.numpy(), "logits": logits.detach().float().numpy(), "grad": x64.grad.float().numpy()},
+              os.path.join(OUT, f"{name}_golden.safetensors"))
+
+
+class TinyWgan(torch.nn.Module):
+    """A WGAN-GP-style generator: Linear, a reshape, BatchNorm, ReLU, nearest upsampling and
+    3x3 convolutions, Tanh; noise 8 -> 3x16x16."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 6 * 4 * 4)
+        self.net = torch.nn.Sequential(
+            torch.nn.BatchNorm2d(6), torch.nn.ReLU(),
+            torch.nn.Upsample(scale_factor=2, mode="nearest"),
+            torch.nn.Conv2d(6, 4, 3, 1, 1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+            torch.nn.Upsample(scale_factor=2, mode="nearest"),
+            torch.nn.Conv2d(4, 3, 3, 1, 1), torch.nn.Tanh(),
+        )
+
+    def forward(self, z):
+        return self.net(self.fc(z).view(-1, 6, 4, 4))
+
+
+class TinyJudge(torch.nn.Module):
+    """A classifier of 3x16x16 images to 5 logits: one convolution and a LeakyReLU, then one
+    over the whole image."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Conv2d(3, 6, 4, 2, 1)
+        self.b = torch.nn.Conv2d(6, 5, 8)
+
+    def forward(self, x):
+        return self.b(torch.nn.functional.leaky_relu(self.a(x), 0.2)).flatten(1)
+
+
+def seeded(cls, seed):
+    torch.manual_seed(seed)
+    m = cls()
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                randomize_bn(mod)
+    return m.eval()
+
+
+def randomize_bn(bn):
+    c = bn.num_features
+    bn.running_mean.copy_(torch.randn(c) * 0.2)
+    bn.running_var.copy_(torch.rand(c) + 0.5)
+    bn.weight.copy_(torch.rand(c) + 0.5)
+    bn.bias.copy_(torch.randn(c) * 0.1)
+
+
+def wgan_probe():
+    """The WGAN-GP-style generator and its judge, exported both ways, with the notebook's
+    probe of them in PyTorch (float64) on seeded noise: 6 images, 4 steps each way, target 1."""
+    gen, judge = seeded(TinyWgan, 21), seeded(TinyJudge, 22)
+    z = torch.randn(6, 8, generator=torch.Generator().manual_seed(23))
+    export_both(gen, z, "tiny_wgan")
+    with torch.no_grad():
+        images = gen(z)
+    export_both(judge, images, "tiny_judge", names=("image", "logits"))
+    g64, j64 = seeded(TinyWgan, 21).double(), seeded(TinyJudge, 22).double()
+    r = probe_notebook(g64, j64, z.double(), 1, 4)
+    _, cov, _, _ = covariance_and_top(r["history"], r["start"], 1)
+    save_file({"noise": z.numpy(), "start": r["start"].astype(np.float32), "covariance": cov.astype(np.float32),
+               "images": g64(z.double()).detach().float().numpy()},
+              os.path.join(OUT, "tiny_wgan_probe.safetensors"))
+
+
+def tiny_affine():
+    torch.manual_seed(5)
+    m = TinyAffine()
+    with torch.no_grad():
+        m.bn.running_mean.copy_(torch.randn(3) * 0.2)
+        m.bn.running_var.copy_(torch.rand(3) + 0.5)
+        m.bn.weight.copy_(torch.rand(3) + 0.5)
+        m.bn.bias.copy_(torch.randn(3) * 0.1)
+    return m.eval()
 
 
 def tiny_gen():
@@ -135,6 +273,11 @@ def main():
         assert err < 1e-5, (path, err)
     save_file({"z": x.numpy(), "image": want}, os.path.join(OUT, "tiny_gen_io.safetensors"))
     hostile(ts)
+    # The affine kernel's ops and Linear layers, with PyTorch's forward and input-gradient (in
+    # float64) on seeded images, for target logit 2.
+    with_golden(tiny_affine, "tiny_affine", 2)
+    with_golden(tiny_linear, "tiny_linear", 2)
+    wgan_probe()
     # The tiny notebook presets of tests/fixtures (their forward views (n, z) as (n, z, 1, 1),
     # and the classifier's logits (n, 40, 1, 1) as (n, 40)): the same probe as their
     # safetensors files.

@@ -1,0 +1,21 @@
+// act.wgsl: the activations (codes of `Act::code`: 0 none, 1 ReLU, 2 leaky ReLU of slope
+// `slope`, 3 tanh) and their derivatives through their output, shared by every kernel with an
+// activation epilogue (the convolutions, affine).
+
+fn activate(v: f32, act: u32, slope: f32) -> f32 {
+    switch act {
+        case 1u: { return select(0.0, v, v > 0.0); }
+        case 2u: { return select(v * slope, v, v > 0.0); }
+        case 3u: { return tanh(v); }
+        default: { return v; }
+    }
+}
+
+fn activation_grad(v: f32, act: u32, slope: f32) -> f32 {
+    switch act {
+        case 1u: { return select(0.0, 1.0, v > 0.0); }
+        case 2u: { return select(slope, 1.0, v > 0.0); }
+        case 3u: { return 1.0 - v * v; }
+        default: { return 1.0; }
+    }
+}
