@@ -253,31 +253,49 @@ fn linear_layers_match_pytorch_and_finite_differences() {
     });
 }
 
-/// A WGAN-GP-style generator (Linear, reshape, BatchNorm, ReLU, nearest upsampling, 3x3
-/// convolutions, Tanh) and a small classifier, exported both ways: their images and the
-/// notebook's probe (6 images, 4 steps each way, target 1) against PyTorch's in float64, the
-/// covariance within 1e-3 of its scale, on the CPU backends and the GPU.
-#[test]
-fn wgan_style_generator_probes_as_pytorch() {
-    let (g, _) = golden("onnx/tiny_wgan_probe.safetensors");
+/// A generator and a small classifier exported both ways (`{gen}_*.onnx`, `{judge}_*.onnx`):
+/// their images and the notebook's probe (6 images, 4 steps each way, target 1) against
+/// PyTorch's in float64 (`{gen_name}_probe.safetensors`), the covariance within 1e-3 of its scale,
+/// on the CPU backends and the GPU.
+fn probes_as_pytorch(gen_name: &str, judge: &str, check: impl Fn(&gan_bias::graph::Graph)) {
+    let (g, _) = golden(&format!("onnx/{gen_name}_probe.safetensors"));
     let (noise, images, cov) = (&g["noise"].1, &g["images"].1, &g["covariance"].1);
     let mut backends: Vec<(&str, Box<dyn Backend>)> =
         vec![("cpu", Box::new(CpuBackend::new())), ("cpu-fast", Box::new(CpuBackend::fast())), ("gpu", Box::new(gpu()))];
+    let names = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(names.path(), "a\nb\nc\nd\ne\n").unwrap();
     for exporter in ["ts", "dynamo"] {
-        let gen_net = generator(&onnx(&format!("tiny_wgan_{exporter}.onnx")));
-        let names = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(names.path(), "a\nb\nc\nd\ne\n").unwrap();
+        let gen_net = generator(&onnx(&format!("{gen_name}_{exporter}.onnx")));
         let judge =
-            gan_bias::load::classifier(Some(&onnx(&format!("tiny_judge_{exporter}.onnx"))), None, Some(&gen_net), Some(names.path()))
-                .unwrap();
-        assert!(gen_net.graph.nodes.iter().any(|n| matches!(n.op, gan_bias::graph::NodeOp::ResizeNearest { .. })));
+            gan_bias::load::classifier(Some(&onnx(&format!("{judge}_{exporter}.onnx"))), None, Some(&gen_net), Some(names.path())).unwrap();
+        check(&gen_net.graph);
         for (name, b) in backends.iter_mut() {
             let got = gan_bias::probe::generate(b.as_mut(), &gen_net.graph, noise).unwrap();
-            assert_close(&format!("{exporter} {name} images"), &got, images, 1e-4, 1e-5);
+            assert_close(&format!("{gen_name} {exporter} {name} images"), &got, images, 1e-4, 1e-5);
             let settings = ProbeSettings { target: 1, steps: 4, update: UpdateRule::Notebook, max_batch: None };
             let out = run_probe(b.as_mut(), &gen_net, &judge, noise, &settings).unwrap();
             let scale = max_abs(cov);
-            assert_close(&format!("{exporter} {name} covariance"), &out.cov, cov, 1e-3, 1e-3 * scale);
+            assert_close(&format!("{gen_name} {exporter} {name} covariance"), &out.cov, cov, 1e-3, 1e-3 * scale);
         }
     }
+}
+
+/// A WGAN-GP-style generator: Linear, reshape, BatchNorm, ReLU, nearest upsampling, 3x3
+/// convolutions, Tanh.
+#[test]
+fn wgan_style_generator_probes_as_pytorch() {
+    probes_as_pytorch("tiny_wgan", "tiny_judge", |g| {
+        assert!(g.nodes.iter().any(|n| matches!(n.op, gan_bias::graph::NodeOp::ResizeNearest { .. })), "{}", g.listing());
+    });
+}
+
+/// An SNGAN-style residual generator: one tensor down two branches and added back, so its
+/// gradient is the sum of both branches'.
+#[test]
+fn sngan_style_residual_generator_probes_as_pytorch() {
+    probes_as_pytorch("tiny_sngan", "tiny_judge8", |g| {
+        assert!(g.nodes.iter().any(|n| matches!(n.op, gan_bias::graph::NodeOp::Add { .. })), "{}", g.listing());
+        let plan = gan_bias::program::reverse::plan(g).unwrap();
+        assert!(plan.steps.iter().any(|s| matches!(s, gan_bias::program::reverse::Step::Sum { .. })), "no gradient sum: {:?}", plan.steps);
+    });
 }

@@ -163,6 +163,15 @@ pub fn sample_ops() -> Vec<Op> {
             backward: true,
             act: Act::Relu,
         }),
+        Op::Add(gan_bias::ops::add::Add {
+            label: "sample".into(),
+            len: 10,
+            a: BufId(0),
+            b: BufId(1),
+            aux: Some(BufId(2)),
+            output: BufId(3),
+            epilogue: Epilogue::GradMask(Act::Tanh),
+        }),
     ]
 }
 

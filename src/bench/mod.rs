@@ -362,5 +362,6 @@ fn op_label(op: &Op) -> String {
         Op::Covariance(_) => "covariance".into(),
         Op::Affine(a) => a.label.clone(),
         Op::Resize(r) => r.label.clone(),
+        Op::Add(a) => a.label.clone(),
     }
 }

@@ -73,6 +73,8 @@ pub enum NodeOp {
     /// asymmetric coordinates and floor rounding: output `(oy, ox)` copies input
     /// `(floor(oy * inv[0]), floor(ox * inv[1]))`, `inv` the inverse of the scale.
     ResizeNearest { size: [usize; 2], inv: [f32; 2] },
+    /// `act(a + b)` of two computed tensors of one shape (a residual connection).
+    Add { act: Act },
     /// The same values, one row seen with another shape (Reshape, Flatten, Squeeze,
     /// Unsqueeze): an alias of its input's buffer.
     Reshape(Vec<usize>),
@@ -88,6 +90,7 @@ impl NodeOp {
             NodeOp::Reshape(_) => "Reshape",
             NodeOp::Affine { .. } => "Affine",
             NodeOp::ResizeNearest { .. } => "Resize",
+            NodeOp::Add { .. } => "Add",
             NodeOp::Act(a) => match a {
                 Act::Identity => "Identity",
                 Act::Relu => "Relu",
@@ -117,6 +120,8 @@ impl NodeOp {
                 s
             }
             NodeOp::BatchNorm { eps } => format!("{} eps {eps}", self.name()),
+            NodeOp::Add { act } if *act != Act::Identity => format!("Add + {}", NodeOp::Act(*act).name()),
+            NodeOp::Add { .. } => "Add".into(),
             NodeOp::ResizeNearest { size, inv } => format!("Resize nearest to {}x{} (source = floor(out * {:?}))", size[0], size[1], inv),
             NodeOp::Affine { axis, scale, shift, act } => {
                 let mut s = format!("Affine along axis {}", axis + 1);
@@ -247,6 +252,16 @@ impl NodeOp {
                 }
                 Ok(inputs[0].shape.clone())
             }
+            NodeOp::Add { act } => {
+                arity(2..=2, "2")?;
+                if inputs.iter().any(|v| v.is_constant()) || inputs[0].shape != inputs[1].shape || !act.slope().is_finite() {
+                    return Err(shape_err(format!(
+                        "adds rows of shapes {:?} and {:?}: two computed tensors of one shape are added",
+                        inputs[0].shape, inputs[1].shape
+                    )));
+                }
+                Ok(inputs[0].shape.clone())
+            }
             NodeOp::ResizeNearest { size, inv } => {
                 arity(1..=1, "1")?;
                 let x = &inputs[0].shape;
@@ -275,7 +290,12 @@ impl NodeOp {
             NodeOp::ConvTranspose(_) => {
                 g.value(n.inputs[0]).len() as u64 * g.value(n.inputs[1]).shape[1..].iter().product::<usize>() as u64
             }
-            NodeOp::BatchNorm { .. } | NodeOp::Act(_) | NodeOp::Reshape(_) | NodeOp::Affine { .. } | NodeOp::ResizeNearest { .. } => 0,
+            NodeOp::BatchNorm { .. }
+            | NodeOp::Act(_)
+            | NodeOp::Reshape(_)
+            | NodeOp::Affine { .. }
+            | NodeOp::ResizeNearest { .. }
+            | NodeOp::Add { .. } => 0,
         }
     }
 }

@@ -649,6 +649,10 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
                 (Some(Slot::Value(x)), Some(Slot::Constant(c))) => (*x, c.clone(), false),
                 (Some(Slot::Constant(c)), Some(Slot::Value(x))) if op != "Div" => (*x, c.clone(), true),
                 (Some(Slot::Constant(_)), Some(Slot::Constant(_))) => return Err(format!("{op} of two constants is not folded yet")),
+                (Some(Slot::Value(a0)), Some(Slot::Value(a1))) if op == "Add" => {
+                    let (a0, a1) = (*a0, *a1);
+                    return add(graph, NodeOp::Add { act: Act::Identity }, vec![a0, a1]);
+                }
                 _ => {
                     return Err(format!(
                         "{op} of two computed tensors is not supported yet (only with a constant: a scalar or one value per channel)"

@@ -7,6 +7,7 @@
 //! backends, wgpu (which tile fits which adapter is the GPU backend's policy).
 
 pub mod act;
+pub mod add;
 pub mod affine;
 pub mod conv2d;
 pub mod conv_transpose2d;
@@ -238,6 +239,7 @@ pub enum Op {
     Covariance(covariance::Covariance),
     Affine(affine::Affine),
     Resize(resize::Resize),
+    Add(add::Add),
 }
 
 impl Op {
@@ -252,15 +254,17 @@ impl Op {
             Op::Covariance(k) => k,
             Op::Affine(k) => k,
             Op::Resize(k) => k,
+            Op::Add(k) => k,
         }
     }
 }
 
 /// Every shader, for validation and pipeline warm-up: the f16-weight twins last.
-pub fn all_shaders() -> [&'static Shader; 10] {
+pub fn all_shaders() -> [&'static Shader; 11] {
     [
         &conv2d::SHADER,
         &affine::SHADER,
+        &add::SHADER,
         &resize::SHADER,
         &conv_transpose2d::SHADER,
         &seed_grad::SHADER,

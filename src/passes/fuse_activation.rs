@@ -20,7 +20,7 @@ pub fn run(mut graph: Graph) -> Graph {
                 a.act = act;
                 Some(p)
             }
-            NodeOp::Affine { act: a, .. } if *a == Act::Identity => {
+            NodeOp::Affine { act: a, .. } | NodeOp::Add { act: a } if *a == Act::Identity => {
                 *a = act;
                 Some(p)
             }

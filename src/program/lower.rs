@@ -12,11 +12,13 @@
 
 use std::collections::HashMap;
 
-use super::reverse::{self, Grad};
+use super::reverse::{self, Grad, Step};
 use super::{Phase, Program, rules};
 use crate::graph::{Graph, ValueId};
 use crate::model::Network;
-use crate::ops::act::Act;
+use crate::ops::act::{Act, Epilogue};
+use crate::ops::add::Add;
+use crate::ops::affine::Affine;
 use crate::ops::covariance::{ColumnMean, CovArgs, Covariance};
 use crate::ops::noise_update::{NoiseUpdate, UpdateRule};
 use crate::ops::record::Record;
@@ -187,13 +189,38 @@ impl<'g> Passes<'g> {
             Grad::Scratch(k) => scratch[k],
             Grad::Input => dz,
         };
+        let n = self.capacity;
+        let aux_buf = |v: Option<crate::graph::ValueId>| v.map(|v| self.bufs[&v]);
         let ops = plan
             .steps
             .iter()
-            .map(|step| {
-                let node = &self.graph.nodes[step.node];
-                let aux = step.aux.map(|v| self.bufs[&v]);
-                rules::input_gradient(self.graph, node, self.capacity, buf(step.from), &self.params(node), aux, buf(step.to), step.epilogue)
+            .map(|step| match *step {
+                Step::Vjp { node, from, to, epilogue, aux } => {
+                    let node = &self.graph.nodes[node];
+                    rules::input_gradient(self.graph, node, n, buf(from), &self.params(node), aux_buf(aux), buf(to), epilogue)
+                }
+                Step::Sum { a, b, to, epilogue, aux, len } => Op::Add(Add {
+                    label: "gradient sum".into(),
+                    len: n * len,
+                    a: buf(a),
+                    b: buf(b),
+                    aux: aux_buf(aux),
+                    output: buf(to),
+                    epilogue,
+                }),
+                Step::Mask { from, to, act, aux, len } => Op::Affine(Affine {
+                    label: "gradient pass-on".into(),
+                    rows: n,
+                    row_len: len,
+                    channels: 1,
+                    spatial: len,
+                    input: buf(from),
+                    scale: None,
+                    shift: None,
+                    aux: aux_buf(aux),
+                    output: buf(to),
+                    epilogue: Epilogue::GradMask(act),
+                }),
             })
             .collect();
         Ok((seed, dz, ops))

@@ -15,13 +15,14 @@ use crate::graph::{Graph, Node, NodeOp};
 use crate::ops::BufId;
 use crate::ops::Op;
 use crate::ops::act::{Act, Epilogue};
+use crate::ops::add::Add;
 use crate::ops::affine::Affine;
 use crate::ops::conv_transpose2d::ConvTranspose;
 use crate::ops::conv2d::{Conv, ConvArgs, ConvDims};
 use crate::ops::resize::Resize;
 
 /// What the lowering runs.
-pub const SUPPORTED: &str = "Conv and ConvTranspose (square kernel, same stride and padding on both axes, no dilation or groups), with BatchNormalization folded in; BatchNormalization elsewhere, products and sums with constants, Relu, LeakyRelu and Tanh (each fused into the node before it where it can be); reshapes";
+pub const SUPPORTED: &str = "Conv and ConvTranspose (square kernel, same stride and padding on both axes, no dilation or groups), with BatchNormalization folded in; Linear layers; BatchNormalization elsewhere, products and sums with constants, sums of two tensors, Relu, LeakyRelu and Tanh (each fused into the node before it where it can be); nearest resizing; reshapes";
 
 /// Fails, naming the node and what is supported, unless a rule runs node `node`.
 pub fn check(graph: &Graph, node: &Node) -> Result<(), LowerError> {
@@ -36,7 +37,7 @@ pub fn check(graph: &Graph, node: &Node) -> Result<(), LowerError> {
             }
             Ok(())
         }
-        NodeOp::Reshape(_) | NodeOp::Affine { .. } | NodeOp::Act(_) | NodeOp::ResizeNearest { .. } => Ok(()),
+        NodeOp::Reshape(_) | NodeOp::Affine { .. } | NodeOp::Act(_) | NodeOp::ResizeNearest { .. } | NodeOp::Add { .. } => Ok(()),
         NodeOp::BatchNorm { .. } => refuse("a BatchNormalization whose statistics are not constants"),
     }
 }
@@ -47,7 +48,7 @@ pub fn output_act(graph: &Graph, node: &Node) -> Act {
     match &node.op {
         NodeOp::Conv(a) | NodeOp::ConvTranspose(a) => a.act,
         NodeOp::BatchNorm { .. } | NodeOp::ResizeNearest { .. } => Act::Identity,
-        NodeOp::Act(a) | NodeOp::Affine { act: a, .. } => *a,
+        NodeOp::Act(a) | NodeOp::Affine { act: a, .. } | NodeOp::Add { act: a } => *a,
         NodeOp::Reshape(_) => graph.producer(node.inputs[0]).map_or(Act::Identity, |p| output_act(graph, &graph.nodes[p])),
     }
 }
@@ -72,7 +73,7 @@ pub fn param_names(node: &Node) -> &'static [&'static str] {
         NodeOp::BatchNorm { .. } => &["scale", "bias", "mean", "var"],
         NodeOp::Affine { scale: false, .. } => &["shift"],
         NodeOp::Affine { .. } => &["scale", "shift"],
-        NodeOp::Act(_) | NodeOp::Reshape(_) | NodeOp::ResizeNearest { .. } => &[],
+        NodeOp::Act(_) | NodeOp::Reshape(_) | NodeOp::ResizeNearest { .. } | NodeOp::Add { .. } => &[],
     }
 }
 
@@ -109,6 +110,15 @@ pub fn forward(graph: &Graph, node: &Node, n: usize, input: BufId, params: &[Buf
             Op::Affine(affine(graph, node, n, input, params, None, output, Epilogue::Forward(output_act(graph, node)), false))
         }
         NodeOp::ResizeNearest { .. } => Op::Resize(resize(graph, node, n, input, None, output, None)),
+        NodeOp::Add { act } => Op::Add(Add {
+            label: format!("{} forward", node.name),
+            len: n * graph.value(node.outputs[0]).len(),
+            a: input,
+            b: params[0],
+            aux: None,
+            output,
+            epilogue: Epilogue::Forward(*act),
+        }),
         _ => unreachable!("check refused node {}", node.name),
     }
 }

@@ -403,3 +403,53 @@ fn resize_gpu_matches_cpu_and_its_definition() {
         report("resize", worst);
     });
 }
+
+/// `add`, forward with every activation and backward with and without a derivative: the CPU
+/// twin against the definition, the GPU against the twin.
+#[test]
+fn add_gpu_matches_cpu_and_its_definition() {
+    use gan_bias::ops::add::Add;
+    on_each_gpu(|| {
+        let mut rng = Rng::new(13);
+        let mut worst = Worst::default();
+        for len in [1, 63, 65, 1000] {
+            for (backward, act) in [
+                (false, Act::Identity),
+                (false, Act::Relu),
+                (false, Act::Tanh),
+                (true, Act::Identity),
+                (true, Act::LeakyRelu(0.2)),
+                (true, Act::Tanh),
+            ] {
+                let mut p = Program::default();
+                let (a, b, y) = (p.buffer("a", len), p.buffer("b", len), p.buffer("y", len));
+                let aux_v: Vec<f32> = rng.vec(len, 1.0).iter().map(|v| v.tanh()).collect();
+                let aux = (backward && act != Act::Identity).then(|| p.constant("aux", aux_v.clone()));
+                let epilogue = if backward { Epilogue::GradMask(act) } else { Epilogue::Forward(act) };
+                p.push(Phase::Step, Op::Add(Add { label: "add".into(), len, a, b, aux, output: y, epilogue }));
+                p.validate().unwrap();
+                let (av, bv) = (rng.vec(len, 2.0), rng.vec(len, 2.0));
+                let init = vec![(a, av.clone()), (b, bv.clone())];
+                let s = params(0, 0, 1, 1);
+                let cpu = run_once(&mut CpuBackend::new(), &p, &init, s, &[y]).remove(0);
+                let want: Vec<f32> = (0..len)
+                    .map(|i| {
+                        let v = av[i] + bv[i];
+                        if !backward {
+                            act.apply(v)
+                        } else if act == Act::Identity {
+                            v
+                        } else {
+                            v * act.grad_from_output(aux_v[i])
+                        }
+                    })
+                    .collect();
+                let what = format!("add {len} backward {backward} {act:?}");
+                assert_eq!(cpu, want, "cpu {what}");
+                let gpu = with_gpu(|g| run_once(g, &p, &init, s, &[y])).remove(0);
+                worst = worst.max(gpu_matches_cpu(&what, &gpu, &cpu));
+            }
+        }
+        report("add", worst);
+    });
+}

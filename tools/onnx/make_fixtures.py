@@ -132,6 +132,39 @@ class TinyJudge(torch.nn.Module):
         return self.b(torch.nn.functional.leaky_relu(self.a(x), 0.2)).flatten(1)
 
 
+class TinySngan(torch.nn.Module):
+    """An SNGAN-style residual generator: Linear and a reshape, then a residual block whose
+    input goes down two branches (BatchNorm, ReLU, nearest upsampling, 3x3 convolutions; and
+    upsampling, a 1x1 convolution) added back, BatchNorm, ReLU, a 3x3 convolution, Tanh;
+    noise 8 -> 3x8x8."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(8, 6 * 4 * 4)
+        self.block = torch.nn.Sequential(
+            torch.nn.BatchNorm2d(6), torch.nn.ReLU(), torch.nn.Upsample(scale_factor=2, mode="nearest"),
+            torch.nn.Conv2d(6, 6, 3, 1, 1), torch.nn.BatchNorm2d(6), torch.nn.ReLU(), torch.nn.Conv2d(6, 6, 3, 1, 1),
+        )
+        self.shortcut = torch.nn.Sequential(torch.nn.Upsample(scale_factor=2, mode="nearest"), torch.nn.Conv2d(6, 6, 1))
+        self.out = torch.nn.Sequential(torch.nn.BatchNorm2d(6), torch.nn.ReLU(), torch.nn.Conv2d(6, 3, 3, 1, 1), torch.nn.Tanh())
+
+    def forward(self, z):
+        x = self.fc(z).view(-1, 6, 4, 4)
+        return self.out(self.block(x) + self.shortcut(x))
+
+
+class TinyJudge8(torch.nn.Module):
+    """A classifier of 3x8x8 images to 5 logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Conv2d(3, 6, 4, 2, 1)
+        self.b = torch.nn.Conv2d(6, 5, 4)
+
+    def forward(self, x):
+        return self.b(torch.nn.functional.leaky_relu(self.a(x), 0.2)).flatten(1)
+
+
 def seeded(cls, seed):
     torch.manual_seed(seed)
     m = cls()
@@ -150,21 +183,21 @@ def randomize_bn(bn):
     bn.bias.copy_(torch.randn(c) * 0.1)
 
 
-def wgan_probe():
-    """The WGAN-GP-style generator and its judge, exported both ways, with the notebook's
-    probe of them in PyTorch (float64) on seeded noise: 6 images, 4 steps each way, target 1."""
-    gen, judge = seeded(TinyWgan, 21), seeded(TinyJudge, 22)
+def gan_probe(gen_cls, judge_cls, name, judge_name):
+    """A generator and its judge, exported both ways, with the notebook's probe of them in
+    PyTorch (float64) on seeded noise: 6 images, 4 steps each way, target 1."""
+    gen, judge = seeded(gen_cls, 21), seeded(judge_cls, 22)
     z = torch.randn(6, 8, generator=torch.Generator().manual_seed(23))
-    export_both(gen, z, "tiny_wgan")
+    export_both(gen, z, name)
     with torch.no_grad():
         images = gen(z)
-    export_both(judge, images, "tiny_judge", names=("image", "logits"))
-    g64, j64 = seeded(TinyWgan, 21).double(), seeded(TinyJudge, 22).double()
+    export_both(judge, images, judge_name, names=("image", "logits"))
+    g64, j64 = seeded(gen_cls, 21).double(), seeded(judge_cls, 22).double()
     r = probe_notebook(g64, j64, z.double(), 1, 4)
     _, cov, _, _ = covariance_and_top(r["history"], r["start"], 1)
     save_file({"noise": z.numpy(), "start": r["start"].astype(np.float32), "covariance": cov.astype(np.float32),
                "images": g64(z.double()).detach().float().numpy()},
-              os.path.join(OUT, "tiny_wgan_probe.safetensors"))
+              os.path.join(OUT, f"{name}_probe.safetensors"))
 
 
 def tiny_affine():
@@ -277,7 +310,8 @@ def main():
     # float64) on seeded images, for target logit 2.
     with_golden(tiny_affine, "tiny_affine", 2)
     with_golden(tiny_linear, "tiny_linear", 2)
-    wgan_probe()
+    gan_probe(TinyWgan, TinyJudge, "tiny_wgan", "tiny_judge")
+    gan_probe(TinySngan, TinyJudge8, "tiny_sngan", "tiny_judge8")
     # The tiny notebook presets of tests/fixtures (their forward views (n, z) as (n, z, 1, 1),
     # and the classifier's logits (n, 40, 1, 1) as (n, 40)): the same probe as their
     # safetensors files.
