@@ -1,4 +1,5 @@
-//! What the host says about itself: the process's peak resident memory and the CPU model.
+//! What the host says about itself: the process's peak resident memory, the memory
+//! available to it and the CPU model.
 //! Linux only (`/proc`); elsewhere every answer is `None`.
 //!
 //! Owns: host facts for benchmarks. Must not touch: anything of the probe.
@@ -19,6 +20,26 @@ pub fn parse_vm_hwm(status: &str) -> Option<u64> {
         return None;
     }
     value.checked_mul(scale)
+}
+
+/// `MemAvailable` in a `/proc/meminfo` text, in bytes.
+pub fn parse_mem_available(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find_map(|l| l.strip_prefix("MemAvailable:"))?;
+    let mut words = line.split_whitespace();
+    let value: u64 = words.next()?.parse().ok()?;
+    match words.next() {
+        Some("kB") => value.checked_mul(1024),
+        None => Some(value),
+        Some(_) => None,
+    }
+}
+
+/// The memory the system can give this process without swapping, in bytes, where it says.
+pub fn available_bytes() -> Option<u64> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    parse_mem_available(&std::fs::read_to_string("/proc/meminfo").ok()?)
 }
 
 /// This process's peak resident set size in bytes, where the system reports it.

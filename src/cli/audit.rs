@@ -228,6 +228,8 @@ fn probe_rows(
     config: &AuditConfig,
 ) -> Result<Vec<ProbeRow>> {
     let args = &config.args;
+    let host = gan_bias::host::available_bytes();
+    gan_bias::probe::check_host_memory(args.probe_images, generator.input[0], classifier.features.len(), args.probe_steps, 1, host)?;
     let noise = rng::torch_randn(args.probe_seed, args.probe_images * generator.input[0]);
     let (names, seed) = (&classifier.features, format!("seed {}", args.probe_seed));
     let mut rows = Vec::with_capacity(targets.len());

@@ -54,7 +54,7 @@ pub fn run(config: ProbeConfig, quiet: bool) -> Result<()> {
     let all = features::resolve_list_or_all(config.args.features.as_deref(), names, "--features")?;
     let mine = shard.map_or_else(|| all.clone(), |s| s.pick(&all));
     let planted = load::planted_world(args.planted.as_deref(), config.bundled_models(), names)?;
-    let (noise, noise_source) = starting_noise(args, generator.input[0])?;
+    let (noise, noise_source) = starting_noise(args, generator.input[0], classifier.features.len())?;
     let n = noise.len() / generator.input[0];
     let models =
         (ModelId::of(&generator, load::file_sha256(&generator.source)?), ModelId::of(&classifier, load::file_sha256(&classifier.source)?));

@@ -15,7 +15,7 @@ use gan_bias::probe::{Keep, ProbeSettings, run_probe_with};
 use gan_bias::report::html::{self, Provenance, probe::ProbePictures};
 use gan_bias::report::probe::{ProbeReport, RunInfo};
 use gan_bias::stats::{Metric, RowSet, StatsSettings};
-use gan_bias::{features, load, pictures, report, rng};
+use gan_bias::{features, host, load, pictures, probe, report, rng};
 
 use super::common::{ClassifierArgs, DeviceArgs, GeneratorArgs, check_folder, check_html, model_facts, progress_bar, report_to};
 use super::pictures::GridArgs;
@@ -271,11 +271,21 @@ impl ProbeConfig {
 }
 
 /// The starting noise and how the report names it: from `--noise`, or PyTorch-compatible
-/// normal draws from `--seed`.
-pub fn starting_noise(args: &ProbeArgs, z_dim: usize) -> Result<(Vec<f32>, String)> {
+/// normal draws from `--seed`; refused, naming the sizes, when a probe of that many images
+/// of a classifier of `features` logits would not fit the host's memory (checked before the
+/// noise is drawn).
+pub fn starting_noise(args: &ProbeArgs, z_dim: usize, features: usize) -> Result<(Vec<f32>, String)> {
+    let fits = |n: usize| probe::check_host_memory(n, z_dim, features, args.steps, 1, host::available_bytes());
     match &args.noise {
-        None => Ok((rng::torch_randn(args.seed, args.images * z_dim), format!("seed {}", args.seed))),
-        Some(path) => Ok((load::noise(path, z_dim)?, format!("file {}", path.display()))),
+        None => {
+            fits(args.images)?;
+            Ok((rng::torch_randn(args.seed, args.images * z_dim), format!("seed {}", args.seed)))
+        }
+        Some(path) => {
+            let noise = load::noise(path, z_dim)?;
+            fits(noise.len() / z_dim)?;
+            Ok((noise, format!("file {}", path.display())))
+        }
     }
 }
 
@@ -294,7 +304,7 @@ pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
     }
     let planted = load::planted_world(args.planted.as_deref(), config.bundled_models(), names)?;
     let plot_features = args.plots.resolve(names, target)?;
-    let (noise, noise_source) = starting_noise(args, generator.input[0])?;
+    let (noise, noise_source) = starting_noise(args, generator.input[0], names.len())?;
     let mut backend = args.device.open()?;
     let settings = ProbeSettings { target, steps: args.steps, update: config.update, max_batch: args.max_batch };
     let bar = progress_bar(quiet, "image-steps");

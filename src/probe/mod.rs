@@ -19,7 +19,7 @@ mod targets;
 
 pub use forward::{Evaluation, GENERATE_BATCH, classify, evaluate, generate};
 pub use loaded::LoadedProbe;
-pub use plan::{plan_capacity, plan_slots};
+pub use plan::{check_host_memory, host_bytes, plan_capacity, plan_slots};
 pub use targets::{Jacobians, TargetsRun, jacobians, probe_targets};
 
 use crate::backend::{Backend, BackendError};

@@ -83,3 +83,71 @@ pub fn plan_capacity(
     let batches = rows.div_ceil(cap);
     Ok(rows.div_ceil(batches))
 }
+
+/// What a probe of `images` images of noise `zdim`, `features` logits and `steps` steps each
+/// way holds in host memory at once, in bytes, by part: the starting noise, the recorded
+/// changes and starting logits of `targets` targets run together as they are read back (f32),
+/// and the statistics' per-image sums (six f64 per image and feature).
+pub fn host_bytes(images: usize, zdim: usize, features: usize, steps: usize, targets: usize) -> [(&'static str, u128); 3] {
+    let (n, f) = (images as u128, features as u128);
+    [
+        ("noise", n * zdim as u128 * 4),
+        ("recorded changes", targets.max(1) as u128 * (2 * steps as u128 + 1) * n * f * 4),
+        ("per-image sums", 6 * n * f * 8),
+    ]
+}
+
+/// `bytes` for a person: `25.6 GB`.
+fn size(bytes: u128) -> String {
+    let b = bytes as f64;
+    match b {
+        b if b >= 1e12 => format!("{:.1} TB", b / 1e12),
+        b if b >= 1e9 => format!("{:.1} GB", b / 1e9),
+        b if b >= 1e6 => format!("{:.1} MB", b / 1e6),
+        b => format!("{:.0} kB", b / 1e3),
+    }
+}
+
+/// Fails, naming the sizes, when a probe ([`host_bytes`]) needs more host memory than
+/// `available` (what the system can give, where it says): checked before anything is
+/// allocated.
+pub fn check_host_memory(
+    images: usize,
+    zdim: usize,
+    features: usize,
+    steps: usize,
+    targets: usize,
+    available: Option<u64>,
+) -> Result<(), ProbeError> {
+    let Some(available) = available else { return Ok(()) };
+    let parts = host_bytes(images, zdim, features, steps, targets);
+    let total: u128 = parts.iter().map(|p| p.1).sum();
+    if total <= available as u128 {
+        return Ok(());
+    }
+    let each: Vec<String> = parts.iter().map(|(what, b)| format!("{what} {}", size(*b))).collect();
+    Err(ProbeError::Input(format!(
+        "a probe of {images} images x {steps} steps needs about {} of host memory ({}), more than the {} available; use fewer images or steps",
+        size(total),
+        each.join(", "),
+        size(available as u128)
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_memory_is_planned_before_anything_is_allocated() {
+        // 10^8 images of z 64, 40 features, 30 steps: 25.6 GB of noise, 976 GB of changes.
+        let parts = host_bytes(100_000_000, 64, 40, 30, 1);
+        assert_eq!(parts[0].1, 25_600_000_000);
+        assert_eq!(parts[1].1, 61 * 100_000_000 * 40 * 4);
+        let e = check_host_memory(100_000_000, 64, 40, 30, 1, Some(24 << 30)).unwrap_err().to_string();
+        assert!(e.contains("100000000 images x 30 steps") && e.contains("noise 25.6 GB") && e.contains("25.8 GB available"), "{e}");
+        assert!(check_host_memory(256, 64, 40, 30, 1, Some(24 << 30)).is_ok());
+        assert!(check_host_memory(100_000_000, 64, 40, 30, 1, None).is_ok(), "no figure from the system: no refusal");
+        assert!(check_host_memory(usize::MAX, usize::MAX, 40, 30, 1, Some(1)).is_err(), "no overflow");
+    }
+}

@@ -134,6 +134,19 @@ fn zero_counts_are_refused() {
     no_files_in(out.path());
 }
 
+/// A probe too large for the host's memory is refused in one line naming the sizes, before
+/// anything is allocated (it used to abort allocating the noise), as a probe, a matrix and an
+/// audit; 10^9 images need terabytes on any machine.
+#[test]
+fn probes_too_large_for_the_host_are_refused_naming_the_sizes() {
+    let out = tempfile::tempdir().unwrap();
+    let csv = out.path().join("top.csv");
+    let needles = ["1000000000 images x 2 steps", "of host memory (noise", "recorded changes", "available; use fewer images or steps"];
+    fails(&probe_args(&strs(&["--images", "1000000000", "--csv", &p(&csv)])), &needles);
+    fails(&probe_args(&strs(&["--images", "1000000000", "--feature", "all", "--matrix-csv", &p(&csv)])), &needles);
+    no_files_in(out.path());
+}
+
 #[test]
 fn unknown_feature_suggests_the_closest() {
     let line = fails(&probe_args(&strs(&["--feature", "Mael"])), &["Mael", "Male"]);
