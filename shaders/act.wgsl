@@ -1,5 +1,5 @@
 // act.wgsl: the activations (codes of `Act::code`: 0 none, 1 ReLU, 2 leaky ReLU of slope
-// `slope`, 3 tanh) and their derivatives through their output, shared by every kernel with an
+// `slope`, 3 tanh, 4 sigmoid) and their derivatives through their output, shared by every kernel with an
 // activation epilogue (the convolutions, affine).
 
 fn activate(v: f32, act: u32, slope: f32) -> f32 {
@@ -7,6 +7,7 @@ fn activate(v: f32, act: u32, slope: f32) -> f32 {
         case 1u: { return select(0.0, v, v > 0.0); }
         case 2u: { return select(v * slope, v, v > 0.0); }
         case 3u: { return tanh(v); }
+        case 4u: { return 1.0 / (1.0 + exp(-v)); }
         default: { return v; }
     }
 }
@@ -16,6 +17,7 @@ fn activation_grad(v: f32, act: u32, slope: f32) -> f32 {
         case 1u: { return select(0.0, 1.0, v > 0.0); }
         case 2u: { return select(slope, 1.0, v > 0.0); }
         case 3u: { return 1.0 - v * v; }
+        case 4u: { return v * (1.0 - v); }
         default: { return 1.0; }
     }
 }

@@ -299,3 +299,49 @@ fn sngan_style_residual_generator_probes_as_pytorch() {
         assert!(plan.steps.iter().any(|s| matches!(s, gan_bias::program::reverse::Step::Sum { .. })), "no gradient sum: {:?}", plan.steps);
     });
 }
+
+/// A classifier that ends in a Sigmoid is read without it (the probe works on logits), says so
+/// in the printed header and the JSON report, and probes as the same classifier without it.
+#[test]
+fn a_final_sigmoid_is_dropped_and_said() {
+    let names = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(names.path(), "a\nb\nc\nd\ne\n").unwrap();
+    let g = generator(&onnx("tiny_sngan_ts.onnx"));
+    let noise = gan_bias::rng::torch_randn(2, 3 * g.input[0]);
+    let settings = ProbeSettings { target: 1, steps: 3, update: UpdateRule::Notebook, max_batch: None };
+    let plain = gan_bias::load::classifier(Some(&onnx("tiny_judge8_ts.onnx")), None, Some(&g), Some(names.path())).unwrap();
+    let want = run_probe(&mut CpuBackend::new(), &g, &plain, &noise, &settings).unwrap();
+    for exporter in ["ts", "dynamo"] {
+        let c =
+            gan_bias::load::classifier(Some(&onnx(&format!("tiny_judge8_sigmoid_{exporter}.onnx"))), None, Some(&g), Some(names.path()))
+                .unwrap();
+        assert_eq!(c.notes.len(), 1, "{exporter}: {:?}", c.notes);
+        assert!(c.notes[0].contains("final Sigmoid") && c.notes[0].contains("dropped"), "{}", c.notes[0]);
+        let got = run_probe(&mut CpuBackend::new(), &g, &c, &noise, &settings).unwrap();
+        assert_close(&format!("{exporter}: probe without the Sigmoid"), &got.cov, &want.cov, 1e-5, 1e-6 * max_abs(&want.cov));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("out.json");
+    let out = succeeds(&strs(&[
+        "probe",
+        "--backend",
+        "cpu",
+        "--images",
+        "2",
+        "--steps",
+        "2",
+        "--feature",
+        "b",
+        "--json",
+        &p(&json),
+        "--generator",
+        &p(&onnx("tiny_sngan_ts.onnx")),
+        "--classifier",
+        &p(&onnx("tiny_judge8_sigmoid_ts.onnx")),
+        "--feature-names",
+        &p(names.path()),
+    ]));
+    assert!(out.lines().any(|l| l.starts_with("# classifier ") && l.contains("final Sigmoid")), "{out}");
+    let report = read_json(&json);
+    assert!(report["settings"]["classifier"]["notes"][0].as_str().unwrap().contains("final Sigmoid"), "{report}");
+}

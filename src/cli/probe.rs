@@ -133,9 +133,10 @@ pub struct ProbeArgs {
     /// Starting noise: a safetensors file with an f32 tensor `noise` of shape (n, z_dim); overrides --images and --seed.
     #[arg(long)]
     pub noise: Option<PathBuf>,
-    /// Features to report (at most the classifier's features less the target).
-    #[arg(long, default_value_t = 10)]
-    pub top: usize,
+    /// Features to report (at most the classifier's features less the target); default 10, or
+    /// all of them for a classifier of fewer than 11.
+    #[arg(long)]
+    pub top: Option<usize>,
     /// The rows the table, the CSV and the ranking use; the JSON holds all three.
     #[arg(long, value_enum, default_value = "both")]
     pub direction: DirectionArg,
@@ -207,7 +208,7 @@ impl ProbeConfig {
         if args.images == 0 && args.noise.is_none() {
             bail!("--images must be at least 1");
         }
-        if args.top == 0 {
+        if args.top == Some(0) {
             bail!("--top must be at least 1");
         }
         if args.max_batch == Some(0) {
@@ -299,9 +300,11 @@ pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
     let classifier = args.classifier_args.load(Some(&generator))?;
     let names = &classifier.features;
     let target = features::resolve(args.feature.as_deref().unwrap_or_default(), names)?;
-    if args.top >= names.len() {
-        bail!("--top {} is more than the {} features other than the target", args.top, names.len() - 1);
-    }
+    let top = match args.top {
+        Some(t) if t >= names.len() => bail!("--top {t} is more than the {} features other than the target", names.len() - 1),
+        Some(t) => t,
+        None => 10.min(names.len() - 1),
+    };
     let planted = load::planted_world(args.planted.as_deref(), config.bundled_models(), names)?;
     let plot_features = args.plots.resolve(names, target)?;
     let (noise, noise_source) = starting_noise(args, generator.input[0], names.len())?;
@@ -319,7 +322,7 @@ pub fn run(args: ProbeArgs, quiet: bool) -> Result<()> {
     let run = RunInfo {
         update: settings.update,
         noise: noise_source,
-        top: args.top,
+        top,
         backend: args.device.choice().name(),
         adapter: backend.describe(),
         weight_precision: backend.weight_precision(),

@@ -96,6 +96,7 @@ impl NodeOp {
                 Act::Relu => "Relu",
                 Act::LeakyRelu(_) => "LeakyRelu",
                 Act::Tanh => "Tanh",
+                Act::Sigmoid => "Sigmoid",
             },
         }
     }

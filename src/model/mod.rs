@@ -53,6 +53,9 @@ pub struct Network {
     pub graph: Graph,
     /// Feature names, for a classifier (one per output channel).
     pub features: Vec<String>,
+    /// What was changed in reading the model, for the report's header (a classifier's final
+    /// Sigmoid dropped).
+    pub notes: Vec<String>,
 }
 
 impl Network {
@@ -65,14 +68,24 @@ impl Network {
             &[c, h, w] => [c, h, w],
             other => return Err(ModelError::Structure { path, detail: format!("the output has shape {other:?}, expected (c, h, w)") }),
         };
-        Ok(Network { arch: arch.name(), source: path, input, output, graph, features: Vec::new() })
+        Ok(Network { arch: arch.name(), source: path, input, output, graph, features: Vec::new(), notes: Vec::new() })
     }
 
     /// The network of a graph read from `source` (an ONNX model), in `role`: a generator takes
     /// noise `(z)` or `(z, 1, 1)` and outputs images `(c, h, w)`; a classifier takes images
     /// `(c, h, w)` and outputs logits `(F)` or `(F, 1, 1)`. The passes run over it.
-    pub fn from_graph(graph: Graph, source: &str, role: Role) -> Result<Network, ModelError> {
+    pub fn from_graph(mut graph: Graph, source: &str, role: Role) -> Result<Network, ModelError> {
         let structure = |detail: String| ModelError::Structure { path: source.to_string(), detail };
+        // The probe works on logits: a classifier that ends in a Sigmoid is read without it.
+        let mut notes = Vec::new();
+        if role == Role::Classifier
+            && let Some(&out) = graph.outputs.first()
+            && let Some(p) = graph.producer(out)
+            && graph.nodes[p].op == crate::graph::NodeOp::Act(crate::ops::act::Act::Sigmoid)
+        {
+            graph.outputs[0] = graph.nodes[p].inputs[0];
+            notes.push(format!("its final Sigmoid ({}) is dropped: the probe works on the logits before it", graph.nodes[p].name));
+        }
         let (Some(&x), Some(&y)) = (graph.inputs.first(), graph.outputs.first()) else {
             return Err(structure("the model has no input or no output".into()));
         };
@@ -118,7 +131,7 @@ impl Network {
                 (input, output)
             }
         };
-        Ok(Network { arch: "onnx", source: source.to_string(), input, output, graph: passes::optimise(graph), features: Vec::new() })
+        Ok(Network { arch: "onnx", source: source.to_string(), input, output, graph: passes::optimise(graph), features: Vec::new(), notes })
     }
 
     /// Multiply-adds of one forward pass for one image.

@@ -38,6 +38,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Reshape",
     "Resize",
     "Shape",
+    "Sigmoid",
     "Squeeze",
     "Sub",
     "Tanh",
@@ -410,10 +411,11 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
             }
             add(graph, NodeOp::BatchNorm { eps: a.float("epsilon", 1e-5) }, inputs)
         }
-        "Relu" | "Tanh" | "LeakyRelu" => {
+        "Relu" | "Tanh" | "LeakyRelu" | "Sigmoid" => {
             let act = match op {
                 "Relu" => Act::Relu,
                 "Tanh" => Act::Tanh,
+                "Sigmoid" => Act::Sigmoid,
                 _ => Act::LeakyRelu(a.float("alpha", 0.01)),
             };
             let x = value(0)?;

@@ -14,6 +14,7 @@ pub enum Act {
     Relu,
     LeakyRelu(f32),
     Tanh,
+    Sigmoid,
 }
 
 impl Act {
@@ -24,6 +25,7 @@ impl Act {
             Act::Relu => 1,
             Act::LeakyRelu(_) => 2,
             Act::Tanh => 3,
+            Act::Sigmoid => 4,
         }
     }
 
@@ -53,6 +55,7 @@ impl Act {
                 }
             }
             Act::Tanh => tanh(x),
+            Act::Sigmoid => 1.0 / (1.0 + (-x).exp()),
         }
     }
 
@@ -76,6 +79,7 @@ impl Act {
                 }
             }
             Act::Tanh => 1.0 - y * y,
+            Act::Sigmoid => y * (1.0 - y),
         }
     }
 }

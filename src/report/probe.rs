@@ -95,6 +95,9 @@ pub struct ClassifierInfo {
     pub path: String,
     pub arch: String,
     pub features: usize,
+    /// What was changed in reading it (a final Sigmoid dropped), where anything was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -198,7 +201,12 @@ impl ProbeReport {
                 noise: run.noise,
                 top: run.top,
                 generator: GeneratorInfo { path: generator.source.clone(), arch: generator.arch.into(), z_dim: generator.input[0] },
-                classifier: ClassifierInfo { path: classifier.source.clone(), arch: classifier.arch.into(), features: f },
+                classifier: ClassifierInfo {
+                    path: classifier.source.clone(),
+                    arch: classifier.arch.into(),
+                    features: f,
+                    notes: classifier.notes.clone(),
+                },
                 backend: run.backend.to_string(),
                 adapter,
                 weight_precision: run.weight_precision.name().to_string(),
@@ -254,7 +262,8 @@ impl ProbeReport {
     /// The three header lines naming the run, its adapter and its means and speed.
     pub fn header(&self) -> Vec<String> {
         let (s, t, m) = (&self.settings, &self.timings, &self.target_logit_mean);
-        vec![
+        let notes = s.classifier.notes.iter().map(|n| format!("classifier {}: {n}", s.classifier.path));
+        let mut lines = vec![
             format!(
                 "gan-bias probe: {} (index {}), {} images x {} steps each way, update {}, noise {}",
                 s.feature, s.target_index, s.images, s.steps, s.update, s.noise
@@ -264,7 +273,9 @@ impl ProbeReport {
                 "{} mean logit {:.4} -> {:.4} (up) / {:.4} (down); {:.2} s, {:.1} GFLOP/s, {} batch(es) of {} rows",
                 s.feature, m.start, m.last_step_up, m.last_step_down, t.probe_seconds, t.gflop_per_second, s.batches, s.batch_rows
             ),
-        ]
+        ];
+        lines.splice(2..2, notes);
+        lines
     }
 
     /// What the probe prints: the header, how the statistics were made, the top table (with

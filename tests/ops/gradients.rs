@@ -57,6 +57,7 @@ fn forward64(stages: &[ConvView], input: &[f64]) -> Vec<f64> {
                                 }
                             }
                             Act::Tanh => sum.tanh(),
+                            Act::Sigmoid => 1.0 / (1.0 + (-sum).exp()),
                         };
                     }
                 }

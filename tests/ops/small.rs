@@ -282,7 +282,7 @@ fn affine_gpu_matches_cpu_and_its_definition() {
         for (rows, channels, spatial, reps) in [(3, 5, 7, 1), (2, 1, 13, 3), (7, 11, 1, 2), (1, 3, 70, 1)] {
             let row_len = channels * spatial * reps;
             let n = rows * row_len;
-            for act in [Act::Identity, Act::Relu, Act::LeakyRelu(0.3), Act::Tanh] {
+            for act in [Act::Identity, Act::Relu, Act::LeakyRelu(0.3), Act::Tanh, Act::Sigmoid] {
                 for (has_scale, has_shift, backward) in
                     [(true, true, false), (false, true, false), (true, false, false), (true, false, true), (false, false, true)]
                 {

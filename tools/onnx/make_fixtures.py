@@ -165,6 +165,13 @@ class TinyJudge8(torch.nn.Module):
         return self.b(torch.nn.functional.leaky_relu(self.a(x), 0.2)).flatten(1)
 
 
+class TinySigmoidJudge8(TinyJudge8):
+    """TinyJudge8 ending in a Sigmoid, as attribute classifiers trained with BCELoss often do."""
+
+    def forward(self, x):
+        return torch.sigmoid(super().forward(x))
+
+
 def seeded(cls, seed):
     torch.manual_seed(seed)
     m = cls()
@@ -312,6 +319,9 @@ def main():
     with_golden(tiny_linear, "tiny_linear", 2)
     gan_probe(TinyWgan, TinyJudge, "tiny_wgan", "tiny_judge")
     gan_probe(TinySngan, TinyJudge8, "tiny_sngan", "tiny_judge8")
+    # The same judge ending in a Sigmoid: read without it, it gives the same probe.
+    images = seeded(TinySngan, 21)(torch.randn(2, 8)).detach()
+    export_both(seeded(TinySigmoidJudge8, 22), images, "tiny_judge8_sigmoid", names=("image", "probabilities"))
     # The tiny notebook presets of tests/fixtures (their forward views (n, z) as (n, z, 1, 1),
     # and the classifier's logits (n, 40, 1, 1) as (n, 40)): the same probe as their
     # safetensors files.
