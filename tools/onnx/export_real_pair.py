@@ -2,7 +2,7 @@
 into a folder outside the repository (dev-time; needs torch, onnx, onnxscript), for the
 comparison in BENCHMARKS.md: the probe from the .onnx files against the probe from the .pth.
 
-    ../torchenv/bin/python tools/onnx/export_real_pair.py OUT_DIR
+    python3 tools/onnx/export_real_pair.py OUT_DIR
 """
 import os
 import sys

@@ -3,7 +3,7 @@ onnxruntime): a tiny DCGAN-shaped generator exported by both PyTorch exporters, 
 onnxruntime forward on seeded noise as the reference, and hostile files built with the onnx
 package that the reader must refuse.
 
-    ../torchenv/bin/python tools/onnx/make_fixtures.py
+    python3 tools/onnx/make_fixtures.py
 """
 import os
 import shutil
