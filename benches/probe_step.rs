@@ -33,11 +33,12 @@ fn models() -> (Network, Network, usize) {
 }
 
 fn bench_backend(c: &mut Criterion, name: &str, backend: &mut dyn Backend, generator: &Network, classifier: &Network, images: usize) {
-    let stages = chain(generator, classifier).unwrap();
-    let capacity = plan_capacity(backend, &stages, 2 * images, 1, images, 1, None).unwrap();
-    let (program, layout) = probe_program(&stages, ProbeShape { capacity, images, steps: 1, slots: 1 }, UpdateRule::Notebook);
+    let graph = chain(generator, classifier).unwrap();
+    let build = |capacity| probe_program(&graph, ProbeShape { capacity, images, steps: 1, slots: 1 }, UpdateRule::Notebook);
+    let capacity = plan_capacity(backend, &|c| Ok(build(c)?.0), 2 * images, None).unwrap();
+    let (program, layout) = build(capacity).unwrap();
     backend.load(&program).unwrap();
-    backend.write(layout.z, &gan_bias::rng::torch_randn(0, capacity * stages[0].in_len())).unwrap();
+    backend.write(layout.z, &gan_bias::rng::torch_randn(0, capacity * graph.input_len())).unwrap();
     backend.write(layout.targets, &[20.0]).unwrap();
     let params = StepParams::new(0, 0, capacity, 1);
     backend.run(Phase::Setup, params).unwrap();

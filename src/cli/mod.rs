@@ -46,7 +46,7 @@ pub enum Command {
     Info,
     /// Time every kernel of a probe step, and the step, on one backend or every adapter
     /// (--all-adapters); or merge bench files into one table (`bench compare`).
-    Bench(bench::BenchArgs),
+    Bench(Box<bench::BenchArgs>),
     /// Convert a PyTorch checkpoint (.pth, zip or legacy format) to safetensors, safely:
     /// nothing in the file is executed.
     Import(import::ImportArgs),
@@ -69,7 +69,7 @@ pub fn run(args: Args) -> Result<()> {
         Command::Probe(p) => probe::run(*p, args.quiet),
         Command::Features(c) => features::run(c),
         Command::Info => info::run(),
-        Command::Bench(a) => bench::run(a, args.quiet),
+        Command::Bench(a) => bench::run(*a, args.quiet),
         Command::Import(a) => import::run(a),
         Command::Generate(a) => generate::run(a),
         Command::Forward(a) => forward::run(*a),

@@ -211,14 +211,14 @@ impl NodeOp {
             NodeOp::BatchNorm { eps } => {
                 arity(5..=5, "5")?;
                 let c = inputs[0].shape.first().copied().unwrap_or(0);
-                for i in 1..5 {
+                for (i, v) in inputs.iter().enumerate().skip(1) {
                     constant(i)?;
-                    if inputs[i].shape != [c] {
-                        return Err(shape_err(format!("{} has shape {:?}, expected [{c}]", inputs[i].name, inputs[i].shape)));
+                    if v.shape != [c] {
+                        return Err(shape_err(format!("{} has shape {:?}, expected [{c}]", v.name, v.shape)));
                     }
                 }
                 let var = inputs[4].data.as_ref().expect("checked constant");
-                if !eps.is_finite() || var.iter().any(|&v| !(v as f64 + *eps as f64 > 0.0)) {
+                if !eps.is_finite() || var.iter().any(|&v| (v as f64 + *eps as f64).is_nan() || v as f64 + *eps as f64 <= 0.0) {
                     return Err(shape_err(format!("running variance + epsilon ({eps}) must be positive")));
                 }
                 Ok(inputs[0].shape.clone())

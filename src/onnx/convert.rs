@@ -313,7 +313,7 @@ fn reshape(target: &[i64], row: &[usize], ctx: &Ctx) -> Result<Vec<usize>, Strin
     }
     let known = crate::graph::checked_len(&out).ok_or_else(|| format!("reshapes to {target:?}, more values than fit"))?;
     if let Some(i) = infer {
-        if known == 0 || len % known != 0 {
+        if known == 0 || !len.is_multiple_of(known) {
             return Err(format!("cannot view a row of {len} values as {target:?}"));
         }
         out[i] = len / known;

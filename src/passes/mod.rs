@@ -95,7 +95,7 @@ mod tests {
                 [1.0, 2.0, 3.0, 4.0, 5.0 * s3, 6.0 * s3].map(|v| v as f32).to_vec()
             };
             assert_eq!(**g.data(n.inputs[1]).unwrap(), want_w, "transpose {transpose}");
-            let want_b = [(-1.0 * 1.0 + 0.1) as f32, (1.0 + 0.2) as f32, (0.0 * s3 + 0.3) as f32];
+            let want_b = [(-1.0 + 0.1) as f32, (1.0 + 0.2) as f32, (0.0 * s3 + 0.3) as f32];
             assert_eq!(**g.data(n.inputs[2]).unwrap(), want_b, "transpose {transpose}");
         }
     }

@@ -171,6 +171,7 @@ fn affine(
 /// The input-gradient of node `node` for `n` rows: from `grad` (the gradient of its
 /// pre-activation result) to `output` (its input's), finished by `epilogue` reading `aux`.
 /// A convolution's is the adjoint convolution with the same weights.
+#[allow(clippy::too_many_arguments)]
 pub fn input_gradient(
     graph: &Graph,
     node: &Node,
