@@ -198,7 +198,7 @@ pub fn forward_input(path: &Path, graph: &Graph) -> Result<(usize, Vec<f32>), Lo
 /// as the classifier has outputs.
 pub fn feature_names_file(file: &Path, count: usize) -> Result<Vec<String>, LoadError> {
     let p = file.display().to_string();
-    let text = std::fs::read_to_string(file).map_err(|source| LoadError::Identify { path: p.clone(), source })?;
+    let text = std::fs::read_to_string(file).map_err(|source| WeightsError::Io { path: file.to_path_buf(), source })?;
     let names: Vec<String> = text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
     if names.len() != count {
         return Err(LoadError::FeatureNames {
@@ -221,17 +221,13 @@ fn onnx_feature_names(model: &OnnxModel, count: usize, names: Option<&Path>) -> 
     }
     let path = model.path.display().to_string();
     if let Some(list) = model.property("feature_names") {
-        let names: Vec<String> = list.split(',').map(|s| s.trim().to_string()).collect();
-        if names.len() != count || names.iter().any(String::is_empty) {
-            return Err(LoadError::FeatureNames {
-                path,
-                detail: format!("metadata feature_names lists {} names but the classifier has {count} outputs", names.len()),
-            });
-        }
-        return Ok(names);
+        return presets::comma_names(list, count).map_err(|found| LoadError::FeatureNames {
+            path,
+            detail: format!("metadata feature_names lists {found} names but the classifier has {count} outputs"),
+        });
     }
-    if count == presets::CELEBA_FEATURES.len() {
-        return Ok(presets::CELEBA_FEATURES.iter().map(|s| s.to_string()).collect());
+    if let Some(names) = presets::celeba_names(count) {
+        return Ok(names);
     }
     Err(LoadError::FeatureNames {
         path,

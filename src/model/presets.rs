@@ -233,20 +233,30 @@ pub fn z_dim(arch: ArchKind, file: &TensorFile) -> Result<usize, ModelError> {
     }])
 }
 
+/// The `count` names of a comma-separated metadata list, or how many (non-empty) it holds.
+pub fn comma_names(list: &str, count: usize) -> Result<Vec<String>, usize> {
+    let names: Vec<String> = list.split(',').map(|s| s.trim().to_string()).collect();
+    if names.len() != count || names.iter().any(String::is_empty) {
+        return Err(names.len());
+    }
+    Ok(names)
+}
+
+/// CelebA's 40 names, for a classifier of 40 outputs.
+pub fn celeba_names(count: usize) -> Option<Vec<String>> {
+    (count == CELEBA_FEATURES.len()).then(|| CELEBA_FEATURES.iter().map(|s| s.to_string()).collect())
+}
+
 /// Feature names: metadata `gan_bias.features`, else the CelebA names for 40 outputs, else `f0..`.
 pub fn feature_names(file: &TensorFile, count: usize) -> Result<Vec<String>, ModelError> {
     if let Some(list) = file.metadata.get(META_FEATURES) {
-        let names: Vec<String> = list.split(',').map(|s| s.trim().to_string()).collect();
-        if names.len() != count || names.iter().any(String::is_empty) {
-            return Err(ModelError::Structure {
-                path: file.path.display().to_string(),
-                detail: format!("metadata {META_FEATURES} lists {} names but the classifier has {count} outputs", names.len()),
-            });
-        }
-        return Ok(names);
+        return comma_names(list, count).map_err(|found| ModelError::Structure {
+            path: file.path.display().to_string(),
+            detail: format!("metadata {META_FEATURES} lists {found} names but the classifier has {count} outputs"),
+        });
     }
-    if count == CELEBA_FEATURES.len() {
-        return Ok(CELEBA_FEATURES.iter().map(|s| s.to_string()).collect());
+    if let Some(names) = celeba_names(count) {
+        return Ok(names);
     }
     Ok((0..count).map(|i| format!("f{i}")).collect())
 }

@@ -267,6 +267,18 @@ fn channel_constant(c: &Tensor, row: &[usize]) -> Result<(usize, Vec<f64>), Stri
     }
 }
 
+/// `shape` with a 1 inserted at each of `axes` (axes of the result, negative from its end).
+fn unsqueezed(shape: &[usize], axes: &[i64]) -> Result<Vec<usize>, String> {
+    let rank = shape.len() + axes.len();
+    let mut ax = axes.iter().map(|&x| axis(x, rank)).collect::<Result<Vec<_>, _>>()?;
+    ax.sort_unstable();
+    let mut out = shape.to_vec();
+    for x in ax {
+        out.insert(x, 1);
+    }
+    Ok(out)
+}
+
 /// An integer constant's values, if `slot` is one.
 fn ints(slot: Option<&Slot>) -> Option<(Vec<usize>, Vec<i64>)> {
     match slot {
@@ -477,33 +489,21 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
             };
             match input(0)? {
                 Some(Slot::Constant(t)) => {
-                    let mut shape = t.shape.clone();
-                    if op == "Unsqueeze" {
-                        let axes = axes.ok_or("Unsqueeze needs axes")?;
-                        let rank = shape.len() + axes.len();
-                        let mut ax = axes.iter().map(|&x| axis(x, rank)).collect::<Result<Vec<_>, _>>()?;
-                        ax.sort_unstable();
-                        for x in ax {
-                            shape.insert(x, 1);
-                        }
+                    let shape = if op == "Unsqueeze" {
+                        unsqueezed(&t.shape, &axes.ok_or("Unsqueeze needs axes")?)?
                     } else {
-                        shape.retain(|&d| d != 1);
-                    }
+                        t.shape.iter().copied().filter(|&d| d != 1).collect()
+                    };
                     Ok(Read::Alias(Slot::Constant(Arc::new(Tensor { shape, values: t.values.clone() }))))
                 }
                 _ => {
                     let x = value(0)?;
                     let mut full: Vec<usize> = std::iter::once(0).chain(graph.value(x).shape.iter().copied()).collect();
                     if op == "Unsqueeze" {
-                        let axes = axes.ok_or("Unsqueeze needs axes")?;
-                        let rank = full.len() + axes.len();
-                        let mut ax = axes.iter().map(|&v| axis(v, rank)).collect::<Result<Vec<_>, _>>()?;
-                        ax.sort_unstable();
-                        for v in ax {
-                            if v == 0 {
-                                return Err(format!("unsqueezes the batch axis; {}", dynamic_batch(&ctx.input)));
-                            }
-                            full.insert(v, 1);
+                        // The batch is the 0 in front: an axis put before it moves it.
+                        full = unsqueezed(&full, &axes.ok_or("Unsqueeze needs axes")?)?;
+                        if full[0] != 0 {
+                            return Err(format!("unsqueezes the batch axis; {}", dynamic_batch(&ctx.input)));
                         }
                     } else {
                         let rank = full.len();
