@@ -363,5 +363,10 @@ fn op_label(op: &Op) -> String {
         Op::Affine(a) => a.label.clone(),
         Op::Resize(r) => r.label.clone(),
         Op::Add(a) => a.label.clone(),
+        Op::Binary(b) => b.label.clone(),
+        Op::Copy(c) => c.label.clone(),
+        Op::Pad(p) => p.label.clone(),
+        Op::ConvGeneral(c) => c.label.clone(),
+        Op::Bilinear(b) => b.label.clone(),
     }
 }

@@ -8,6 +8,8 @@
 
 use super::{Graph, GraphError, Node, Value};
 use crate::ops::act::Act;
+use crate::ops::bilinear::Coord;
+use crate::ops::binary::BinOp;
 
 /// The attributes of a Conv or ConvTranspose node.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +77,16 @@ pub enum NodeOp {
     ResizeNearest { size: [usize; 2], inv: [f32; 2] },
     /// `act(a + b)` of two computed tensors of one shape (a residual connection).
     Add { act: Act },
+    /// `act(a - b)`, `act(a * b)` or `act(a / b)` of two computed tensors of one shape.
+    Binary { op: BinOp, act: Act },
+    /// The inputs, computed or constant, one after the other along `axis` of a row.
+    Concat { axis: usize },
+    /// The last two axes of a row padded with `value`: `[top, left, bottom, right]` rows and
+    /// columns added (negative: removed).
+    Pad { pads: [isize; 4], value: f32 },
+    /// Bilinear resizing of `(c, h, w)` to `(c, size[0], size[1])`, source coordinates by
+    /// `coord`, `inv` the inverse of the scale along each axis.
+    ResizeBilinear { size: [usize; 2], inv: [f32; 2], coord: Coord },
     /// The same values, one row seen with another shape (Reshape, Flatten, Squeeze,
     /// Unsqueeze): an alias of its input's buffer.
     Reshape(Vec<usize>),
@@ -89,8 +101,11 @@ impl NodeOp {
             NodeOp::BatchNorm { .. } => "BatchNormalization",
             NodeOp::Reshape(_) => "Reshape",
             NodeOp::Affine { .. } => "Affine",
-            NodeOp::ResizeNearest { .. } => "Resize",
+            NodeOp::ResizeNearest { .. } | NodeOp::ResizeBilinear { .. } => "Resize",
             NodeOp::Add { .. } => "Add",
+            NodeOp::Binary { op, .. } => op.name(),
+            NodeOp::Concat { .. } => "Concat",
+            NodeOp::Pad { .. } => "Pad",
             NodeOp::Act(a) => match a {
                 Act::Identity => "Identity",
                 Act::Relu => "Relu",
@@ -123,6 +138,13 @@ impl NodeOp {
             NodeOp::BatchNorm { eps } => format!("{} eps {eps}", self.name()),
             NodeOp::Add { act } if *act != Act::Identity => format!("Add + {}", NodeOp::Act(*act).name()),
             NodeOp::Add { .. } => "Add".into(),
+            NodeOp::Binary { op, act } if *act != Act::Identity => format!("{} + {}", op.name(), NodeOp::Act(*act).name()),
+            NodeOp::Binary { op, .. } => op.name().into(),
+            NodeOp::Concat { axis } => format!("Concat along axis {}", axis + 1),
+            NodeOp::Pad { pads, value } => format!("Pad [top, left, bottom, right] {pads:?} with {value}"),
+            NodeOp::ResizeBilinear { size, inv, coord } => {
+                format!("Resize bilinear to {}x{} ({}, inverse scales {:?})", size[0], size[1], coord.name(), inv)
+            }
             NodeOp::ResizeNearest { size, inv } => format!("Resize nearest to {}x{} (source = floor(out * {:?}))", size[0], size[1], inv),
             NodeOp::Affine { axis, scale, shift, act } => {
                 let mut s = format!("Affine along axis {}", axis + 1);
@@ -263,6 +285,56 @@ impl NodeOp {
                 }
                 Ok(inputs[0].shape.clone())
             }
+            NodeOp::Binary { act, .. } => {
+                arity(2..=2, "2")?;
+                if inputs.iter().any(|v| v.is_constant()) || inputs[0].shape != inputs[1].shape || !act.slope().is_finite() {
+                    return Err(shape_err(format!(
+                        "combines rows of shapes {:?} and {:?}: two computed tensors of one shape are supported",
+                        inputs[0].shape, inputs[1].shape
+                    )));
+                }
+                Ok(inputs[0].shape.clone())
+            }
+            NodeOp::Concat { axis } => {
+                if inputs.is_empty() {
+                    return Err(GraphError::Arity { node: node.into(), op, expected: "1 or more", found: 0 });
+                }
+                let first = &inputs[0].shape;
+                let fits = |s: &[usize]| s.len() == first.len() && (0..s.len()).all(|i| i == *axis || s[i] == first[i]);
+                if *axis >= first.len() || !inputs.iter().all(|v| fits(&v.shape)) || inputs.iter().all(|v| v.is_constant()) {
+                    let shapes: Vec<_> = inputs.iter().map(|v| v.shape.clone()).collect();
+                    return Err(shape_err(format!("cannot join rows of shapes {shapes:?} along axis {}", axis + 1)));
+                }
+                let mut out = first.clone();
+                out[*axis] = inputs.iter().map(|v| v.shape[*axis]).sum();
+                Ok(out)
+            }
+            NodeOp::Pad { pads, value } => {
+                arity(1..=1, "1")?;
+                let x = &inputs[0].shape;
+                let grow = |size: usize, a: isize, b: isize| size as isize + a + b;
+                if x.len() < 2 || !value.is_finite() || pads.iter().any(|p| p.unsigned_abs() > 1 << 20) {
+                    return Err(shape_err(format!("pads {pads:?} of rows of shape {x:?} with value {value}")));
+                }
+                let (h, w) = (grow(x[x.len() - 2], pads[0], pads[2]), grow(x[x.len() - 1], pads[1], pads[3]));
+                if h <= 0 || w <= 0 {
+                    return Err(shape_err(format!("pads {pads:?} remove all of rows of shape {x:?}")));
+                }
+                let mut out = x.clone();
+                let k = out.len();
+                out[k - 2] = h as usize;
+                out[k - 1] = w as usize;
+                Ok(out)
+            }
+            NodeOp::ResizeBilinear { size, inv, .. } => {
+                arity(1..=1, "1")?;
+                let x = &inputs[0].shape;
+                if x.len() != 3 || size.contains(&0) || !inv.iter().all(|v| v.is_finite() && *v > 0.0) || size.iter().any(|&s| s > 1 << 16)
+                {
+                    return Err(shape_err(format!("resizing rows of shape {x:?} to {size:?} with inverse scales {inv:?}")));
+                }
+                Ok(vec![x[0], size[0], size[1]])
+            }
             NodeOp::ResizeNearest { size, inv } => {
                 arity(1..=1, "1")?;
                 let x = &inputs[0].shape;
@@ -296,6 +368,10 @@ impl NodeOp {
             | NodeOp::Reshape(_)
             | NodeOp::Affine { .. }
             | NodeOp::ResizeNearest { .. }
+            | NodeOp::ResizeBilinear { .. }
+            | NodeOp::Binary { .. }
+            | NodeOp::Concat { .. }
+            | NodeOp::Pad { .. }
             | NodeOp::Add { .. } => 0,
         }
     }

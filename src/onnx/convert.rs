@@ -11,10 +11,13 @@ use std::sync::Arc;
 
 use rten_onnx::onnx::{AttributeProto, DataType, ModelProto, NodeProto, ValueInfoProto};
 
+use super::fold;
 use super::tensor::{self, Tensor};
 use super::{OnnxError, OnnxModel, Row};
 use crate::graph::{ConvAttrs, Graph, NodeOp, ValueId};
 use crate::ops::act::Act;
+use crate::ops::bilinear::Coord;
+use crate::ops::binary::BinOp;
 
 /// The ONNX ops read.
 pub const SUPPORTED_OPS: &[&str] = &[
@@ -23,6 +26,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Cast",
     "Concat",
     "Constant",
+    "ConstantOfShape",
     "Conv",
     "ConvTranspose",
     "Div",
@@ -34,14 +38,17 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "LeakyRelu",
     "MatMul",
     "Mul",
+    "Pad",
     "Relu",
     "Reshape",
     "Resize",
     "Shape",
     "Sigmoid",
+    "Slice",
     "Squeeze",
     "Sub",
     "Tanh",
+    "Transpose",
     "Unsqueeze",
     "Upsample",
 ];
@@ -63,6 +70,8 @@ struct Ctx<'a> {
     /// The graph input's name.
     input: String,
     fixed_batch: Option<usize>,
+    /// The default domain's opset.
+    opset: i64,
 }
 
 /// A value by its ONNX name.
@@ -111,7 +120,7 @@ pub fn model(proto: ModelProto, path: &Path) -> Result<OnnxModel, OnnxError> {
     let (input_name, shape, fixed_batch) = input_shape(inputs[0]).map_err(&structure)?;
     let x = graph.input(input_name.clone(), shape);
     slots.insert(input_name.clone(), Slot::Value(x));
-    let ctx = Ctx { path, input: input_name, fixed_batch };
+    let ctx = Ctx { path, input: input_name, fixed_batch, opset };
 
     let mut rows = Vec::new();
     for (index, node) in g.node.iter().enumerate() {
@@ -459,15 +468,69 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
             Ok(int_slot(ishape, picked))
         }
         "Concat" => {
+            let slots = (0..node.input.len()).map(input).collect::<Result<Vec<_>, _>>()?;
+            if slots.iter().any(|s| matches!(s, Some(Slot::Value(_)))) {
+                // A tensor Concat: every input computed, joined along an axis of the rows.
+                let values = (0..node.input.len()).map(value).collect::<Result<Vec<_>, _>>()?;
+                let rank = graph.value(values[0]).shape.len() + 1;
+                let k = axis(a.int("axis", 1), rank)?;
+                if k == 0 {
+                    return Err(format!("joins along the batch axis; {}", dynamic_batch(&ctx.input)));
+                }
+                return add(graph, NodeOp::Concat { axis: k - 1 }, values);
+            }
             let mut all = Vec::new();
-            for i in 0..node.input.len() {
-                let (shape, v) = ints(input(i)?).ok_or("only Concat of folded shapes (integer constants) is supported")?;
+            for slot in slots {
+                let (shape, v) =
+                    ints(slot).ok_or("only Concat of folded shapes (integer constants) or of computed tensors is supported")?;
                 if shape.len() != 1 {
                     return Err("only Concat of 1-D shapes is supported".into());
                 }
                 all.extend(v);
             }
             Ok(int_slot(vec![all.len()], all))
+        }
+        "Pad" => {
+            let x = value(0)?;
+            let row = graph.value(x).shape.clone();
+            let rank = row.len() + 1;
+            let mode = a.string("mode").unwrap_or_else(|| "constant".into());
+            if mode != "constant" {
+                return Err(format!("Pad mode {mode} is not supported (constant is)"));
+            }
+            // Opset 11 on: pads, the value and the axes are inputs; before, attributes.
+            let (pads, value) = if ctx.opset >= 11 {
+                let (_, pads) = ints(input(1)?).ok_or("Pad's pads must be a constant")?;
+                let value = match input(2)? {
+                    None => 0.0,
+                    Some(Slot::Constant(t)) if t.len() == 1 => t.floats()[0],
+                    Some(_) => return Err("Pad's constant_value must be one constant value".into()),
+                };
+                (pads, value)
+            } else {
+                (a.ints("pads").ok_or("Pad has no pads")?, a.float("value", 0.0))
+            };
+            let axes: Vec<usize> = match input(3)? {
+                None => (0..rank).collect(),
+                Some(slot) => {
+                    let (_, v) = ints(Some(slot)).ok_or("Pad's axes must be a constant")?;
+                    v.iter().map(|&k| axis(k, rank)).collect::<Result<_, _>>()?
+                }
+            };
+            if pads.len() != 2 * axes.len() {
+                return Err(format!("Pad has {} pads for {} axes", pads.len(), axes.len()));
+            }
+            let mut full = vec![0i64; 2 * rank];
+            for (j, &k) in axes.iter().enumerate() {
+                full[k] = pads[j];
+                full[rank + k] = pads[axes.len() + j];
+            }
+            if rank < 3 || (0..rank - 2).any(|k| full[k] != 0 || full[rank + k] != 0) || full.iter().any(|p| p.unsigned_abs() > 1 << 20) {
+                return Err(format!("pads {full:?} of a tensor of rank {rank}: only the last two axes may be padded"));
+            }
+            let at = |k: usize| full[k] as isize;
+            let pads = [at(rank - 2), at(rank - 1), at(2 * rank - 2), at(2 * rank - 1)];
+            add(graph, NodeOp::Pad { pads, value }, vec![x])
         }
         "Cast" => match input(0)? {
             Some(Slot::Constant(t)) => {
@@ -519,6 +582,38 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
                     add(graph, NodeOp::Reshape(full[1..].to_vec()), vec![x])
                 }
             }
+        }
+        "ConstantOfShape" => {
+            let (_, shape) = ints(input(0)?).ok_or("ConstantOfShape's shape must be a constant or folded from Shape")?;
+            let v = match a.get("value").and_then(|v| v.t.as_ref()) {
+                Some(t) => Some(tensor::decode(t, ctx.path).map_err(|e| e.to_string())?),
+                None => None,
+            };
+            Ok(Read::Alias(Slot::Constant(Arc::new(fold::constant_of_shape(&shape, v.as_ref())?))))
+        }
+        "Slice" | "Transpose" => {
+            let Some(Slot::Constant(t)) = input(0)? else {
+                return Err(format!("only a {op} of constants (shape arithmetic) is supported"));
+            };
+            let folded = if op == "Transpose" {
+                fold::transpose(t, a.ints("perm").as_deref())?
+            } else {
+                let list = |i: usize, what: &str| -> Result<Option<Vec<i64>>, String> {
+                    match input(i)? {
+                        None => Ok(None),
+                        slot => ints(slot).map(|(_, v)| Some(v)).ok_or(format!("Slice's {what} must be constant")),
+                    }
+                };
+                let starts = list(1, "starts")?.ok_or("Slice has no starts")?;
+                let ends = list(2, "ends")?.ok_or("Slice has no ends")?;
+                fold::slice(t, &starts, &ends, list(3, "axes")?.as_deref(), list(4, "steps")?.as_deref())?
+            };
+            Ok(Read::Alias(Slot::Constant(Arc::new(folded))))
+        }
+        "Reshape" if matches!(input(0)?, Some(Slot::Constant(_))) => {
+            let Some(Slot::Constant(t)) = input(0)? else { unreachable!("matched") };
+            let (_, target) = ints(input(1)?).ok_or("Reshape's shape must be a constant or folded from Shape")?;
+            Ok(Read::Alias(Slot::Constant(Arc::new(fold::reshape(t, &target)?))))
         }
         "Reshape" => {
             let x = value(0)?;
@@ -589,13 +684,26 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
                 return Err(format!("resizes rows of shape {row:?}; only images (c, h, w) are resized"));
             }
             let mode = a.string("mode").unwrap_or_else(|| "nearest".into());
-            let transform = a.string("coordinate_transformation_mode").unwrap_or_else(|| "half_pixel".into());
-            let rounding = a.string("nearest_mode").unwrap_or_else(|| "round_prefer_floor".into());
-            if mode != "nearest" || (op == "Resize" && (transform != "asymmetric" || rounding != "floor")) {
-                return Err(format!(
-                    "Resize mode {mode}, coordinates {transform}, rounding {rounding} is not supported yet (nearest with asymmetric coordinates and floor rounding is, as F.interpolate(mode=\"nearest\") exports)"
-                ));
+            // Opset 10's Resize and Upsample compute sources as asymmetric does.
+            let old = op == "Upsample" || ctx.opset < 11;
+            let default_transform = if old { "asymmetric" } else { "half_pixel" };
+            let transform = a.string("coordinate_transformation_mode").unwrap_or_else(|| default_transform.into());
+            let rounding = a.string("nearest_mode").unwrap_or_else(|| if old { "floor" } else { "round_prefer_floor" }.into());
+            if a.int("antialias", 0) != 0 {
+                return Err("Resize with antialias is not supported (F.interpolate's antialias=False is)".into());
             }
+            let coord = match (mode.as_str(), transform.as_str()) {
+                ("nearest", "asymmetric") if rounding == "floor" => None,
+                ("linear" | "bilinear", "half_pixel") => Some(Coord::HalfPixel),
+                ("linear" | "bilinear", "pytorch_half_pixel") => Some(Coord::PytorchHalfPixel),
+                ("linear" | "bilinear", "align_corners") => Some(Coord::AlignCorners),
+                ("linear" | "bilinear", "asymmetric") => Some(Coord::Asymmetric),
+                _ => {
+                    return Err(format!(
+                        "Resize mode {mode}, coordinates {transform}, rounding {rounding} is not supported (nearest with asymmetric coordinates and floor rounding, as F.interpolate(mode=\"nearest\") exports, and linear with half_pixel, pytorch_half_pixel, align_corners or asymmetric coordinates are)"
+                    ));
+                }
+            };
             // Scales: Upsample's attribute (opset 7) or input 1; Resize's input 2; or Resize's sizes (input 3).
             let scales: Option<Vec<f32>> = match (op, a.get("scales")) {
                 ("Upsample", Some(s)) => Some(s.floats.clone()),
@@ -603,7 +711,7 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
                     Some(Slot::Constant(t)) => Some(t.floats()),
                     _ => return Err("Upsample's scales must be a constant".into()),
                 },
-                _ => match input(2)? {
+                _ => match input(if ctx.opset < 11 { 1 } else { 2 })? {
                     Some(Slot::Constant(t)) if !t.is_empty() => Some(t.floats()),
                     Some(Slot::Constant(_)) | None => None,
                     Some(_) => return Err("Resize's scales must be a constant".into()),
@@ -629,10 +737,13 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
                         return Err(format!("sizes {sizes:?}: only the height and width may be resized"));
                     }
                     let (h, w) = (sizes[2] as usize, sizes[3] as usize);
-                    ([h, w], [(row[1] as f64 / h as f64) as f32, (row[2] as f64 / w as f64) as f32])
+                    ([h, w], [row[1] as f32 / h as f32, row[2] as f32 / w as f32])
                 }
             };
-            add(graph, NodeOp::ResizeNearest { size, inv }, vec![x])
+            match coord {
+                None => add(graph, NodeOp::ResizeNearest { size, inv }, vec![x]),
+                Some(coord) => add(graph, NodeOp::ResizeBilinear { size, inv, coord }, vec![x]),
+            }
         }
         "Flatten" => {
             let x = value(0)?;
@@ -651,15 +762,28 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
                 (Some(Slot::Value(x)), Some(Slot::Constant(c))) => (*x, c.clone(), false),
                 (Some(Slot::Constant(c)), Some(Slot::Value(x))) if op != "Div" => (*x, c.clone(), true),
                 (Some(Slot::Constant(_)), Some(Slot::Constant(_))) => return Err(format!("{op} of two constants is not folded yet")),
-                (Some(Slot::Value(a0)), Some(Slot::Value(a1))) if op == "Add" => {
+                (Some(Slot::Value(a0)), Some(Slot::Value(a1))) => {
                     let (a0, a1) = (*a0, *a1);
-                    return add(graph, NodeOp::Add { act: Act::Identity }, vec![a0, a1]);
+                    let (s0, s1) = (&graph.value(a0).shape, &graph.value(a1).shape);
+                    if s0 != s1 {
+                        return Err(format!(
+                            "{op} of computed tensors of shapes {} and {} is not supported (two of one shape are)",
+                            shape_text(s0),
+                            shape_text(s1)
+                        ));
+                    }
+                    let node_op = match op {
+                        "Add" => NodeOp::Add { act: Act::Identity },
+                        "Sub" => NodeOp::Binary { op: BinOp::Sub, act: Act::Identity },
+                        "Mul" => NodeOp::Binary { op: BinOp::Mul, act: Act::Identity },
+                        _ => NodeOp::Binary { op: BinOp::Div, act: Act::Identity },
+                    };
+                    return add(graph, node_op, vec![a0, a1]);
                 }
-                _ => {
-                    return Err(format!(
-                        "{op} of two computed tensors is not supported yet (only with a constant: a scalar or one value per channel)"
-                    ));
+                (Some(Slot::Constant(_)), Some(Slot::Value(_))) => {
+                    return Err("Div of a constant by a computed tensor is not supported".into());
                 }
+                _ => return Err(format!("{op} reads an input that is missing")),
             };
             let row = graph.value(x).shape.clone();
             let (axis, values) = channel_constant(&c, &row)?;

@@ -10,6 +10,7 @@
 //! Owns: `.onnx` files -> graphs, the graph's listing. Must not touch: passes, programs.
 
 mod convert;
+mod fold;
 pub mod proto;
 pub mod tensor;
 

@@ -9,10 +9,15 @@
 pub mod act;
 pub mod add;
 pub mod affine;
+pub mod bilinear;
+pub mod binary;
 pub mod conv2d;
+pub mod conv_general;
 pub mod conv_transpose2d;
+pub mod copy;
 pub mod covariance;
 pub mod noise_update;
+pub mod pad;
 pub mod record;
 pub mod resize;
 pub mod seed_grad;
@@ -240,6 +245,11 @@ pub enum Op {
     Affine(affine::Affine),
     Resize(resize::Resize),
     Add(add::Add),
+    Binary(binary::Binary),
+    Copy(copy::Copy),
+    Pad(pad::Pad),
+    ConvGeneral(conv_general::ConvGeneral),
+    Bilinear(bilinear::Bilinear),
 }
 
 impl Op {
@@ -255,16 +265,26 @@ impl Op {
             Op::Affine(k) => k,
             Op::Resize(k) => k,
             Op::Add(k) => k,
+            Op::Binary(k) => k,
+            Op::Copy(k) => k,
+            Op::Pad(k) => k,
+            Op::ConvGeneral(k) => k,
+            Op::Bilinear(k) => k,
         }
     }
 }
 
 /// Every shader, for validation and pipeline warm-up: the f16-weight twins last.
-pub fn all_shaders() -> [&'static Shader; 11] {
+pub fn all_shaders() -> [&'static Shader; 16] {
     [
         &conv2d::SHADER,
         &affine::SHADER,
         &add::SHADER,
+        &binary::SHADER,
+        &copy::SHADER,
+        &pad::SHADER,
+        &conv_general::SHADER,
+        &bilinear::SHADER,
         &resize::SHADER,
         &conv_transpose2d::SHADER,
         &seed_grad::SHADER,

@@ -1,5 +1,6 @@
-//! Each activation fused into its producer's epilogue: a Conv, ConvTranspose or Affine whose
-//! result only an activation reads applies the activation itself, and the activation node goes.
+//! Each activation fused into its producer's epilogue: a Conv, ConvTranspose, Affine, Add,
+//! Sub, Mul or Div whose result only an activation reads applies the activation itself, and
+//! the activation node goes.
 //!
 //! Owns: the fusion. Must not touch: other passes.
 
@@ -20,7 +21,7 @@ pub fn run(mut graph: Graph) -> Graph {
                 a.act = act;
                 Some(p)
             }
-            NodeOp::Affine { act: a, .. } | NodeOp::Add { act: a } if *a == Act::Identity => {
+            NodeOp::Affine { act: a, .. } | NodeOp::Add { act: a } | NodeOp::Binary { act: a, .. } if *a == Act::Identity => {
                 *a = act;
                 Some(p)
             }

@@ -18,7 +18,6 @@ use crate::graph::{Graph, ValueId};
 use crate::model::Network;
 use crate::ops::act::{Act, Epilogue};
 use crate::ops::add::Add;
-use crate::ops::affine::Affine;
 use crate::ops::covariance::{ColumnMean, CovArgs, Covariance};
 use crate::ops::noise_update::{NoiseUpdate, UpdateRule};
 use crate::ops::record::Record;
@@ -125,6 +124,8 @@ struct Passes<'g> {
     targets: BufId,
     /// Activations and constants.
     bufs: HashMap<ValueId, BufId>,
+    /// Constants the rules add for a node (by index), beyond its inputs.
+    tables: HashMap<usize, Vec<BufId>>,
     acts: Vec<BufId>,
     output: BufId,
 }
@@ -137,13 +138,19 @@ impl<'g> Passes<'g> {
         let z = p.buffer("noise", capacity * graph.input_len());
         let targets = slots.map(|s| p.buffer("targets", s));
         let mut bufs = HashMap::from([(graph.inputs[0], z)]);
-        for node in &graph.nodes {
+        let mut tables = HashMap::new();
+        for (i, node) in graph.nodes.iter().enumerate() {
             let names = rules::param_names(node);
-            for (k, &v) in node.inputs.iter().enumerate().skip(1) {
+            for (k, &v) in node.inputs.iter().enumerate() {
                 if let Some(data) = graph.data(v) {
-                    let role = names.get(k - 1).copied().unwrap_or("constant");
+                    let role = k.checked_sub(1).and_then(|j| names.get(j)).copied().unwrap_or("constant");
                     bufs.entry(v).or_insert_with(|| p.shared(format!("{} {role}", node.name), data.clone()));
                 }
+            }
+            let extra: Vec<BufId> =
+                rules::tables(graph, node).into_iter().map(|(what, t)| p.constant(format!("{} {what}", node.name), t)).collect();
+            if !extra.is_empty() {
+                tables.insert(i, extra);
             }
         }
         let mut acts = Vec::new();
@@ -158,18 +165,24 @@ impl<'g> Passes<'g> {
             acts.push(b);
         }
         let output = bufs[&graph.outputs[0]];
-        Ok(Passes { graph, capacity, z, targets: targets.unwrap_or(BufId(usize::MAX)), bufs, acts, output })
+        Ok(Passes { graph, capacity, z, targets: targets.unwrap_or(BufId(usize::MAX)), bufs, tables, acts, output })
     }
 
-    fn params(&self, node: &crate::graph::Node) -> Vec<BufId> {
-        node.inputs[1..].iter().map(|v| self.bufs[v]).collect()
+    /// The buffers node `i` reads: one per input, then its tables.
+    fn inputs(&self, i: usize) -> Vec<BufId> {
+        let node = &self.graph.nodes[i];
+        let mut b: Vec<BufId> = node.inputs.iter().map(|v| self.bufs[v]).collect();
+        b.extend(self.tables.get(&i).into_iter().flatten());
+        b
     }
 
     /// Every node forward, from the input to the output.
     fn push_forward(&self, p: &mut Program) {
-        for node in self.graph.nodes.iter().filter(|n| !rules::is_alias(n)) {
-            let (input, output) = (self.bufs[&node.inputs[0]], self.bufs[&node.outputs[0]]);
-            p.push(Phase::Step, rules::forward(self.graph, node, self.capacity, input, &self.params(node), output));
+        for (i, node) in self.graph.nodes.iter().enumerate().filter(|(_, n)| !rules::is_alias(n)) {
+            let output = self.bufs[&node.outputs[0]];
+            for op in rules::forward(self.graph, node, self.capacity, &self.inputs(i), output) {
+                p.push(Phase::Step, op);
+            }
         }
     }
 
@@ -195,9 +208,9 @@ impl<'g> Passes<'g> {
             .steps
             .iter()
             .map(|step| match *step {
-                Step::Vjp { node, from, to, epilogue, aux } => {
-                    let node = &self.graph.nodes[node];
-                    rules::input_gradient(self.graph, node, n, buf(from), &self.params(node), aux_buf(aux), buf(to), epilogue)
+                Step::Vjp { node: i, input, from, to, epilogue, aux } => {
+                    let node = &self.graph.nodes[i];
+                    rules::input_gradient(self.graph, node, input, n, buf(from), &self.inputs(i), aux_buf(aux), buf(to), epilogue)
                 }
                 Step::Sum { a, b, to, epilogue, aux, len } => Op::Add(Add {
                     label: "gradient sum".into(),
@@ -208,19 +221,9 @@ impl<'g> Passes<'g> {
                     output: buf(to),
                     epilogue,
                 }),
-                Step::Mask { from, to, act, aux, len } => Op::Affine(Affine {
-                    label: "gradient pass-on".into(),
-                    rows: n,
-                    row_len: len,
-                    channels: 1,
-                    spatial: len,
-                    input: buf(from),
-                    scale: None,
-                    shift: None,
-                    aux: aux_buf(aux),
-                    output: buf(to),
-                    epilogue: Epilogue::GradMask(act),
-                }),
+                Step::Mask { from, to, act, aux, len } => {
+                    rules::pass_on("gradient pass-on".into(), n, len, buf(from), aux_buf(aux), buf(to), Epilogue::GradMask(act))
+                }
             })
             .collect();
         Ok((seed, dz, ops))

@@ -36,9 +36,10 @@ pub enum Grad {
 /// One step of the reverse pass.
 #[derive(Debug, Clone)]
 pub enum Step {
-    /// Node `node`'s input-gradient from `from` (the gradient of its result before its
-    /// activation) to `to`, finished by `epilogue` reading the stored `aux`.
-    Vjp { node: usize, from: Grad, to: Grad, epilogue: Epilogue, aux: Option<ValueId> },
+    /// Node `node`'s input-gradient with respect to its input `input`, from `from` (the
+    /// gradient of its result before its activation) to `to`, finished by `epilogue` reading
+    /// the stored `aux`.
+    Vjp { node: usize, input: usize, from: Grad, to: Grad, epilogue: Epilogue, aux: Option<ValueId> },
     /// `to = a + b` over rows of `len`, finished by `epilogue` reading `aux`: two
     /// contributions to one gradient.
     Sum { a: Grad, b: Grad, to: Grad, epilogue: Epilogue, aux: Option<ValueId>, len: usize },
@@ -53,14 +54,6 @@ pub struct Reverse {
     pub steps: Vec<Step>,
     pub slots: usize,
     pub slot_len: usize,
-}
-
-/// The activation inputs of a node: the ones its input-gradient reaches.
-fn activation_inputs(op: &NodeOp) -> std::ops::Range<usize> {
-    match op {
-        NodeOp::Add { .. } => 0..2,
-        _ => 0..1,
-    }
 }
 
 /// Scratch slots held by reference counts.
@@ -111,7 +104,7 @@ pub fn plan(graph: &Graph) -> Result<Reverse, LowerError> {
     // Reads of each value (through reshapes, which alias): one per activation input of a node.
     let mut uses: HashMap<ValueId, usize> = HashMap::new();
     for node in graph.nodes.iter().filter(|n| !rules::is_alias(n)) {
-        for k in activation_inputs(&node.op) {
+        for k in rules::activation_inputs(graph, node) {
             *uses.entry(rules::source(graph, node.inputs[k])).or_default() += 1;
         }
     }
@@ -128,7 +121,7 @@ pub fn plan(graph: &Graph) -> Result<Reverse, LowerError> {
         let len = graph.value(v).len();
         // The gradient of this node's result before its activation.
         let from = gather(&mut steps, &mut slots, p, act, Some(v), len, false);
-        for k in activation_inputs(&node.op) {
+        for k in rules::activation_inputs(graph, node) {
             let x = rules::source(graph, node.inputs[k]);
             let once = uses[&x] == 1;
             let producer = graph.producer(x);
@@ -152,7 +145,7 @@ pub fn plan(graph: &Graph) -> Result<Reverse, LowerError> {
             let to = if once && x == input { Grad::Input } else { slots.take(graph.value(x).len()) };
             let (epilogue, aux) =
                 if once && x != input { (Epilogue::GradMask(x_act), Some(x)) } else { (Epilogue::Forward(Act::Identity), None) };
-            steps.push(Step::Vjp { node: i, from, to, epilogue, aux });
+            steps.push(Step::Vjp { node: i, input: k, from, to, epilogue, aux });
             entry.parts.push(to);
             entry.masked = once;
         }

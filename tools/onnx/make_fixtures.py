@@ -1,9 +1,10 @@
 """Writes the ONNX fixtures of tests/fixtures/onnx/ (dev-time; needs torch, onnx, onnxscript,
 onnxruntime): a tiny DCGAN-shaped generator exported by both PyTorch exporters, its
 onnxruntime forward on seeded noise as the reference, and hostile files built with the onnx
-package that the reader must refuse.
+package that the reader must refuse. With `ops`, only the op models' files (tiny_mix,
+tiny_convs, tiny_bilinear), leaving the others as they are.
 
-    python3 tools/onnx/make_fixtures.py
+    python3 tools/onnx/make_fixtures.py [ops]
 """
 import os
 import shutil
@@ -91,7 +92,13 @@ def with_golden(make, name, target):
     """Exports `make()` both ways and saves PyTorch's forward and input-gradient of
     mean(logits[:, target]) (float64 autograd) on seeded 3x8x8 images."""
     images = torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(9))
-    export_both(make(), images, name, names=("image", "logits"))
+    files = export_both(make(), images, name, names=("image", "logits"))
+    with torch.no_grad():
+        want = make()(images).numpy()
+    for path in files:
+        sess = ort.InferenceSession(path)
+        got = sess.run(None, {sess.get_inputs()[0].name: images.numpy()})[0]
+        assert np.abs(got - want).max() < 1e-4, (path, np.abs(got - want).max())
     m64 = make().double()
     x64 = images.double().requires_grad_(True)
     logits = m64(x64)
@@ -298,7 +305,72 @@ def hostile(base_model_path):
     del weight
 
 
+class TinyMix(torch.nn.Module):
+    """A classifier of 3x8x8 images through products, differences and quotients of two
+    computed tensors, a Concat along channels (the image itself among its inputs), a
+    constant Pad of 0.5 and a zero one, to 5 logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Conv2d(3, 4, 3, 1, 1)
+        self.b = torch.nn.Conv2d(3, 4, 1)
+        self.pad = torch.nn.ZeroPad2d((2, 0, 1, 0))
+        self.head = torch.nn.Conv2d(15, 5, (10, 13))
+
+    def forward(self, x):
+        a, b = torch.tanh(self.a(x)), self.b(x)
+        c = torch.cat([a * b, x, a - b, a / (b * b + 1.0)], dim=1)
+        c = torch.nn.functional.pad(c, (1, 2, 0, 1), value=0.5)
+        return self.head(self.pad(torch.tanh(c))).flatten(1)
+
+
+class TinyConvs(torch.nn.Module):
+    """A classifier of 3x8x8 images through convolutions the tiled kernels do not serve: a
+    3x2 kernel with strides (2, 1), pads (1, 0) and dilations (1, 2); a grouped, dilated 3x3;
+    a grouped transposed 3x4 with strides (2, 3), output padding (1, 2) and dilations (2, 1);
+    then a head to 5 logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Conv2d(3, 6, (3, 2), (2, 1), (1, 0), (1, 2))
+        self.b = torch.nn.Conv2d(6, 6, 3, 1, 2, 2, groups=3)
+        self.c = torch.nn.ConvTranspose2d(6, 4, (3, 4), (2, 3), (1, 1), (1, 2), groups=2, dilation=(2, 1))
+        self.head = torch.nn.Conv2d(4, 5, (10, 19), bias=False)
+
+    def forward(self, x):
+        x = torch.relu(self.a(x))
+        x = torch.nn.functional.leaky_relu(self.b(x), 0.1)
+        return self.head(torch.tanh(self.c(x))).flatten(1)
+
+
+class TinyBilinear(torch.nn.Module):
+    """A classifier of 3x8x8 images through bilinear resizing: up by a scale of 2 (half-pixel
+    coordinates), to 5x7 with align_corners, to 11x6 by size (down in width), then a head to
+    5 logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Conv2d(3, 4, 3, 2, 1)
+        self.head = torch.nn.Conv2d(4, 5, (11, 6))
+
+    def forward(self, x):
+        f = torch.nn.functional.interpolate
+        x = f(x, scale_factor=2, mode="bilinear", align_corners=False)
+        x = torch.relu(self.a(x))
+        x = f(x, size=(5, 7), mode="bilinear", align_corners=True)
+        x = f(torch.tanh(x), size=(11, 6), mode="bilinear", align_corners=False)
+        return self.head(x).flatten(1)
+
+
+def op_models():
+    with_golden(lambda: seeded(TinyMix, 31), "tiny_mix", 3)
+    with_golden(lambda: seeded(TinyConvs, 32), "tiny_convs", 1)
+    with_golden(lambda: seeded(TinyBilinear, 33), "tiny_bilinear", 4)
+
+
 def main():
+    if sys.argv[1:] == ["ops"]:
+        return op_models()
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(OUT)
@@ -317,6 +389,7 @@ def main():
     # float64) on seeded images, for target logit 2.
     with_golden(tiny_affine, "tiny_affine", 2)
     with_golden(tiny_linear, "tiny_linear", 2)
+    op_models()
     gan_probe(TinyWgan, TinyJudge, "tiny_wgan", "tiny_judge")
     gan_probe(TinySngan, TinyJudge8, "tiny_sngan", "tiny_judge8")
     # The same judge ending in a Sigmoid: read without it, it gives the same probe.
