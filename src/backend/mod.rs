@@ -131,6 +131,22 @@ pub struct MemoryLimits {
     pub budget_bytes: u64,
 }
 
+/// The smallest memory budget a backend plans with by default.
+const MIN_BUDGET: u64 = 256 << 20;
+
+/// The default budget of a backend whose buffers live in host memory (the CPU backend, a
+/// software adapter): half of what the system says it can give without swapping, at least
+/// 256 MiB; 2 GiB where it does not say.
+pub fn host_budget() -> u64 {
+    crate::host::available_bytes().map_or(2 << 30, |a| (a / 2).max(MIN_BUDGET))
+}
+
+/// The default budget of a hardware GPU, from its limits (wgpu reports no memory size): four
+/// of its largest storage bindings, at least 256 MiB and at most 4 GiB.
+pub fn device_budget(limits: &wgpu::Limits) -> u64 {
+    limits.max_storage_buffer_binding_size.saturating_mul(4).clamp(MIN_BUDGET, 4 << 30)
+}
+
 /// What a backend has moved from the host to its buffers, counted since it was made.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Uploads {
@@ -170,6 +186,9 @@ pub trait Backend {
         Err(BackendError::NoTimer)
     }
     fn limits(&self) -> MemoryLimits;
+    /// Plans programs within `bytes` of buffers instead of the backend's default budget
+    /// (`--memory-budget`).
+    fn set_memory_budget(&mut self, bytes: u64);
     /// Allocates the program's buffers (uploading constants) and prepares its ops.
     fn load(&mut self, program: &Program) -> Result<(), BackendError>;
     /// Overwrites the start of buffer `id` with `data`.

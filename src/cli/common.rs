@@ -116,6 +116,36 @@ pub struct DeviceArgs {
     /// llvmpipe without shader-f16). WGSL backends only (the CPU backend keeps f32 weights).
     #[arg(long)]
     pub weights_f16: bool,
+    /// Plan batches within this much buffer memory, e.g. 512MB or 4GiB. Default: on the CPU
+    /// backend and software adapters half of the host's available memory; on a GPU four of its
+    /// largest storage bindings, between 256 MiB and 4 GiB (wgpu reports no memory size).
+    #[arg(long, value_parser = parse_size)]
+    pub memory_budget: Option<u64>,
+}
+
+/// A size in bytes: a number, optionally with a unit (B, kB, MB, GB, TB; KiB, MiB, GiB, TiB).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("{text:?} is not a size, e.g. 512MB or 4GiB"))?;
+    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        "kib" => 1024.0,
+        "mib" => 1024f64.powi(2),
+        "gib" => 1024f64.powi(3),
+        "tib" => 1024f64.powi(4),
+        u => return Err(format!("unknown unit {u:?} in {text:?} (B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)")),
+    };
+    let bytes = value * scale;
+    if !(1.0..1e18).contains(&bytes) {
+        return Err(format!("{text:?} is not a size of at least one byte"));
+    }
+    Ok(bytes as u64)
 }
 
 impl DeviceArgs {
@@ -130,7 +160,11 @@ impl DeviceArgs {
 
     /// The backend, a GPU device opened with those of `features` its adapter has.
     pub fn open_with(&self, features: wgpu::Features) -> Result<Box<dyn Backend>> {
-        Ok(backend::open(self.choice(), self.adapter.as_deref(), features, self.weight_precision())?)
+        let mut b = backend::open(self.choice(), self.adapter.as_deref(), features, self.weight_precision())?;
+        if let Some(bytes) = self.memory_budget {
+            b.set_memory_budget(bytes);
+        }
+        Ok(b)
     }
 
     /// The weight precision asked for.
@@ -193,4 +227,18 @@ pub fn model_facts(provenance: Provenance, generator: &Network, classifier: &Net
         ))
     };
     with(with(provenance, "generator", generator)?, "classifier", classifier)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_in_decimal_and_binary_units() {
+        assert_eq!(parse_size("512MB"), Ok(512_000_000));
+        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_size("1.5 kB"), Ok(1500));
+        assert_eq!(parse_size("123"), Ok(123));
+        assert!(parse_size("0").is_err() && parse_size("MB").is_err() && parse_size("3 parsecs").is_err() && parse_size("1e30").is_err());
+    }
 }

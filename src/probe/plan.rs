@@ -77,10 +77,24 @@ pub fn plan_capacity(
     let by_binding = limits.max_buffer_bytes / cost.widest_row.max(1);
     let cap = (rows as u64).min(by_memory).min(by_binding).min(max_batch.unwrap_or(usize::MAX) as u64) as usize;
     if cap == 0 {
-        return Err(ProbeError::Input("not even one image fits in this backend's memory limits".into()));
+        return Err(ProbeError::Input(format!(
+            "not even one image fits: the weights and histories take {}, each row {} more, within a memory budget of {} (--memory-budget) and buffers of at most {}",
+            size(cost.fixed as u128),
+            size(cost.per_row as u128),
+            size(limits.budget_bytes as u128),
+            size(limits.max_buffer_bytes as u128)
+        )));
     }
     // Even batches, so the last one is not mostly padding.
     let batches = rows.div_ceil(cap);
+    log::info!(
+        "{} rows in {batches} batch(es): {} bytes per row, {} fixed, within a memory budget of {} and buffers of at most {}",
+        rows,
+        cost.per_row,
+        cost.fixed,
+        size(limits.budget_bytes as u128),
+        size(limits.max_buffer_bytes as u128)
+    );
     Ok(rows.div_ceil(batches))
 }
 

@@ -220,6 +220,28 @@ fn max_batch_splits_the_rows_without_changing_the_result() {
     }
 }
 
+/// A small `--memory-budget` plans smaller batches (the rows' bytes come from the lowered
+/// program) with the same result; one too small for a single row is refused in one line
+/// naming the sizes; a size that is not one is refused by the parser.
+#[test]
+fn memory_budget_sizes_the_batches_without_changing_the_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = cov_of(dir.path(), "whole", &[]);
+    let json = dir.path().join("budget.json");
+    let split = cov_of(dir.path(), "budget", &strs(&["--memory-budget", "0.6MB", "--json", &p(&json)]));
+    let batches = read_json(&json)["settings"]["batches"].as_u64().unwrap();
+    assert!(batches > 1, "a 0.6 MB budget still ran one batch");
+    assert_matrices_close("--memory-budget 0.6MB", &split, &whole, 1e-6);
+    fails(&probe_args(&strs(&["--memory-budget", "100kB"])), &["not even one image fits", "--memory-budget", "each row"]);
+    // A usage error: clap's message, with its pointer to --help.
+    let out = gan(&probe_args(&strs(&["--memory-budget", "lots"])));
+    assert!(
+        !out.status.success() && crate::common::run::stderr_of(&out).contains("\"lots\" is not a size"),
+        "{}",
+        crate::common::run::stderr_of(&out)
+    );
+}
+
 /// With no weights named, every command uses the bundled demo weights, and `probe` grades
 /// itself against the bundled world's planted correlations.
 #[test]

@@ -20,12 +20,14 @@ pub struct CpuBackend {
     /// The most bytes the program buffers have taken at once.
     peak_bytes: u64,
     uploads: Uploads,
+    /// The memory budget, when set instead of [`super::host_budget`].
+    budget: Option<u64>,
 }
 
 impl CpuBackend {
     /// The reference: every op's plain loops, in its shader's order, on one thread.
     pub fn new() -> Self {
-        CpuBackend { program: None, mem: CpuMemory::default(), fast: false, peak_bytes: 0, uploads: Uploads::default() }
+        CpuBackend { program: None, mem: CpuMemory::default(), fast: false, peak_bytes: 0, uploads: Uploads::default(), budget: None }
     }
 
     /// The fast path: convolutions as matrix products over all cores.
@@ -88,7 +90,11 @@ impl Backend for CpuBackend {
     }
 
     fn limits(&self) -> MemoryLimits {
-        MemoryLimits { max_buffer_bytes: 1 << 32, budget_bytes: 2 << 30 }
+        MemoryLimits { max_buffer_bytes: 1 << 32, budget_bytes: self.budget.unwrap_or_else(super::host_budget) }
+    }
+
+    fn set_memory_budget(&mut self, bytes: u64) {
+        self.budget = Some(bytes);
     }
 
     fn load(&mut self, program: &Program) -> Result<(), BackendError> {

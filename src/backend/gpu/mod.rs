@@ -81,6 +81,8 @@ pub struct GpuBackend {
     /// How the convolution weights of the next programs loaded are stored ([`weights`]).
     pub weights: WeightPrecision,
     uploads: Uploads,
+    /// The memory budget, when set instead of the default ([`GpuBackend::default_budget`]).
+    budget: Option<u64>,
 }
 
 impl GpuBackend {
@@ -114,6 +116,16 @@ impl GpuBackend {
             force_tile: None,
             weights: WeightPrecision::F32,
             uploads: Uploads::default(),
+            budget: None,
+        }
+    }
+
+    /// A software adapter's buffers are host memory ([`crate::backend::host_budget`]); a
+    /// hardware GPU's budget follows its limits ([`crate::backend::device_budget`]).
+    pub fn default_budget(&self) -> u64 {
+        match self.ctx.info.device_type {
+            wgpu::DeviceType::Cpu => crate::backend::host_budget(),
+            _ => crate::backend::device_budget(&self.ctx.limits),
         }
     }
 
@@ -204,7 +216,12 @@ impl Backend for GpuBackend {
 
     fn limits(&self) -> MemoryLimits {
         let l = &self.ctx.limits;
-        MemoryLimits { max_buffer_bytes: l.max_buffer_size.min(l.max_storage_buffer_binding_size), budget_bytes: 1 << 30 }
+        let budget_bytes = self.budget.unwrap_or_else(|| self.default_budget());
+        MemoryLimits { max_buffer_bytes: l.max_buffer_size.min(l.max_storage_buffer_binding_size), budget_bytes }
+    }
+
+    fn set_memory_budget(&mut self, bytes: u64) {
+        self.budget = Some(bytes);
     }
 
     fn load(&mut self, program: &Program) -> Result<(), BackendError> {
