@@ -19,6 +19,7 @@ mod import_pth_fuzz;
 mod limits;
 mod lowering;
 mod onnx;
+mod onnx_conformance;
 mod onnx_fuzz;
 mod ops;
 mod pictures;

@@ -422,8 +422,14 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
             add(graph, if op == "Conv" { NodeOp::Conv(attrs) } else { NodeOp::ConvTranspose(attrs) }, inputs)
         }
         "BatchNormalization" => {
-            if a.int("training_mode", 0) != 0 || node.output.iter().skip(1).any(|o| !o.is_empty()) {
+            // Before opset 7 the mode is the attribute is_test (default 0: training).
+            let training = a.int("training_mode", 0) != 0 || (ctx.opset < 7 && a.int("is_test", 0) == 0);
+            if training || node.output.iter().skip(1).any(|o| !o.is_empty()) {
                 return Err("BatchNormalization in training mode is not supported; export the model in eval mode (model.eval())".into());
+            }
+            // Before opset 9, spatial=0 keeps statistics per activation rather than per channel.
+            if ctx.opset < 9 && a.int("spatial", 1) == 0 {
+                return Err("BatchNormalization with spatial=0 (statistics per activation) is not supported".into());
             }
             let x = value(0)?;
             let mut inputs = vec![x];
@@ -443,6 +449,10 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
             add(graph, NodeOp::Act(act), vec![x])
         }
         "Identity" | "Dropout" => {
+            // Before opset 7 a Dropout is in training mode unless is_test is set.
+            if op == "Dropout" && ctx.opset < 7 && a.int("is_test", 0) == 0 {
+                return Err("Dropout without is_test=1 (opset < 7) runs in training mode: only inference is supported".into());
+            }
             if node.output.iter().skip(1).any(|o| !o.is_empty()) {
                 return Err("Dropout's mask output is read: only inference is supported".into());
             }
@@ -661,8 +671,13 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
                 None => None,
                 Some(Slot::Constant(c)) => {
                     let cv = c.floats();
-                    if cv.len() != 1 && cv.len() != m {
-                        return Err(format!("its bias of shape {:?} is not one value or {m}", c.shape));
+                    // One value, or one per output, the same for every row: (m), (1, m), (1, 1)...
+                    // Before opset 7, C is (batch, m) unless broadcast is set.
+                    if ctx.opset < 7 && a.int("broadcast", 0) == 0 && c.shape.len() != 2 {
+                        return Err(format!("Gemm without broadcast=1 (opset < 7) takes C of shape (batch, {m}), not {:?}", c.shape));
+                    }
+                    if !c.shape.iter().rev().skip(1).all(|&d| d == 1) || (cv.len() != 1 && cv.len() != m) {
+                        return Err(format!("its bias of shape {:?} is not one value or {m} for every row", c.shape));
                     }
                     Some((0..m).map(|o| (cv[if cv.len() == 1 { 0 } else { o }] as f64 * beta) as f32).collect::<Vec<f32>>())
                 }
@@ -748,7 +763,12 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
         "Flatten" => {
             let x = value(0)?;
             let row = graph.value(x).shape.clone();
-            let k = axis(a.int("axis", 1), row.len() + 1)?;
+            // axis is in [-r, r], negative counting from the end; r flattens all into the outer axis.
+            let (rank, k) = (row.len() as i64 + 1, a.int("axis", 1));
+            if !(-rank..=rank).contains(&k) {
+                return Err(format!("axis {k} is out of range for rank {rank}"));
+            }
+            let k = if k < 0 { k + rank } else { k } as usize;
             if k == 0 {
                 return Err(format!("flattens the batch into the rows; {}", dynamic_batch(&ctx.input)));
             }
