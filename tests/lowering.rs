@@ -74,3 +74,39 @@ fn dcgan_preset_lowers_to_the_earlier_op_list() {
 fn bundled_pair_lowers_to_the_earlier_op_list() {
     check("bundled", "weights/demo_generator.safetensors", "weights/demo_classifier.safetensors");
 }
+
+/// Outputs the reverse pass never reads (a nearest resize's, read only by a convolution, whose
+/// input-gradient needs no stored activation where the resize applies none) share buffers by
+/// liveness in the probe's program; the gradient program, whose callers read every node's
+/// output, keeps one each. (`tests/onnx.rs` probes the same models against PyTorch.)
+#[test]
+fn outputs_the_reverse_pass_never_reads_share_buffers_in_the_probe() {
+    let dir = fixture("onnx");
+    let g = generator(&dir.join("tiny_wgan_ts.onnx"));
+    let names = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(names.path(), "a\nb\nc\nd\ne\n").unwrap();
+    let c = gan_bias::load::classifier(Some(&dir.join("tiny_judge_ts.onnx")), None, Some(&g), Some(names.path())).unwrap();
+    let graph = chain(&g, &c).unwrap();
+    let resizes: Vec<String> = graph
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, gan_bias::graph::NodeOp::ResizeNearest { .. }))
+        .map(|n| format!("{} output", n.name))
+        .collect();
+    assert_eq!(resizes.len(), 2, "{}", graph.listing());
+    let shape = ProbeShape { capacity: 4, images: 2, steps: 2, slots: 1 };
+    let (probe, _) = probe_program(&graph, shape, UpdateRule::Notebook).unwrap();
+    let (grad, _) = gradient_program(&graph, 4, 4, 1, 1.0).unwrap();
+    let labels = |p: &Program| p.buffers.iter().map(|b| b.label.clone()).collect::<Vec<_>>();
+    let (shared, kept) = (labels(&probe), labels(&grad));
+    assert!(shared.contains(&"activations 1".to_string()) && !shared.iter().any(|l| resizes.contains(l)), "{shared:?}");
+    assert!(resizes.iter().all(|r| kept.contains(r)), "{kept:?}");
+    // Those that share are exactly the outputs of nodes that apply no activation and that no
+    // product or quotient reads: the resizes and the Linear layer before its BatchNorm.
+    let gone: Vec<&String> = kept.iter().filter(|l| l.ends_with(" output") && !shared.contains(l)).collect();
+    let identity = |label: &String| {
+        let n = graph.nodes.iter().find(|n| format!("{} output", n.name) == *label).unwrap();
+        gan_bias::program::rules::output_act(&graph, n) == gan_bias::ops::act::Act::Identity
+    };
+    assert!(gone.len() == resizes.len() + 1 && gone.iter().all(|l| identity(l)), "{gone:?}");
+}

@@ -350,6 +350,15 @@ fn a_final_sigmoid_is_dropped_and_said() {
     assert!(out.lines().any(|l| l.starts_with("# classifier ") && l.contains("final Sigmoid")), "{out}");
     let report = read_json(&json);
     assert!(report["settings"]["classifier"]["notes"][0].as_str().unwrap().contains("final Sigmoid"), "{report}");
+    // The all-target matrix says it too, in its header and its report's settings.
+    let json = dir.path().join("matrix.json");
+    let mut args = strs(&["probe", "--backend", "cpu", "--images", "2", "--steps", "2", "--features", "a,b", "--json", &p(&json)]);
+    args.extend(strs(&["--generator", &p(&onnx("tiny_sngan_ts.onnx")), "--classifier", &p(&onnx("tiny_judge8_sigmoid_dynamo.onnx"))]));
+    args.extend(strs(&["--feature-names", &p(names.path())]));
+    let out = succeeds(&args);
+    assert!(out.lines().any(|l| l.starts_with("# classifier ") && l.contains("final Sigmoid")), "{out}");
+    let report = read_json(&json);
+    assert!(report["settings"]["classifier"]["notes"][0].as_str().unwrap().contains("final Sigmoid"), "{report}");
 }
 
 /// Products, differences and quotients of two computed tensors, a Concat along channels with

@@ -300,6 +300,7 @@ pub fn run(args: AuditArgs, quiet: bool) -> Result<()> {
         images: data.len(),
         classifier: classifier.source.clone(),
         classifier_sha256: load::file_sha256(&classifier.source)?,
+        classifier_notes: classifier.notes.clone(),
         backend: args.device.choice().name().to_string(),
         adapter: backend.describe(),
         threshold: args.threshold,

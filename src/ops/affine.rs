@@ -109,13 +109,24 @@ impl Kernel for Affine {
             let x = mem.get(self.input);
             let scale = self.scale.map(|b| mem.get(b));
             let extra = self.extra().map(|b| mem.get(b));
-            for (i, out) in y[..n].iter_mut().enumerate() {
-                let c = (i / self.spatial) % self.channels;
-                let v = scale.map_or(x[i], |s| x[i] * s[c]);
-                *out = match self.epilogue {
-                    Epilogue::GradMask(a) => v * extra.map_or(1.0, |aux| a.grad_from_output(aux[i])),
-                    Epilogue::Forward(a) => a.apply(extra.map_or(v, |shift| v + shift[c])),
-                };
+            // A run of `spatial` values at a time, all of one channel.
+            for (k, run) in y[..n].chunks_mut(self.spatial).enumerate() {
+                let (c, at) = (k % self.channels, k * self.spatial);
+                let xs = &x[at..at + run.len()];
+                let s = scale.map_or(1.0, |s| s[c]);
+                let scaled = |i: usize| if scale.is_some() { xs[i] * s } else { xs[i] };
+                match (self.epilogue, extra) {
+                    (Epilogue::GradMask(a), Some(aux)) => {
+                        let aux = &aux[at..at + run.len()];
+                        run.iter_mut().enumerate().for_each(|(i, out)| *out = scaled(i) * a.grad_from_output(aux[i]));
+                    }
+                    (Epilogue::GradMask(_), None) => run.iter_mut().enumerate().for_each(|(i, out)| *out = scaled(i)),
+                    (Epilogue::Forward(a), Some(shift)) => {
+                        let b = shift[c];
+                        run.iter_mut().enumerate().for_each(|(i, out)| *out = a.apply(scaled(i) + b));
+                    }
+                    (Epilogue::Forward(a), None) => run.iter_mut().enumerate().for_each(|(i, out)| *out = a.apply(scaled(i))),
+                }
             }
         });
     }

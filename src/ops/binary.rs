@@ -118,8 +118,11 @@ impl Kernel for Binary {
         {
             return err("a backward epilogue with an activation reads its stored output".into());
         }
-        if self.op == BinOp::DivDenominator && (self.aux.is_none() || matches!(self.epilogue, Epilogue::Forward(_))) {
-            return err("a quotient's denominator gradient is a backward op that reads the denominator".into());
+        if self.op == BinOp::DivDenominator
+            && (self.aux.is_none()
+                || self.epilogue.act() != crate::ops::act::Act::Identity && matches!(self.epilogue, Epilogue::Forward(_)))
+        {
+            return err("a quotient's denominator gradient reads the denominator, and applies no activation".into());
         }
         let mut others: Vec<Option<BufId>> = self.operands.iter().copied().map(Some).collect();
         others.push(self.aux);

@@ -10,7 +10,7 @@
 //!
 //! Owns: graphs -> programs, the probe's buffer layout. Must not touch: backends, batching.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::reverse::{self, Grad, Step};
 use super::{Phase, Program, rules};
@@ -115,6 +115,61 @@ pub struct ProbeShape {
     pub slots: usize,
 }
 
+/// Which node outputs keep a buffer of their own after the forward pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// Every one (the gradient program, whose callers read every node's output).
+    All,
+    /// Those the reverse pass reads (the stored activations its epilogues read, the operands
+    /// of products and quotients) and the output; the others share buffers by liveness.
+    Backward,
+}
+
+/// The values the reverse pass of `graph` reads besides gradients, and its output.
+fn needed_backward(graph: &Graph) -> Result<HashSet<ValueId>, LowerError> {
+    let plan = reverse::plan(graph)?;
+    let mut needed = HashSet::from([rules::source(graph, graph.outputs[0])]);
+    for step in &plan.steps {
+        match *step {
+            Step::Vjp { aux, .. } | Step::Sum { aux, .. } | Step::Mask { aux, .. } => needed.extend(aux),
+        }
+    }
+    for node in &graph.nodes {
+        needed.extend(rules::vjp_reads(node).iter().map(|&k| rules::source(graph, node.inputs[k])));
+    }
+    Ok(needed)
+}
+
+/// The node outputs of `graph` outside `needed`, each with its shared buffer (a slot) and its
+/// row length: a slot is taken again once the last node reading its value has run.
+fn transient(graph: &Graph, needed: &HashSet<ValueId>) -> HashMap<ValueId, (usize, usize)> {
+    let mut last_read: HashMap<ValueId, usize> = HashMap::new();
+    for (i, node) in graph.nodes.iter().enumerate().filter(|(_, n)| !rules::is_alias(n)) {
+        for &v in &node.inputs {
+            last_read.insert(rules::source(graph, v), i);
+        }
+    }
+    let mut free_after: Vec<usize> = Vec::new();
+    let mut out = HashMap::new();
+    for (i, node) in graph.nodes.iter().enumerate().filter(|(_, n)| !rules::is_alias(n)) {
+        let v = node.outputs[0];
+        if needed.contains(&v) {
+            continue;
+        }
+        let until = last_read.get(&v).copied().unwrap_or(i);
+        let k = match free_after.iter().position(|&f| f < i) {
+            Some(k) => k,
+            None => {
+                free_after.push(0);
+                free_after.len() - 1
+            }
+        };
+        free_after[k] = until;
+        out.insert(v, (k, graph.value(v).len()));
+    }
+    out
+}
+
 /// The buffers of one forward and input-gradient pass, shared by the probe's program and the
 /// gradient program: a buffer per graph value that the ops read or write.
 struct Passes<'g> {
@@ -133,7 +188,7 @@ struct Passes<'g> {
 impl<'g> Passes<'g> {
     /// The input, the targets (`slots` entries; none without a backward pass), every node's
     /// constants, then every node's output, for batches of `capacity` rows.
-    fn new(p: &mut Program, graph: &'g Graph, capacity: usize, slots: Option<usize>) -> Result<Passes<'g>, LowerError> {
+    fn new(p: &mut Program, graph: &'g Graph, capacity: usize, slots: Option<usize>, keep: Keep) -> Result<Passes<'g>, LowerError> {
         lowerable(graph)?;
         let z = p.buffer("noise", capacity * graph.input_len());
         let targets = slots.map(|s| p.buffer("targets", s));
@@ -153,11 +208,23 @@ impl<'g> Passes<'g> {
                 tables.insert(i, extra);
             }
         }
+        // Outputs nothing reads after the forward pass share buffers by liveness.
+        let shared = match keep {
+            Keep::All => HashMap::new(),
+            Keep::Backward => transient(graph, &needed_backward(graph)?),
+        };
+        let mut pool: Vec<Option<BufId>> = vec![None; shared.values().map(|&(k, _)| k + 1).max().unwrap_or(0)];
+        for (k, slot) in pool.iter_mut().enumerate() {
+            let len = shared.values().filter(|&&(j, _)| j == k).map(|&(_, len)| len).max().unwrap_or(0);
+            *slot = Some(p.buffer(format!("activations {}", k + 1), capacity * len));
+        }
         let mut acts = Vec::new();
         for node in &graph.nodes {
             let out = node.outputs[0];
             let b = if rules::is_alias(node) {
                 bufs[&node.inputs[0]]
+            } else if let Some(&(k, _)) = shared.get(&out) {
+                pool[k].expect("made above")
             } else {
                 p.buffer(format!("{} output", node.name), capacity * graph.value(out).len())
             };
@@ -236,7 +303,7 @@ pub fn probe_program(graph: &Graph, shape: ProbeShape, update: UpdateRule) -> Re
     let mut p = Program::default();
     let zdim = graph.input_len();
     let features = graph.output_len();
-    let io = Passes::new(&mut p, graph, capacity, Some(slots))?;
+    let io = Passes::new(&mut p, graph, capacity, Some(slots), Keep::Backward)?;
     let logits = io.output;
     let (seed, dz, backward) = io.backward(&mut p)?;
     let start = p.buffer("start logits", capacity * features);
@@ -292,7 +359,7 @@ pub fn gradient_program(
     let mut p = Program::default();
     let zdim = graph.input_len();
     let features = graph.output_len();
-    let io = Passes::new(&mut p, graph, capacity, Some(slots))?;
+    let io = Passes::new(&mut p, graph, capacity, Some(slots), Keep::All)?;
     let (seed, dz, backward) = io.backward(&mut p)?;
     p.push(Phase::Setup, Op::SeedGrad(SeedGrad { rows: capacity, features, scale, rows_per_target, targets: io.targets, out: seed }));
     io.push_forward(&mut p);
@@ -306,7 +373,7 @@ pub fn gradient_program(
 /// A forward-only program of `graph` for batches of `capacity` rows: (program, input, output).
 pub fn forward_program(graph: &Graph, capacity: usize) -> Result<(Program, BufId, BufId), LowerError> {
     let mut p = Program::default();
-    let io = Passes::new(&mut p, graph, capacity, None)?;
+    let io = Passes::new(&mut p, graph, capacity, None, Keep::All)?;
     io.push_forward(&mut p);
     Ok((p, io.z, io.output))
 }

@@ -143,8 +143,11 @@ pub fn plan(graph: &Graph) -> Result<Reverse, LowerError> {
                 continue;
             }
             let to = if once && x == input { Grad::Input } else { slots.take(graph.value(x).len()) };
-            let (epilogue, aux) =
-                if once && x != input { (Epilogue::GradMask(x_act), Some(x)) } else { (Epilogue::Forward(Act::Identity), None) };
+            let (epilogue, aux) = if once && x != input && x_act != Act::Identity {
+                (Epilogue::GradMask(x_act), Some(x))
+            } else {
+                (Epilogue::Forward(Act::Identity), None)
+            };
             steps.push(Step::Vjp { node: i, input: k, from, to, epilogue, aux });
             entry.parts.push(to);
             entry.masked = once;

@@ -78,6 +78,16 @@ pub fn activation_inputs(graph: &Graph, node: &Node) -> Vec<usize> {
     }
 }
 
+/// The inputs of node `node` whose stored values its input-gradient reads (a product's and a
+/// quotient's operands); every other input-gradient reads only gradients and constants (and
+/// the stored activations of its epilogue, which the reverse plan names).
+pub fn vjp_reads(node: &Node) -> &'static [usize] {
+    match node.op {
+        NodeOp::Binary { op: BinOp::Mul | BinOp::Div, .. } => &[0, 1],
+        _ => &[],
+    }
+}
+
 /// The names of a node's constant inputs after the first, in order (the buffers' labels).
 pub fn param_names(node: &Node) -> &'static [&'static str] {
     match node.op {

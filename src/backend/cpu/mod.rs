@@ -44,6 +44,7 @@ impl CpuBackend {
             match op {
                 Op::Conv2d(conv) if self.fast => fast::run(&conv.0, fast::Form::Conv, &mut self.mem),
                 Op::ConvTranspose2d(conv) if self.fast => fast::run(&conv.0, fast::Form::Transpose, &mut self.mem),
+                Op::Resize(r) if self.fast => fast::resize::run(r, &mut self.mem, fast::sgemm::threads()),
                 _ => op.kernel().run_cpu(&mut self.mem, params),
             }
         }

@@ -47,6 +47,9 @@ pub struct AuditSettings {
     pub images: usize,
     pub classifier: String,
     pub classifier_sha256: String,
+    /// What was changed in reading the classifier (a final Sigmoid dropped), where anything was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classifier_notes: Vec<String>,
     /// The backend asked for (`auto`, `cpu`, `vulkan`, ...) and the adapter that ran.
     pub backend: String,
     pub adapter: String,
@@ -223,6 +226,7 @@ mod tests {
             images: 6,
             classifier: "c".into(),
             classifier_sha256: "00".into(),
+            classifier_notes: Vec::new(),
             backend: "cpu".into(),
             adapter: "cpu".into(),
             threshold: 0.0,

@@ -103,6 +103,9 @@ impl AuditReport {
             set.threshold,
             set.group_attributes.join(" and ")
         );
+        for note in &set.classifier_notes {
+            let _ = writeln!(s, "# classifier {}: {note}", set.classifier);
+        }
         let t = &self.timings;
         let _ = writeln!(
             s,

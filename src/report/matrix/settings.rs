@@ -36,11 +36,14 @@ pub struct ModelId {
     pub path: String,
     pub arch: String,
     pub sha256: String,
+    /// What was changed in reading it (a classifier's final Sigmoid dropped), where anything was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl ModelId {
     pub fn of(network: &Network, sha256: String) -> ModelId {
-        ModelId { path: network.source.clone(), arch: network.arch.into(), sha256 }
+        ModelId { path: network.source.clone(), arch: network.arch.into(), sha256, notes: network.notes.clone() }
     }
 }
 

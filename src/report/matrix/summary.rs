@@ -70,6 +70,9 @@ pub fn text(report: &MatrixReport) -> String {
         s.noise,
         report.seconds()
     ));
+    for note in &s.classifier.notes {
+        out.push_str(&format!("# classifier {}: {note}\n", s.classifier.path));
+    }
     if let Some(shard) = report.shard {
         out.push_str(&format!(
             "# shard {}/{} of {} targets: merge the parts for the whole matrix\n",

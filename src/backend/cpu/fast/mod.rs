@@ -12,6 +12,7 @@ mod columns;
 mod finish;
 mod last;
 mod phases;
+pub(crate) mod resize;
 mod runs;
 pub(crate) mod sgemm;
 mod thin;
