@@ -119,7 +119,7 @@ fn import_list_shows_every_node_and_marks_what_is_not_supported() {
     }
     let out = succeeds(&strs(&["import", "--list", &p(&onnx("hostile_op.onnx"))]));
     assert!(out.contains("Softsign            ?  UNSUPPORTED: op Softsign is not supported"), "{out}");
-    assert!(out.contains("1 of 5 nodes are not supported; supported ops: Add, BatchNormalization"), "{out}");
+    assert!(out.contains("1 of 5 nodes are not supported; supported ops: Add, AveragePool, BatchNormalization"), "{out}");
     let out = succeeds(&strs(&["import", "--list", &p(&onnx("tiny_coursera_fixed1.onnx"))]));
     assert!(out.contains("exported with a fixed batch of 1"), "{out}");
 }
@@ -151,7 +151,7 @@ fn hostile_models_are_refused_in_one_line_naming_the_problem() {
     refused(
         "--generator",
         &onnx("hostile_op.onnx"),
-        &["node /main/main.4/Tanh (Softsign)", "op Softsign is not supported", "supported ops: Add, BatchNormalization, Cast"],
+        &["node /main/main.4/Tanh (Softsign)", "op Softsign is not supported", "supported ops: Add, AveragePool, BatchNormalization, Cast"],
     );
     refused(
         "--generator",
@@ -403,5 +403,29 @@ fn bilinear_resizing_matches_pytorch_and_finite_differences() {
             .collect();
         assert_eq!(coords.len(), 3, "{}", g.listing());
         assert!(coords.contains(&Coord::AlignCorners), "{coords:?}");
+    });
+}
+
+/// Max pooling (padded; dilated with ceil_mode), average pooling (ceil_mode without padded
+/// positions counted; with them counted), GlobalAveragePool and ReduceMean over the image.
+#[test]
+fn pooling_matches_pytorch_and_finite_differences() {
+    classifier_matches_pytorch_and_finite_differences("tiny_pool", 0, |g| {
+        use gan_bias::graph::NodeOp;
+        use gan_bias::ops::pool::PoolKind;
+        let kinds: Vec<(PoolKind, bool)> = g
+            .nodes
+            .iter()
+            .filter_map(|n| match n.op {
+                NodeOp::Pool { kind, ceil_mode, .. } => Some((kind, ceil_mode)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kinds.len(), 7, "{}", g.listing());
+        for want in
+            [(PoolKind::Max, true), (PoolKind::Average { include_pad: true }, false), (PoolKind::Average { include_pad: false }, true)]
+        {
+            assert!(kinds.contains(&want), "{want:?} in {kinds:?}");
+        }
     });
 }

@@ -3,7 +3,7 @@
 //! tests/fixtures/onnx/conformance/: every case listed `run` in cases.txt goes through
 //! `gan-bias forward` on the CPU backend and on Vulkan (lavapipe where there is no GPU) and
 //! matches the case's own expected outputs; the refused models kept (a 1-D convolution, a
-//! Softmax, a MaxPool, two inputs, and variants.txt's old-opset attributes) fail in one line
+//! Softmax, a 3-D MaxPool, two inputs, and variants.txt's old-opset attributes) fail in one line
 //! without writing anything.
 
 use std::collections::BTreeSet;
@@ -18,7 +18,7 @@ const CASES: usize = 117;
 const REFUSED_KEPT: [&str; 4] = [
     "pytorch-converted/test_Conv1d",
     "pytorch-converted/test_Softmax",
-    "pytorch-converted/test_MaxPool2d",
+    "pytorch-converted/test_MaxPool3d",
     "pytorch-operator/test_operator_concat2",
 ];
 const RTOL: f32 = 1e-4;
@@ -49,7 +49,8 @@ fn cases(file: &str) -> Vec<Case> {
         .map(|line| {
             let mut parts = line.splitn(3, ' ');
             let (name, verdict, reason) = (parts.next().unwrap(), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            assert!(matches!(verdict, "run" | "refused") && !reason.is_empty(), "{file}: bad line {line:?}");
+            // `large`: runs and matches in tools/onnx/conformance.py, too large to commit.
+            assert!(matches!(verdict, "run" | "refused" | "large") && !reason.is_empty(), "{file}: bad line {line:?}");
             Case { name: name.into(), run: verdict == "run", reason: reason.into() }
         })
         .collect()
@@ -120,7 +121,7 @@ fn conformance_cases_forward_as_expected_on_cpu_and_lavapipe() {
             }
         }
     }
-    let refused = all.len() - run.len();
+    let refused = all.iter().filter(|c| !c.run && !c.reason.contains("too large to commit")).count();
     println!("onnx conformance: ran {} cases on cpu and vulkan, all as expected; refused {refused}", run.len());
 }
 

@@ -52,6 +52,11 @@ fn fuzz_onnx_reader() {
         "hostile_short.onnx",
         "tiny_coursera_dynamo.onnx",
         "tiny_classifier_dynamo.onnx",
+        // The shape arithmetic of F.pad and F.interpolate, pooling, general convolutions.
+        "tiny_mix_ts.onnx",
+        "tiny_bilinear_ts.onnx",
+        "tiny_pool_ts.onnx",
+        "tiny_convs_ts.onnx",
     ];
     let seeds: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(fixture(&format!("onnx/{f}"))).unwrap()).collect();
     let mut rng = SimRng(0x0bad_5eed);

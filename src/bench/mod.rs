@@ -368,5 +368,6 @@ fn op_label(op: &Op) -> String {
         Op::Pad(p) => p.label.clone(),
         Op::ConvGeneral(c) => c.label.clone(),
         Op::Bilinear(b) => b.label.clone(),
+        Op::Pool(p) => p.label.clone(),
     }
 }

@@ -10,6 +10,7 @@ use super::{Graph, GraphError, Node, Value};
 use crate::ops::act::Act;
 use crate::ops::bilinear::Coord;
 use crate::ops::binary::BinOp;
+use crate::ops::pool::{PoolKind, Window};
 
 /// The attributes of a Conv or ConvTranspose node.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +85,9 @@ pub enum NodeOp {
     /// The last two axes of a row padded with `value`: `[top, left, bottom, right]` rows and
     /// columns added (negative: removed).
     Pad { pads: [isize; 4], value: f32 },
+    /// Max or average pooling of `(c, h, w)`: `window` (leading pads), `end_pads` the pads at
+    /// the bottom and right, `ceil_mode` rounding the output size up as PyTorch does.
+    Pool { kind: PoolKind, window: Window, end_pads: [usize; 2], ceil_mode: bool },
     /// Bilinear resizing of `(c, h, w)` to `(c, size[0], size[1])`, source coordinates by
     /// `coord`, `inv` the inverse of the scale along each axis.
     ResizeBilinear { size: [usize; 2], inv: [f32; 2], coord: Coord },
@@ -105,6 +109,8 @@ impl NodeOp {
             NodeOp::Add { .. } => "Add",
             NodeOp::Binary { op, .. } => op.name(),
             NodeOp::Concat { .. } => "Concat",
+            NodeOp::Pool { kind: PoolKind::Max, .. } => "MaxPool",
+            NodeOp::Pool { .. } => "AveragePool",
             NodeOp::Pad { .. } => "Pad",
             NodeOp::Act(a) => match a {
                 Act::Identity => "Identity",
@@ -141,6 +147,26 @@ impl NodeOp {
             NodeOp::Binary { op, act } if *act != Act::Identity => format!("{} + {}", op.name(), NodeOp::Act(*act).name()),
             NodeOp::Binary { op, .. } => op.name().into(),
             NodeOp::Concat { axis } => format!("Concat along axis {}", axis + 1),
+            NodeOp::Pool { kind, window: w, end_pads, ceil_mode } => {
+                let mut s = format!(
+                    "{} kernel {}x{} strides {:?} pads {:?}",
+                    self.name(),
+                    w.kernel[0],
+                    w.kernel[1],
+                    w.strides,
+                    [w.pads[0], w.pads[1], end_pads[0], end_pads[1]]
+                );
+                if w.dilations != [1, 1] {
+                    s += &format!(" dilations {:?}", w.dilations);
+                }
+                if *ceil_mode {
+                    s += " ceil_mode";
+                }
+                if let PoolKind::Average { include_pad: true } = kind {
+                    s += " count_include_pad";
+                }
+                s
+            }
             NodeOp::Pad { pads, value } => format!("Pad [top, left, bottom, right] {pads:?} with {value}"),
             NodeOp::ResizeBilinear { size, inv, coord } => {
                 format!("Resize bilinear to {}x{} ({}, inverse scales {:?})", size[0], size[1], coord.name(), inv)
@@ -326,6 +352,31 @@ impl NodeOp {
                 out[k - 1] = w as usize;
                 Ok(out)
             }
+            NodeOp::Pool { kind, window: w, end_pads, ceil_mode } => {
+                arity(1..=1, "1")?;
+                let x = &inputs[0].shape;
+                let bad = w.kernel.contains(&0) || w.strides.contains(&0) || w.dilations.contains(&0);
+                // PyTorch's rule: a pad at most half the window, so every window holds an input.
+                let pads_fit = (0..2).all(|a| 2 * w.pads[a].max(end_pads[a]) <= w.kernel[a]);
+                if x.len() != 3 || bad || !pads_fit || (matches!(kind, PoolKind::Average { .. }) && w.dilations != [1, 1]) {
+                    return Err(shape_err(format!("pooling rows of shape {x:?} with {}", self.describe())));
+                }
+                let mut out = vec![x[0], 0, 0];
+                for a in 0..2 {
+                    let span = w.dilations[a] * (w.kernel[a] - 1) + 1;
+                    let padded = x[a + 1] + w.pads[a] + end_pads[a];
+                    let Some(room) = padded.checked_sub(span) else {
+                        return Err(shape_err(format!("input of {}x{} is smaller than the window", x[1], x[2])));
+                    };
+                    let mut o = if *ceil_mode { room.div_ceil(w.strides[a]) } else { room / w.strides[a] } + 1;
+                    // The last window must start inside the input or its leading pad.
+                    if *ceil_mode && (o - 1) * w.strides[a] >= x[a + 1] + w.pads[a] {
+                        o -= 1;
+                    }
+                    out[a + 1] = o;
+                }
+                Ok(out)
+            }
             NodeOp::ResizeBilinear { size, inv, .. } => {
                 arity(1..=1, "1")?;
                 let x = &inputs[0].shape;
@@ -372,6 +423,7 @@ impl NodeOp {
             | NodeOp::Binary { .. }
             | NodeOp::Concat { .. }
             | NodeOp::Pad { .. }
+            | NodeOp::Pool { .. }
             | NodeOp::Add { .. } => 0,
         }
     }

@@ -18,10 +18,12 @@ use crate::graph::{ConvAttrs, Graph, NodeOp, ValueId};
 use crate::ops::act::Act;
 use crate::ops::bilinear::Coord;
 use crate::ops::binary::BinOp;
+use crate::ops::pool::{PoolKind, Window};
 
 /// The ONNX ops read.
 pub const SUPPORTED_OPS: &[&str] = &[
     "Add",
+    "AveragePool",
     "BatchNormalization",
     "Cast",
     "Concat",
@@ -34,11 +36,14 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Flatten",
     "Gather",
     "Gemm",
+    "GlobalAveragePool",
     "Identity",
     "LeakyRelu",
     "MatMul",
+    "MaxPool",
     "Mul",
     "Pad",
+    "ReduceMean",
     "Relu",
     "Reshape",
     "Resize",
@@ -499,6 +504,61 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
                 all.extend(v);
             }
             Ok(int_slot(vec![all.len()], all))
+        }
+        "MaxPool" | "AveragePool" | "GlobalAveragePool" | "ReduceMean" => {
+            let x = value(0)?;
+            let row = graph.value(x).shape.clone();
+            if row.len() != 3 {
+                return Err(format!("{op} of rows of shape {row:?}: only images (c, h, w) are pooled"));
+            }
+            let whole = Window { kernel: [row[1], row[2]], strides: [1, 1], pads: [0, 0], dilations: [1, 1] };
+            let average = PoolKind::Average { include_pad: false };
+            if op == "GlobalAveragePool" {
+                return add(graph, NodeOp::Pool { kind: average, window: whole, end_pads: [0, 0], ceil_mode: false }, vec![x]);
+            }
+            if op == "ReduceMean" {
+                let axes = match a.ints("axes") {
+                    Some(v) => v,
+                    None => ints(input(1)?).map(|(_, v)| v).ok_or("ReduceMean's axes must be a constant")?,
+                };
+                let mut axes = axes.iter().map(|&k| axis(k, 4)).collect::<Result<Vec<_>, _>>()?;
+                axes.sort_unstable();
+                if axes != [2, 3] {
+                    return Err(format!("ReduceMean over axes {axes:?}: only the mean over the image's height and width is supported"));
+                }
+                let pooled = graph
+                    .node(name.to_string(), NodeOp::Pool { kind: average, window: whole, end_pads: [0, 0], ceil_mode: false }, vec![x])
+                    .map_err(|e| e.to_string())?;
+                if a.int("keepdims", 1) != 0 {
+                    return Ok(Read::Node(pooled));
+                }
+                return graph
+                    .node(format!("{name} (squeezed)"), NodeOp::Reshape(vec![row[0]]), vec![pooled])
+                    .map(Read::Node)
+                    .map_err(|e| e.to_string());
+            }
+            if node.output.iter().skip(1).any(|o| !o.is_empty()) {
+                return Err("MaxPool's Indices output is read; only its values are supported".into());
+            }
+            let auto_pad = a.string("auto_pad").unwrap_or_else(|| "NOTSET".into());
+            if !matches!(auto_pad.as_str(), "NOTSET" | "VALID") || a.int("storage_order", 0) != 0 {
+                return Err(format!("auto_pad {auto_pad} or a column-major storage_order is not supported; export with explicit padding"));
+            }
+            let kernel = sizes(&a, "kernel_shape", 2, 0, 1)?;
+            if kernel.contains(&0) {
+                return Err("has no kernel_shape of two positive values".into());
+            }
+            let strides = sizes(&a, "strides", 2, 1, 1)?;
+            let pads = sizes(&a, "pads", 4, 0, 0)?;
+            let dilations = sizes(&a, "dilations", 2, 1, 1)?;
+            let kind = if op == "MaxPool" { PoolKind::Max } else { PoolKind::Average { include_pad: a.int("count_include_pad", 0) != 0 } };
+            let window = Window {
+                kernel: [kernel[0], kernel[1]],
+                strides: [strides[0], strides[1]],
+                pads: [pads[0], pads[1]],
+                dilations: [dilations[0], dilations[1]],
+            };
+            add(graph, NodeOp::Pool { kind, window, end_pads: [pads[2], pads[3]], ceil_mode: a.int("ceil_mode", 0) != 0 }, vec![x])
         }
         "Pad" => {
             let x = value(0)?;

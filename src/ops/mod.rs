@@ -18,6 +18,7 @@ pub mod copy;
 pub mod covariance;
 pub mod noise_update;
 pub mod pad;
+pub mod pool;
 pub mod record;
 pub mod resize;
 pub mod seed_grad;
@@ -250,6 +251,7 @@ pub enum Op {
     Pad(pad::Pad),
     ConvGeneral(conv_general::ConvGeneral),
     Bilinear(bilinear::Bilinear),
+    Pool(pool::Pool),
 }
 
 impl Op {
@@ -270,12 +272,13 @@ impl Op {
             Op::Pad(k) => k,
             Op::ConvGeneral(k) => k,
             Op::Bilinear(k) => k,
+            Op::Pool(k) => k,
         }
     }
 }
 
 /// Every shader, for validation and pipeline warm-up: the f16-weight twins last.
-pub fn all_shaders() -> [&'static Shader; 16] {
+pub fn all_shaders() -> [&'static Shader; 17] {
     [
         &conv2d::SHADER,
         &affine::SHADER,
@@ -285,6 +288,7 @@ pub fn all_shaders() -> [&'static Shader; 16] {
         &pad::SHADER,
         &conv_general::SHADER,
         &bilinear::SHADER,
+        &pool::SHADER,
         &resize::SHADER,
         &conv_transpose2d::SHADER,
         &seed_grad::SHADER,

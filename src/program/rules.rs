@@ -24,10 +24,11 @@ use crate::ops::conv_transpose2d::ConvTranspose;
 use crate::ops::conv2d::{Conv, ConvArgs, ConvDims};
 use crate::ops::copy::{Blocks, Copy};
 use crate::ops::pad::Pad;
+use crate::ops::pool::{Pool, PoolKind};
 use crate::ops::resize::Resize;
 
 /// What the lowering runs.
-pub const SUPPORTED: &str = "Conv and ConvTranspose (any kernel, strides, pads, dilations, groups and output padding), with BatchNormalization folded in; Linear layers; BatchNormalization elsewhere, products and sums with constants, sums, differences, products and quotients of two tensors of one shape, Relu, LeakyRelu, Tanh and Sigmoid (each fused into the node before it where it can be); nearest and bilinear resizing; constant padding; Concat; reshapes";
+pub const SUPPORTED: &str = "Conv and ConvTranspose (any kernel, strides, pads, dilations, groups and output padding), with BatchNormalization folded in; Linear layers; BatchNormalization elsewhere, products and sums with constants, sums, differences, products and quotients of two tensors of one shape, Relu, LeakyRelu, Tanh and Sigmoid (each fused into the node before it where it can be); nearest and bilinear resizing; max and average pooling; constant padding; Concat; reshapes";
 
 /// Fails, naming the node and what is supported, unless a rule runs node `node`.
 pub fn check(graph: &Graph, node: &Node) -> Result<(), LowerError> {
@@ -49,6 +50,7 @@ pub fn output_act(graph: &Graph, node: &Node) -> Act {
         | NodeOp::ResizeNearest { .. }
         | NodeOp::ResizeBilinear { .. }
         | NodeOp::Concat { .. }
+        | NodeOp::Pool { .. }
         | NodeOp::Pad { .. } => Act::Identity,
         NodeOp::Act(a) | NodeOp::Affine { act: a, .. } | NodeOp::Add { act: a } | NodeOp::Binary { act: a, .. } => *a,
         NodeOp::Reshape(_) => graph.producer(node.inputs[0]).map_or(Act::Identity, |p| output_act(graph, &graph.nodes[p])),
@@ -79,11 +81,13 @@ pub fn activation_inputs(graph: &Graph, node: &Node) -> Vec<usize> {
 }
 
 /// The inputs of node `node` whose stored values its input-gradient reads (a product's and a
-/// quotient's operands); every other input-gradient reads only gradients and constants (and
+/// quotient's operands, a max pooling's input); every other input-gradient reads only gradients and constants (and
 /// the stored activations of its epilogue, which the reverse plan names).
 pub fn vjp_reads(node: &Node) -> &'static [usize] {
     match node.op {
         NodeOp::Binary { op: BinOp::Mul | BinOp::Div, .. } => &[0, 1],
+        // A max finds each window's maximum again.
+        NodeOp::Pool { kind: PoolKind::Max, .. } => &[0],
         _ => &[],
     }
 }
@@ -204,6 +208,7 @@ pub fn forward(graph: &Graph, node: &Node, n: usize, inputs: &[BufId], output: B
             let (top, left, value, epilogue) = (pads[0], pads[1], *value, Epilogue::Forward(Act::Identity));
             Op::Pad(Pad { label, planes: n * planes, hin, win, hout, wout, top, left, value, input, aux: None, output, epilogue })
         }
+        NodeOp::Pool { .. } => Op::Pool(pool(graph, node, n, input, None, output, None)),
         NodeOp::Concat { .. } => {
             let (blocks, lens, total) = concat_blocks(graph, node);
             let mut offset = 0;
@@ -242,6 +247,18 @@ fn resize(graph: &Graph, node: &Node, n: usize, input: BufId, aux: Option<BufId>
         Some(e) => (format!("{} input-gradient", node.name), true, e.act()),
     };
     Resize { label, planes: n * x[0], hin: x[1], win: x[2], hout: size[0], wout: size[1], inv, input, aux, output, backward, act }
+}
+
+/// Pooling node `node` for `n` rows, forward (`epilogue` `None`), or its input-gradient from
+/// `input` finished by `epilogue`, reading the pooled input `stored`.
+fn pool(graph: &Graph, node: &Node, n: usize, input: BufId, stored: Option<BufId>, output: BufId, epilogue: Option<Epilogue>) -> Pool {
+    let NodeOp::Pool { kind, window, .. } = node.op else { unreachable!("only pooling nodes") };
+    let (x, y) = (&graph.value(node.inputs[0]).shape, &graph.value(node.outputs[0]).shape);
+    let (label, backward, act) = match epilogue {
+        None => (format!("{} forward", node.name), false, Act::Identity),
+        Some(e) => (format!("{} input-gradient", node.name), true, e.act()),
+    };
+    Pool { label, kind, window, planes: n * x[0], hin: x[1], win: x[2], hout: y[1], wout: y[2], input, stored, output, backward, act }
 }
 
 /// Bilinear resize node `node` for `n` rows, forward (`epilogue` `None`) from `inputs[0]`, or
@@ -350,6 +367,11 @@ pub fn input_gradient(
         NodeOp::ResizeNearest { .. } => Op::Resize(resize(graph, node, n, grad, aux, output, Some(epilogue))),
         NodeOp::ResizeBilinear { .. } => Op::Bilinear(bilinear(graph, node, n, &[grad, inputs[1]], aux, output, Some(epilogue))),
         NodeOp::Add { .. } => pass_on(label, n, len, grad, aux, output, epilogue),
+        NodeOp::Pool { kind, .. } => {
+            // A max reads its input again; the input is also what the epilogue reads.
+            let stored = if *kind == PoolKind::Max { Some(inputs[0]) } else { aux };
+            Op::Pool(pool(graph, node, n, grad, stored, output, Some(epilogue)))
+        }
         NodeOp::Binary { op, .. } => {
             let (a, b) = (inputs[0], inputs[1]);
             let (op, operands) = match (op, k) {

@@ -2,9 +2,9 @@
 onnxruntime): a tiny DCGAN-shaped generator exported by both PyTorch exporters, its
 onnxruntime forward on seeded noise as the reference, and hostile files built with the onnx
 package that the reader must refuse. With `ops`, only the op models' files (tiny_mix,
-tiny_convs, tiny_bilinear), leaving the others as they are.
+tiny_convs, tiny_bilinear, tiny_pool, tiny_mobile, or those NAMEs), leaving the others as they are.
 
-    python3 tools/onnx/make_fixtures.py [ops]
+    python3 tools/onnx/make_fixtures.py [ops [NAME...]]
 """
 import os
 import shutil
@@ -362,15 +362,62 @@ class TinyBilinear(torch.nn.Module):
         return self.head(x).flatten(1)
 
 
-def op_models():
-    with_golden(lambda: seeded(TinyMix, 31), "tiny_mix", 3)
-    with_golden(lambda: seeded(TinyConvs, 32), "tiny_convs", 1)
-    with_golden(lambda: seeded(TinyBilinear, 33), "tiny_bilinear", 4)
+class TinyPool(torch.nn.Module):
+    """A classifier of 3x8x8 images through max pooling (3x3 stride 2 pad 1; 2x2 dilated by
+    2 with ceil_mode), average pooling (with ceil_mode without padded positions counted, and
+    with them counted), a global average pool and means over the image, to 5 logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Conv2d(3, 6, 3, 1, 1)
+        self.b = torch.nn.Conv2d(6, 6, 3, 1, 1)
+        self.fc = torch.nn.Linear(18, 5)
+
+    def forward(self, x):
+        nn = torch.nn.functional
+        a = nn.leaky_relu(self.a(x), 0.1)
+        m = nn.max_pool2d(a, 3, 2, 1)
+        d = nn.max_pool2d(a, 2, 1, 0, dilation=2, ceil_mode=True)
+        b = torch.tanh(self.b(m))
+        v = nn.avg_pool2d(b, 3, 2, 1, ceil_mode=True, count_include_pad=False)
+        w = nn.avg_pool2d(b, 2, 2, 1, count_include_pad=True)
+        g = torch.cat([v.mean((2, 3)), nn.adaptive_avg_pool2d(w, 1).flatten(1), d.mean((2, 3), keepdim=True).flatten(1)], 1)
+        return self.fc(g)
+
+
+class TinyMobile(torch.nn.Module):
+    """A MobileNet-shaped classifier of 3x8x8 images: ReLU6, a depthwise convolution and
+    HardSwish, a pointwise one and HardSigmoid, a residual Add followed by ReLU, global
+    average pooling and a Linear head to 5 logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Conv2d(3, 6, 3, 1, 1)
+        self.dw = torch.nn.Conv2d(6, 6, 3, 1, 1, groups=6)
+        self.pw = torch.nn.Conv2d(6, 6, 1)
+        self.fc = torch.nn.Linear(6, 5)
+
+    def forward(self, x):
+        nn = torch.nn.functional
+        a = nn.relu6(self.a(x) * 3.0)
+        b = nn.hardswish(self.dw(a))
+        c = nn.hardsigmoid(self.pw(b) * 2.0)
+        d = torch.relu(c + a)
+        return self.fc(nn.adaptive_avg_pool2d(d, 1).flatten(1))
+
+
+def op_models(only=()):
+    """The op models' files; with `only`, just those named."""
+    for cls, seed, name, target in [(TinyMix, 31, "tiny_mix", 3), (TinyConvs, 32, "tiny_convs", 1),
+                                    (TinyBilinear, 33, "tiny_bilinear", 4), (TinyPool, 34, "tiny_pool", 0),
+                                    (TinyMobile, 35, "tiny_mobile", 2)]:
+        if not only or name in only:
+            with_golden(lambda: seeded(cls, seed), name, target)
 
 
 def main():
-    if sys.argv[1:] == ["ops"]:
-        return op_models()
+    if sys.argv[1:2] == ["ops"]:
+        return op_models(sys.argv[2:])
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(OUT)
