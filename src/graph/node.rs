@@ -118,6 +118,8 @@ impl NodeOp {
                 Act::LeakyRelu(_) => "LeakyRelu",
                 Act::Tanh => "Tanh",
                 Act::Sigmoid => "Sigmoid",
+                Act::Clip(_) => "Clip",
+                Act::HardSigmoid(_) => "HardSigmoid",
             },
         }
     }
@@ -187,6 +189,8 @@ impl NodeOp {
             }
             NodeOp::Reshape(shape) => format!("Reshape to (N, {})", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
             NodeOp::Act(Act::LeakyRelu(s)) => format!("LeakyRelu alpha {s}"),
+            NodeOp::Act(Act::Clip(hi)) => format!("Clip to [0, {hi}]"),
+            NodeOp::Act(Act::HardSigmoid(alpha)) => format!("HardSigmoid alpha {alpha}"),
             NodeOp::Act(_) => self.name().to_string(),
         }
     }

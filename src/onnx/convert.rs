@@ -26,6 +26,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "AveragePool",
     "BatchNormalization",
     "Cast",
+    "Clip",
     "Concat",
     "Constant",
     "ConstantOfShape",
@@ -37,6 +38,8 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Gather",
     "Gemm",
     "GlobalAveragePool",
+    "HardSigmoid",
+    "HardSwish",
     "Identity",
     "LeakyRelu",
     "MatMul",
@@ -452,6 +455,42 @@ fn node_op(graph: &mut Graph, slots: &HashMap<String, Slot>, node: &NodeProto, n
             };
             let x = value(0)?;
             add(graph, NodeOp::Act(act), vec![x])
+        }
+        "Clip" => {
+            let x = value(0)?;
+            // Opset 11 on: the bounds are optional inputs; before, attributes.
+            let bound = |i: usize, attr: &str, default: f32| -> Result<f32, String> {
+                if ctx.opset < 11 {
+                    return Ok(a.float(attr, default));
+                }
+                match input(i)? {
+                    None => Ok(default),
+                    Some(Slot::Constant(t)) if t.len() == 1 => Ok(t.floats()[0]),
+                    Some(_) => Err(format!("Clip's {attr} must be one constant value")),
+                }
+            };
+            let (lo, hi) = (bound(1, "min", f32::NEG_INFINITY)?, bound(2, "max", f32::INFINITY)?);
+            let act = match (lo, hi) {
+                (lo, hi) if lo == f32::NEG_INFINITY && hi == f32::INFINITY => return Ok(Read::Alias(Slot::Value(x))),
+                (0.0, hi) if hi == f32::INFINITY => Act::Relu,
+                (0.0, hi) if hi > 0.0 && hi.is_finite() => Act::Clip(hi),
+                _ => return Err(format!("Clip to [{lo}, {hi}] is not supported (a lower bound of 0, as ReLU6, is)")),
+            };
+            add(graph, NodeOp::Act(act), vec![x])
+        }
+        "HardSigmoid" | "HardSwish" => {
+            let x = value(0)?;
+            let (alpha, beta) = if op == "HardSwish" { (1.0 / 6.0, 0.5) } else { (a.float("alpha", 0.2), a.float("beta", 0.5)) };
+            if beta != 0.5 || !(alpha.is_finite() && alpha > 0.0) {
+                return Err(format!("HardSigmoid with alpha {alpha} and beta {beta} is not supported (beta 0.5, as PyTorch's, is)"));
+            }
+            if op == "HardSigmoid" {
+                return add(graph, NodeOp::Act(Act::HardSigmoid(alpha)), vec![x]);
+            }
+            // x * hardsigmoid(x): the product's input-gradient and the sum of the two
+            // contributions to x's gradient give HardSwish's.
+            let gate = graph.node(format!("{name} (gate)"), NodeOp::Act(Act::HardSigmoid(alpha)), vec![x]).map_err(|e| e.to_string())?;
+            add(graph, NodeOp::Binary { op: BinOp::Mul, act: Act::Identity }, vec![x, gate])
         }
         "Identity" | "Dropout" => {
             // Before opset 7 a Dropout is in training mode unless is_test is set.

@@ -15,6 +15,10 @@ pub enum Act {
     LeakyRelu(f32),
     Tanh,
     Sigmoid,
+    /// `min(max(x, 0), hi)`: ReLU6 (`hi` 6), ONNX's Clip with a lower bound of 0.
+    Clip(f32),
+    /// `min(max(alpha x + 0.5, 0), 1)`: PyTorch's hardsigmoid (`alpha` 1/6).
+    HardSigmoid(f32),
 }
 
 impl Act {
@@ -26,12 +30,14 @@ impl Act {
             Act::LeakyRelu(_) => 2,
             Act::Tanh => 3,
             Act::Sigmoid => 4,
+            Act::Clip(_) => 5,
+            Act::HardSigmoid(_) => 6,
         }
     }
 
     pub fn slope(self) -> f32 {
         match self {
-            Act::LeakyRelu(s) => s,
+            Act::LeakyRelu(s) | Act::Clip(s) | Act::HardSigmoid(s) => s,
             _ => 0.0,
         }
     }
@@ -56,6 +62,8 @@ impl Act {
             }
             Act::Tanh => tanh(x),
             Act::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Act::Clip(hi) => x.max(0.0).min(hi),
+            Act::HardSigmoid(alpha) => (alpha * x + 0.5).clamp(0.0, 1.0),
         }
     }
 
@@ -80,6 +88,22 @@ impl Act {
             }
             Act::Tanh => 1.0 - y * y,
             Act::Sigmoid => y * (1.0 - y),
+            // Where the output is strictly inside the bounds (PyTorch's hardtanh and
+            // hardsigmoid backward: 0 at the bounds).
+            Act::Clip(hi) => {
+                if y > 0.0 && y < hi {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Act::HardSigmoid(alpha) => {
+                if y > 0.0 && y < 1.0 {
+                    alpha
+                } else {
+                    0.0
+                }
+            }
         }
     }
 }

@@ -58,6 +58,8 @@ fn forward64(stages: &[ConvView], input: &[f64]) -> Vec<f64> {
                             }
                             Act::Tanh => sum.tanh(),
                             Act::Sigmoid => 1.0 / (1.0 + (-sum).exp()),
+                            Act::Clip(hi) => sum.clamp(0.0, hi as f64),
+                            Act::HardSigmoid(a) => (a as f64 * sum + 0.5).clamp(0.0, 1.0),
                         };
                     }
                 }
