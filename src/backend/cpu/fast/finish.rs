@@ -45,11 +45,27 @@ with_runs!(fn finish_image(f: &Finish, b: usize, y: &mut [f32]) {
     let aux = f.aux.map(|a| &a[b * len..][..len]);
     for (j, yp) in y[..len].chunks_exact_mut(plane).enumerate() {
         let bias = f.bias.map_or(0.0, |b| b[j]);
+        // One loop per activation, each with its activation a constant, so that each loop
+        // is specialised (and vectorised) for it rather than switching per element.
+        macro_rules! per_act {
+            ($act:expr, |$a:ident| $body:expr) => {
+                match $act {
+                    Act::Identity => { let $a = Act::Identity; $body }
+                    Act::Relu => { let $a = Act::Relu; $body }
+                    Act::LeakyRelu(s) => { let $a = Act::LeakyRelu(s); $body }
+                    Act::Tanh => { let $a = Act::Tanh; $body }
+                    Act::Sigmoid => { let $a = Act::Sigmoid; $body }
+                    Act::Clip(h) => { let $a = Act::Clip(h); $body }
+                    Act::HardSigmoid(s) => { let $a = Act::HardSigmoid(s); $body }
+                }
+            };
+        }
         match (f.epilogue, aux) {
             (Epilogue::Forward(Act::Identity), _) => yp.iter_mut().for_each(|v| *v += bias),
-            (Epilogue::Forward(act), _) => yp.iter_mut().for_each(|v| *v = act.apply(*v + bias)),
-            (Epilogue::GradMask(act), Some(a)) => {
-                yp.iter_mut().zip(&a[j * plane..][..plane]).for_each(|(v, &y)| *v = (*v + bias) * act.grad_from_output(y))
+            (Epilogue::Forward(act), _) => per_act!(act, |a| yp.iter_mut().for_each(|v| *v = a.apply(*v + bias))),
+            (Epilogue::GradMask(act), Some(aux)) => {
+                let aux = &aux[j * plane..][..plane];
+                per_act!(act, |a| yp.iter_mut().zip(aux).for_each(|(v, &y)| *v = (*v + bias) * a.grad_from_output(y)))
             }
             (Epilogue::GradMask(_), None) => unreachable!("checked: a backward epilogue has its stored activation"),
         }
@@ -70,9 +86,10 @@ mod tests {
         let sums: Vec<f32> = torch_randn(41, cout * plane).iter().map(|v| v * 3.0).collect();
         let aux = torch_randn(42, cout * plane);
         let bias = torch_randn(43, cout);
-        for epilogue in [Act::Identity, Act::Relu, Act::LeakyRelu(0.2), Act::Tanh]
-            .into_iter()
-            .flat_map(|a| [Epilogue::Forward(a), Epilogue::GradMask(a)])
+        for epilogue in
+            [Act::Identity, Act::Relu, Act::LeakyRelu(0.2), Act::Tanh, Act::Sigmoid, Act::Clip(6.0), Act::HardSigmoid(1.0 / 6.0)]
+                .into_iter()
+                .flat_map(|a| [Epilogue::Forward(a), Epilogue::GradMask(a)])
         {
             let fin = Finish { epilogue, bias: Some(&bias), aux: Some(&aux), cout, plane };
             let mut y = sums.clone();
