@@ -5,8 +5,8 @@
 //!
 //! Owns: this kernel's checks, dispatch, uniform and CPU twin. Must not touch: other ops, backends.
 
-use super::act::{Act, Epilogue};
-use super::{Bind, BufId, CpuMemory, Dispatch, Kernel, OpError, ParamBlock, Shader, StepParams, Work, distinct, need, uniform};
+use super::act::Epilogue;
+use super::{Bind, BufId, CpuMemory, Dispatch, Kernel, OpError, ParamBlock, Shader, StepParams, Work, distinct, moves_only, need, uniform};
 
 pub static SHADER: Shader = Shader::new("copy", concat!(include_str!("../../shaders/act.wgsl"), include_str!("../../shaders/copy.wgsl")));
 
@@ -67,15 +67,7 @@ impl Kernel for Copy {
         if self.from.stride < self.len || self.to.stride < self.len {
             return err(format!("blocks of {} values overlap at strides {} and {}", self.len, self.from.stride, self.to.stride));
         }
-        match self.epilogue {
-            Epilogue::Forward(a) if a != Act::Identity || self.aux.is_some() => {
-                return err("a forward copy applies no activation and reads no stored activation".into());
-            }
-            Epilogue::GradMask(a) if a != Act::Identity && self.aux.is_none() => {
-                return err("a backward epilogue with an activation reads its stored output".into());
-            }
-            _ => {}
-        }
+        moves_only(op, &self.label, self.epilogue, self.aux)?;
         distinct(op, &self.label, self.output, &[Some(self.input), self.aux])?;
         need(op, &self.label, "input", len(self.input), end(self.from) as usize)?;
         need(op, &self.label, "output", len(self.output), end(self.to) as usize)?;

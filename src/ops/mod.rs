@@ -308,6 +308,21 @@ pub(crate) fn need(op: &'static str, label: &str, what: &str, have: usize, need:
     Ok(())
 }
 
+/// Fails unless a data-movement op's epilogue fits it: forward it applies no activation and
+/// reads no stored activation; backward with an activation it reads one (`aux`).
+pub(crate) fn moves_only(op: &'static str, label: &str, epilogue: act::Epilogue, aux: Option<BufId>) -> Result<(), OpError> {
+    let detail = match epilogue {
+        act::Epilogue::Forward(a) if a != act::Act::Identity || aux.is_some() => {
+            "going forward it applies no activation and reads no stored one"
+        }
+        act::Epilogue::GradMask(a) if a != act::Act::Identity && aux.is_none() => {
+            "a backward epilogue with an activation reads its stored output"
+        }
+        _ => return Ok(()),
+    };
+    Err(OpError { op, label: label.to_string(), detail: detail.into() })
+}
+
 /// Fails when an op's written buffer `out` is also one of its other buffers.
 pub(crate) fn distinct(op: &'static str, label: &str, out: BufId, others: &[Option<BufId>]) -> Result<(), OpError> {
     if others.contains(&Some(out)) {

@@ -5,8 +5,8 @@
 //!
 //! Owns: this kernel's checks, dispatch, uniform and CPU twin. Must not touch: other ops, backends.
 
-use super::act::{Act, Epilogue};
-use super::{Bind, BufId, CpuMemory, Dispatch, Kernel, OpError, ParamBlock, Shader, StepParams, Work, distinct, need, uniform};
+use super::act::Epilogue;
+use super::{Bind, BufId, CpuMemory, Dispatch, Kernel, OpError, ParamBlock, Shader, StepParams, Work, distinct, moves_only, need, uniform};
 
 pub static SHADER: Shader = Shader::new("pad", concat!(include_str!("../../shaders/act.wgsl"), include_str!("../../shaders/pad.wgsl")));
 
@@ -68,15 +68,7 @@ impl Kernel for Pad {
         if big > u32::MAX as u64 || self.top.unsigned_abs() > 1 << 24 || self.left.unsigned_abs() > 1 << 24 {
             return err("more than 2^32 - 1 values; split the batch".into());
         }
-        match self.epilogue {
-            Epilogue::Forward(a) if a != Act::Identity || self.aux.is_some() => {
-                return err("a forward pad applies no activation and reads no stored activation".into());
-            }
-            Epilogue::GradMask(a) if a != Act::Identity && self.aux.is_none() => {
-                return err("a backward epilogue with an activation reads its stored output".into());
-            }
-            _ => {}
-        }
+        moves_only(op, &self.label, self.epilogue, self.aux)?;
         distinct(op, &self.label, self.output, &[Some(self.input), self.aux])?;
         let out = self.planes * self.hout * self.wout;
         need(op, &self.label, "input", len(self.input), self.planes * self.hin * self.win)?;

@@ -237,15 +237,21 @@ pub fn forward(graph: &Graph, node: &Node, n: usize, inputs: &[BufId], output: B
     vec![op]
 }
 
+/// A gather kernel's label, direction and backward activation: forward (`epilogue` `None`),
+/// or the input-gradient finished by `epilogue`'s activation.
+fn direction(node: &Node, epilogue: Option<Epilogue>) -> (String, bool, Act) {
+    match epilogue {
+        None => (format!("{} forward", node.name), false, Act::Identity),
+        Some(e) => (format!("{} input-gradient", node.name), true, e.act()),
+    }
+}
+
 /// Resize node `node` as the `resize` kernel for `n` rows, forward (`epilogue` `None`), or
 /// its input-gradient finished by `epilogue` reading `aux`.
 fn resize(graph: &Graph, node: &Node, n: usize, input: BufId, aux: Option<BufId>, output: BufId, epilogue: Option<Epilogue>) -> Resize {
     let NodeOp::ResizeNearest { size, inv } = node.op else { unreachable!("only resize nodes") };
     let x = &graph.value(node.inputs[0]).shape;
-    let (label, backward, act) = match epilogue {
-        None => (format!("{} forward", node.name), false, Act::Identity),
-        Some(e) => (format!("{} input-gradient", node.name), true, e.act()),
-    };
+    let (label, backward, act) = direction(node, epilogue);
     Resize { label, planes: n * x[0], hin: x[1], win: x[2], hout: size[0], wout: size[1], inv, input, aux, output, backward, act }
 }
 
@@ -254,10 +260,7 @@ fn resize(graph: &Graph, node: &Node, n: usize, input: BufId, aux: Option<BufId>
 fn pool(graph: &Graph, node: &Node, n: usize, input: BufId, stored: Option<BufId>, output: BufId, epilogue: Option<Epilogue>) -> Pool {
     let NodeOp::Pool { kind, window, .. } = node.op else { unreachable!("only pooling nodes") };
     let (x, y) = (&graph.value(node.inputs[0]).shape, &graph.value(node.outputs[0]).shape);
-    let (label, backward, act) = match epilogue {
-        None => (format!("{} forward", node.name), false, Act::Identity),
-        Some(e) => (format!("{} input-gradient", node.name), true, e.act()),
-    };
+    let (label, backward, act) = direction(node, epilogue);
     Pool { label, kind, window, planes: n * x[0], hin: x[1], win: x[2], hout: y[1], wout: y[2], input, stored, output, backward, act }
 }
 
@@ -274,10 +277,7 @@ fn bilinear(
 ) -> Bilinear {
     let NodeOp::ResizeBilinear { size, .. } = node.op else { unreachable!("only bilinear resize nodes") };
     let x = &graph.value(node.inputs[0]).shape;
-    let (label, backward, act) = match epilogue {
-        None => (format!("{} forward", node.name), false, Act::Identity),
-        Some(e) => (format!("{} input-gradient", node.name), true, e.act()),
-    };
+    let (label, backward, act) = direction(node, epilogue);
     Bilinear {
         label,
         planes: n * x[0],
