@@ -53,6 +53,29 @@ def time_gan_bias(binary, generator, classifier, steps, backend):
     return report["timings"]["probe_seconds"], [t["feature"] for t in report["top"]], report["settings"]["adapter"]
 
 
+def alternate(args, gen, clf, generator_file, classifier_file, extra):
+    """Times gan-bias (on the files) and PyTorch (on the modules) in turn, `args.reps` times
+    each, prints each rep and the medians' ratio, and writes them to `args.out` if given."""
+    ours, theirs = [], []
+    for rep in range(args.reps):
+        t, top_ours, adapter = time_gan_bias(args.binary, generator_file, classifier_file, args.steps, args.backend)
+        ours.append(t)
+        u, top_theirs = time_pytorch(gen, clf, args.steps)
+        theirs.append(u)
+        print(f"rep {rep + 1}: gan-bias {t:.2f} s, PyTorch {u:.2f} s, same top-10: {top_ours == top_theirs}", flush=True)
+    result = {
+        "gan_bias_seconds": ours, "pytorch_seconds": theirs,
+        "gan_bias_median": statistics.median(ours), "pytorch_median": statistics.median(theirs),
+        "ratio": statistics.median(ours) / statistics.median(theirs),
+        "adapter": adapter, "torch": torch.__version__, "torch_threads": args.threads,
+        "images": 256, "steps": args.steps, **extra,
+    }
+    print(json.dumps(result, indent=2))
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=2)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fixtures", default=os.path.join("..", "shared", "fixtures"))
@@ -69,25 +92,7 @@ def main():
     generator = args.generator or os.path.join(args.fixtures, GEN_FILE)
     classifier = args.classifier or os.path.join(args.fixtures, CLF_FILE)
     (gen, _), (clf, _) = build(generator), build(classifier)
-    ours, theirs = [], []
-    for rep in range(args.reps):
-        t, top_ours, adapter = time_gan_bias(args.binary, generator, classifier, args.steps, args.backend)
-        ours.append(t)
-        u, top_theirs = time_pytorch(gen, clf, args.steps)
-        theirs.append(u)
-        print(f"rep {rep + 1}: gan-bias {t:.2f} s, PyTorch {u:.2f} s, same top-10: {top_ours == top_theirs}", flush=True)
-    result = {
-        "gan_bias_seconds": ours, "pytorch_seconds": theirs,
-        "gan_bias_median": statistics.median(ours), "pytorch_median": statistics.median(theirs),
-        "ratio": statistics.median(ours) / statistics.median(theirs),
-        "adapter": adapter, "torch": torch.__version__, "torch_threads": args.threads,
-        "images": 256, "steps": args.steps, "generator": generator, "classifier": classifier,
-    }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=2)
-
+    alternate(args, gen, clf, generator, classifier, {"generator": generator, "classifier": classifier})
 
 if __name__ == "__main__":
     main()

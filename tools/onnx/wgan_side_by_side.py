@@ -18,9 +18,7 @@ timing covers the probe and the covariance with the models loaded (gan-bias's ow
 """
 
 import argparse
-import json
 import os
-import statistics
 import sys
 import tempfile
 
@@ -31,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 from bench_pytorch import build  # noqa: E402
 from real_reference import CLF_FILE  # noqa: E402
-from side_by_side import time_gan_bias, time_pytorch  # noqa: E402
+from side_by_side import alternate  # noqa: E402
 
 
 class WganGenerator(nn.Module):
@@ -80,25 +78,7 @@ def main():
         onnx_path = os.path.join(d, "wgan.onnx")
         torch.onnx.export(gen, (torch.randn(2, 64),), onnx_path, dynamo=False, opset_version=17, input_names=["z"],
                           output_names=["image"], dynamic_axes={"z": {0: "batch"}, "image": {0: "batch"}})
-        ours, theirs = [], []
-        for rep in range(args.reps):
-            t, top_ours, adapter = time_gan_bias(args.binary, onnx_path, args.classifier, args.steps, args.backend)
-            ours.append(t)
-            u, top_theirs = time_pytorch(gen, clf, args.steps)
-            theirs.append(u)
-            print(f"rep {rep + 1}: gan-bias {t:.2f} s, PyTorch {u:.2f} s, same top-10: {top_ours == top_theirs}", flush=True)
-    result = {
-        "gan_bias_seconds": ours, "pytorch_seconds": theirs,
-        "gan_bias_median": statistics.median(ours), "pytorch_median": statistics.median(theirs),
-        "ratio": statistics.median(ours) / statistics.median(theirs),
-        "adapter": adapter, "torch": torch.__version__, "torch_threads": args.threads,
-        "images": 256, "steps": args.steps, "classifier": args.classifier,
-    }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=2)
-
+        alternate(args, gen, clf, onnx_path, args.classifier, {"generator": "WganGenerator (tools/onnx/wgan_side_by_side.py)", "classifier": args.classifier})
 
 if __name__ == "__main__":
     main()
